@@ -1,0 +1,141 @@
+"""botocore clients with credproc's endpoint, retry and timeout rules, and AWS error mapping.
+
+Endpoints follow botocore's documented precedence, computed here from the injected environment
+and config so a test's world never leaks in from ``os.environ``:
+``AWS_ENDPOINT_URL_<SERVICE>`` > ``[services]`` block of the profile > ``AWS_ENDPOINT_URL`` >
+the profile's ``endpoint_url``; ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` turns all off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from credproc.config import AwsConfig, get_str
+from credproc.credentials import Credentials
+from credproc.errors import ConfigError, UpstreamError
+
+DEFAULT_REGION = "us-east-1"
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 15
+MAX_ATTEMPTS = 3  # bounded: the Go SDK kills a credential_process after 60 s
+# AWS error codes that mean the request itself was wrong (bad input, exit 1), not a refusal.
+VALIDATION_CODES = frozenset({"ValidationError", "ValidationException", "InvalidParameterValue",
+                              "InvalidParameterCombination", "MalformedPolicyDocument"})
+
+
+def _env_service_name(service_id: str) -> str:
+    return service_id.upper().replace(" ", "_").replace("-", "_")
+
+
+def endpoint_url(
+    environ: Mapping[str, str], config: AwsConfig, profile: str | None, service_id: str
+) -> str | None:
+    """``service_id`` as botocore spells it for endpoints: ``sts``, ``sso``, ``sso_oidc``…"""
+    if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    specific = environ.get(f"AWS_ENDPOINT_URL_{_env_service_name(service_id)}")
+    if specific:
+        return specific
+    section = config.profiles.get(profile or "", {})
+    services_name = section.get("services")
+    if isinstance(services_name, str):
+        block = config.services.get(services_name, {}).get(service_id.lower().replace("-", "_"))
+        if isinstance(block, Mapping) and isinstance(block.get("endpoint_url"), str):
+            return str(block["endpoint_url"])
+    return environ.get("AWS_ENDPOINT_URL") or get_str(section, "endpoint_url")
+
+
+def region_for(
+    environ: Mapping[str, str], config: AwsConfig, profile: str | None, override: str | None = None
+) -> str | None:
+    if override:
+        return override
+    if profile and profile in config.profiles:
+        region = get_str(config.profiles[profile], "region")
+        if region:
+            return region
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+
+
+def client(
+    service: str,
+    *,
+    region: str,
+    endpoint: str | None,
+    creds: Credentials | None,
+    environ: Mapping[str, str],
+    verify: bool | str | None = None,
+) -> Any:
+    """A botocore client that reads nothing from the user's files (we already did) and is unsigned
+    when ``creds`` is None (SSO, SSO-OIDC, web identity)."""
+    import botocore.session
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    session = botocore.session.Session()
+    # Keep botocore away from the user's files and profile: every setting comes from our arguments.
+    session.set_config_variable("config_file", os.devnull)
+    session.set_config_variable("credentials_file", os.devnull)
+    session.set_config_variable("profile", None)
+    cfg = Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        signature_version=UNSIGNED if creds is None else None,
+        user_agent_extra="credproc",
+    )
+    if verify is None:
+        verify = environ.get("AWS_CA_BUNDLE") or True
+    kwargs: dict[str, Any] = {"region_name": region, "config": cfg, "verify": verify}
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint
+    if creds is not None:
+        kwargs.update(
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token,
+        )
+    else:
+        kwargs.update(aws_access_key_id="", aws_secret_access_key="")
+    return session.create_client(service, **kwargs)
+
+
+@contextmanager
+def calling(what: str) -> Iterator[None]:
+    """Turn botocore's failures into credproc errors with AWS's own message, no traceback."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ParamValidationError,
+    )
+
+    try:
+        yield
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code") or "Unknown")
+        message = str(err.get("Message") or "no message")
+        if code in VALIDATION_CODES:
+            raise ConfigError(f"{what} rejected: {code}: {message}") from None
+        raise UpstreamError(f"{what} failed: {code}: {message}") from None
+    except ParamValidationError as exc:
+        raise ConfigError(f"{what}: {_one_line(str(exc))}") from None
+    except (EndpointConnectionError, ConnectionError) as exc:
+        raise UpstreamError(
+            f"{what}: could not reach AWS ({_one_line(str(exc))})",
+            "check your network, proxy and the endpoint settings (AWS_ENDPOINT_URL*)",
+        ) from None
+    except NoCredentialsError:
+        raise ConfigError(f"{what}: no credentials to sign the request") from None
+    except BotoCoreError as exc:
+        raise UpstreamError(f"{what}: {_one_line(str(exc))}") from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,1 @@
+"""The click layer: parses flags, calls one core function, renders. No logic lives here."""

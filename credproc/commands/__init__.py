@@ -1,0 +1,1 @@
+"""Core command functions: explicit arguments in, values out. They never print."""

@@ -1,0 +1,1 @@
+"""Credential sources: one module each, all behind the small interface in ``base``."""

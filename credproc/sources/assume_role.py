@@ -1,0 +1,109 @@
+"""AssumeRole on top of another source (``source_profile`` chains, ``credential_source``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from credproc import aws
+from credproc.credentials import Credentials, parse_expiration
+from credproc.errors import ConfigError
+from credproc.sources.base import Context, Source, obtain
+
+MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
+ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+MFA_CODE = re.compile(r"^\d{6}$")
+
+
+def parse_duration(value: str | None, profile: str, key: str = "duration_seconds") -> int:
+    if value is None:
+        return DEFAULT_DURATION
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise ConfigError(f"{key} of profile {profile!r} is {value!r}, not a number of seconds") from None
+    if not MIN_DURATION <= seconds <= MAX_DURATION:
+        raise ConfigError(
+            f"{key} of profile {profile!r} is {seconds}; it must be between {MIN_DURATION} and {MAX_DURATION}"
+        )
+    return seconds
+
+
+def check_role_arn(arn: str, profile: str) -> str:
+    if not ROLE_ARN.match(arn):
+        raise ConfigError(
+            f"role_arn of profile {profile!r} is not an IAM role ARN: {arn!r}",
+            "expected arn:aws:iam::123456789012:role/NAME",
+        )
+    return arn
+
+
+def ask_mfa_code(ctx: Context, serial: str) -> str:
+    if ctx.mfa_token:
+        code = ctx.mfa_token.strip()
+    else:
+        code = ctx.terminal.ask(
+            f"MFA code for {serial}: ",
+            f"an MFA code for {serial} is needed",
+        ).strip()
+    if not MFA_CODE.match(code):
+        raise ConfigError(f"the MFA code for {serial} must be 6 digits")
+    return code
+
+
+@dataclass(frozen=True)
+class AssumeRoleSource:
+    profile: str
+    role_arn: str
+    parent: Source
+    region: str
+    endpoint: str | None
+    session_name: str | None = None
+    external_id: str | None = None
+    duration: int = DEFAULT_DURATION
+    mfa_serial: str | None = None
+    source_identity: str | None = None
+    kind: str = "assume-role"
+
+    @property
+    def identity(self) -> str:
+        fields = [
+            "assume-role", self.role_arn, self.session_name or "", self.external_id or "",
+            str(self.duration), self.mfa_serial or "", self.source_identity or "",
+            self.region, self.endpoint or "", self.parent.identity,
+        ]
+        return "\0".join(fields)
+
+    @property
+    def cacheable(self) -> bool:
+        return True
+
+    def fetch(self, ctx: Context) -> Credentials:
+        base = obtain(ctx, self.parent)
+        params: dict[str, object] = {
+            "RoleArn": self.role_arn,
+            "RoleSessionName": self.session_name or f"credproc-{int(ctx.clock())}",
+            "DurationSeconds": self.duration,
+        }
+        if self.external_id:
+            params["ExternalId"] = self.external_id
+        if self.source_identity:
+            params["SourceIdentity"] = self.source_identity
+        if self.mfa_serial:
+            params["SerialNumber"] = self.mfa_serial
+            params["TokenCode"] = ask_mfa_code(ctx, self.mfa_serial)
+        sts = aws.client("sts", region=self.region, endpoint=self.endpoint, creds=base,
+                         environ=ctx.environ, verify=None if ctx.verify_ssl else False)
+        with aws.calling(f"AssumeRole {self.role_arn}"):
+            answer = sts.assume_role(**params)["Credentials"]
+        return Credentials(
+            answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"],
+            parse_expiration(answer["Expiration"]),
+        )
+
+    def describe(self) -> list[str]:
+        mfa = f" with MFA {self.mfa_serial}" if self.mfa_serial else ""
+        return [f"assume {self.role_arn}{mfa}", *self.parent.describe()]
+
+    def deps(self) -> list[str]:
+        return []

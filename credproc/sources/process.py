@@ -1,0 +1,107 @@
+"""Another ``credential_process`` as a source, run without a shell, with a loop guard.
+
+A command that runs credproc itself for a profile is recognised and resolved in this process
+instead (no fork, and loops are seen directly). Any other command gets ``CREDPROC_RESOLVING`` in
+its environment, so a credproc it starts further down can still see the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from credproc.credentials import Credentials, from_process_dict
+from credproc.errors import ConfigError, NeedsHumanError, UpstreamError
+from credproc.platform import is_windows
+from credproc.sources.base import Context
+
+GUARD_VAR = "CREDPROC_RESOLVING"
+GUARD_SEP = "\x1f"
+TIMEOUT_SECONDS = 55  # under the Go SDK's 60 s limit for the whole credential_process
+
+
+def split_command(command: str, windows: bool | None = None) -> list[str]:
+    windows = is_windows() if windows is None else windows
+    try:
+        return shlex.split(command, posix=not windows)
+    except ValueError as exc:
+        raise ConfigError(f"cannot parse credential_process {command!r}: {exc}") from None
+
+
+def credproc_target(argv: list[str], environ: Mapping[str, str]) -> str | None:
+    """The profile a command asks credproc for, or None when it is not ``credproc credential-process``
+    with nothing but a profile (and flags that do not change the answer)."""
+    if not argv:
+        return None
+    prog = os.path.basename(argv[0]).lower()
+    rest: list[str]
+    if prog in ("credproc", "credproc.exe"):
+        rest = argv[1:]
+    elif prog.startswith("python") and argv[1:3] == ["-m", "credproc"]:
+        rest = argv[3:]
+    else:
+        return None
+    if not rest or rest[0] != "credential-process":
+        return None
+    from credproc import fastpath
+
+    options = fastpath.parse_args(rest[1:])
+    if options is None or set(options) - {"profile"} - fastpath.NON_ANSWER:
+        return None
+    return options.get("profile") or environ.get("AWS_PROFILE") or "default"
+
+
+def guard_stack(environ: Mapping[str, str]) -> tuple[str, ...]:
+    raw = environ.get(GUARD_VAR, "")
+    return tuple(p for p in raw.split(GUARD_SEP) if p)
+
+
+@dataclass(frozen=True)
+class ProcessSource:
+    profile: str
+    command: str
+    kind: str = "credential-process"
+
+    @property
+    def identity(self) -> str:
+        return f"process\0{self.profile}\0{self.command}"
+
+    @property
+    def cacheable(self) -> bool:
+        return True
+
+    def fetch(self, ctx: Context) -> Credentials:
+        argv = split_command(self.command)
+        env = dict(ctx.environ)
+        env[GUARD_VAR] = GUARD_SEP.join(ctx.stack)
+        what = f"credential_process of profile {self.profile!r}"
+        try:
+            done = subprocess.run(
+                argv, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                timeout=TIMEOUT_SECONDS, check=False,
+            )
+        except FileNotFoundError:
+            raise ConfigError(f"{what}: command not found: {argv[0]}") from None
+        except PermissionError:
+            raise ConfigError(f"{what}: not executable: {argv[0]}") from None
+        except subprocess.TimeoutExpired:
+            raise UpstreamError(f"{what} did not answer within {TIMEOUT_SECONDS}s") from None
+        if done.returncode == NeedsHumanError.exit_code:
+            raise NeedsHumanError(f"{what} needs a person to act (exit 4)")
+        if done.returncode != 0:
+            raise UpstreamError(f"{what} failed with exit code {done.returncode}")
+        try:
+            data = json.loads(done.stdout)
+        except ValueError:
+            raise UpstreamError(f"{what} printed something that is not JSON") from None
+        return from_process_dict(data, what)
+
+    def describe(self) -> list[str]:
+        return [f"run credential_process: {self.command}"]
+
+    def deps(self) -> list[str]:
+        return []

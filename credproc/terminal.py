@@ -1,0 +1,124 @@
+"""Talking to a person from inside a credential_process.
+
+The AWS CLI and boto3 hold the helper's stderr until it exits, so a prompt printed there is
+invisible and the run looks hung. Prompts therefore go to the controlling terminal itself
+(``/dev/tty``; ``CONIN$``/``CONOUT$`` on Windows). With no terminal, asking fails at once with
+exit 4 (NeedsHumanError) instead of waiting on a stdin nobody will write to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import IO
+
+from credproc.errors import Interrupted, NeedsHumanError
+from credproc.platform import is_windows
+
+
+class Terminal:
+    """The real controlling terminal. Tests of prompts drive it through a pseudo-terminal."""
+
+    def __init__(self, windows: bool | None = None) -> None:
+        self.windows = is_windows() if windows is None else windows
+
+    def _paths(self) -> tuple[str, str]:
+        return ("CONIN$", "CONOUT$") if self.windows else ("/dev/tty", "/dev/tty")
+
+    @contextlib.contextmanager
+    def _open(self, why: str) -> Iterator[tuple[IO[str], IO[str]]]:
+        in_path, out_path = self._paths()
+        try:
+            reader = open(in_path, encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError:
+            raise NeedsHumanError(f"{why}, but there is no terminal to ask on") from None
+        try:
+            writer = open(out_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError:
+            reader.close()
+            raise NeedsHumanError(f"{why}, but there is no terminal to ask on") from None
+        try:
+            yield reader, writer
+        finally:
+            writer.close()
+            reader.close()
+
+    def available(self) -> bool:
+        try:
+            with self._open("probe"):
+                return True
+        except NeedsHumanError:
+            return False
+
+    def ask(self, prompt: str, why: str, secret: bool = False) -> str:
+        """Ask on the terminal; ``why`` completes "…, but there is no terminal to ask on"."""
+        with self._open(why) as (reader, writer):
+            writer.write(prompt)
+            writer.flush()
+            try:
+                if secret and not self.windows:
+                    return _read_hidden(reader, writer)
+                line = reader.readline()
+            except KeyboardInterrupt:
+                raise Interrupted("interrupted") from None
+            if not line:
+                raise NeedsHumanError(f"{why}, but the terminal closed")
+            return line.rstrip("\r\n")
+
+    def say(self, text: str) -> None:
+        """Show a line on the terminal if there is one (login URLs and codes); else stay quiet."""
+        try:
+            with self._open("show a message") as (_reader, writer):
+                writer.write(text + "\n")
+                writer.flush()
+        except NeedsHumanError:
+            pass
+
+
+def _read_hidden(reader: IO[str], writer: IO[str]) -> str:
+    import termios
+
+    fd = reader.fileno()
+    old = termios.tcgetattr(fd)
+    new = list(old)
+    new[3] &= ~termios.ECHO
+    try:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+        line = reader.readline()
+    finally:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+        writer.write("\n")
+        writer.flush()
+    if not line:
+        raise NeedsHumanError("the terminal closed before the answer was given")
+    return line.rstrip("\r\n")
+
+
+class ScriptedTerminal(Terminal):
+    """For unit tests: answers from a list, records what was asked. ``None`` means no terminal."""
+
+    def __init__(self, answers: list[str] | None) -> None:
+        super().__init__(windows=False)
+        self.answers = answers
+        self.asked: list[str] = []
+        self.said: list[str] = []
+
+    def available(self) -> bool:
+        return self.answers is not None
+
+    def ask(self, prompt: str, why: str, secret: bool = False) -> str:
+        if self.answers is None:
+            raise NeedsHumanError(f"{why}, but there is no terminal to ask on")
+        self.asked.append(prompt)
+        return self.answers.pop(0)
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+
+
+def is_stdin_terminal() -> bool:
+    try:
+        return os.isatty(0)
+    except OSError:
+        return False
