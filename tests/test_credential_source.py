@@ -35,13 +35,13 @@ class MetadataHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+    def do_PUT(self) -> None:
         if self.path == "/latest/api/token":
             self._send(200, "imds-session-token")
         else:
             self._send(404, "")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/ecs/creds":
             ok = self.headers.get("Authorization") == "ecs-auth"
             self._send(200 if ok else 401, json.dumps(META_CREDS) if ok else "")
