@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -28,10 +29,8 @@ def _answer_after_prompt(master: int, answer: bytes, transcript: list[bytes]) ->
             seen += os.read(master, 1024)
         transcript.append(seen)
         os.write(master, answer)
-        try:
+        with contextlib.suppress(OSError):
             transcript.append(os.read(master, 1024))
-        except OSError:
-            pass
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
