@@ -52,7 +52,8 @@ FORMATS = ["traditional", "pkcs8", "pkcs8-der", "pkcs8-encrypted", "der-cert", "
 @pytest.mark.parametrize("kind", ra_pki.KEY_KINDS)
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("via_intermediate", [False, True], ids=["direct", "intermediate"])
-def test_every_key_kind_and_format_is_accepted(ra: RaWorld, kind: str, fmt: str, via_intermediate: bool) -> None:
+def test_every_key_kind_and_format_is_accepted(ra: RaWorld, kind: str, fmt: str,
+                                               via_intermediate: bool) -> None:
     real_fmt = {"traditional": ra_pki.traditional_format(kind), "p12-nopass": "p12"}.get(fmt, fmt)
     password = None if fmt == "p12-nopass" else ra_pki.PASSPHRASE
     chain_in = "p12" if fmt.startswith("p12") else "file"
@@ -130,7 +131,7 @@ def test_garbage_files_are_named_in_the_error(ra: RaWorld) -> None:
 
 def test_a_missing_file_is_named(ra: RaWorld, tmp_path: Path) -> None:
     files = ra.identity("p256")
-    with pytest.raises(ConfigError, match="private key file .*nope.pem does not exist"):
+    with pytest.raises(ConfigError, match=r"private key file .*nope\.pem does not exist"):
         fetch(ra, ra_pki.Files(files.certificate, tmp_path / "nope.pem", None))
     with pytest.raises(ConfigError, match="is a folder"):
         fetch(ra, ra_pki.Files(files.certificate, tmp_path, None))
@@ -177,7 +178,7 @@ def test_an_encrypted_key_without_a_passphrase_or_terminal_needs_a_human(ra: RaW
 
 def test_a_wrong_passphrase_from_the_environment_is_bad_input(ra: RaWorld) -> None:
     files = ra.identity("rsa2048", "pkcs8-encrypted")
-    with pytest.raises(ConfigError, match="wrong passphrase .*CREDPROC_PRIVATE_KEY_PASSPHRASE") as info:
+    with pytest.raises(ConfigError, match=r"wrong passphrase .*CREDPROC_PRIVATE_KEY_PASSPHRASE") as info:
         fetch(ra, files, context({"CREDPROC_PRIVATE_KEY_PASSPHRASE": "nope"}))
     assert "nope" not in str(info.value.message) + str(info.value.hint)
 

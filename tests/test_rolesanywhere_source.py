@@ -158,8 +158,8 @@ def test_an_encrypted_key_with_no_terminal_exits_4_fast(ra: RaWorld) -> None:
 
 def test_an_unreachable_endpoint_is_exit_3(ra: RaWorld) -> None:
     files = ra.identity("p256")
-    args = [a for a in ra.flags(files, endpoint=False)]
-    result = run_credproc("credential-process", *args, "--endpoint", "http://127.0.0.1:9", timeout=60)
+    result = run_credproc("credential-process", *ra.flags(files, endpoint=False),
+                          "--endpoint", "http://127.0.0.1:9", timeout=60)
     assert_error(result, 3, "cannot reach http://127.0.0.1:9/sessions after 4 attempts")
 
 
@@ -173,7 +173,8 @@ def test_an_unreachable_endpoint_is_exit_3(ra: RaWorld) -> None:
     (("--region", "eu-west-1"), "differs from the region of the trust anchor"),
     (("--role-session-name", "has space"), "role session name"),
 ])
-def test_malformed_input_is_exit_1_before_any_call(ra: RaWorld, change: tuple[str, str], message: str) -> None:
+def test_malformed_input_is_exit_1_before_any_call(ra: RaWorld, change: tuple[str, str],
+                                                   message: str) -> None:
     files = ra.identity("p256")
     args = ra.flags(files)
     if change[0] in args:
@@ -209,7 +210,8 @@ def test_a_profile_without_arns_names_what_is_missing(aws_files: AwsFiles, tmp_p
 
 def test_a_profile_without_a_certificate_is_refused(aws_files: AwsFiles) -> None:
     aws_files.write_config(f"[profile ra]\nrolesanywhere_trust_anchor_arn = {TRUST_ANCHOR_ARN}\n"
-                           f"rolesanywhere_profile_arn = {PROFILE_ARN}\nrolesanywhere_role_arn = {ROLE_ARN}\n")
+                           f"rolesanywhere_profile_arn = {PROFILE_ARN}\n"
+                           f"rolesanywhere_role_arn = {ROLE_ARN}\n")
     assert_error(run_credproc("credential-process", "--profile", "ra"), 1, "needs a certificate")
 
 
