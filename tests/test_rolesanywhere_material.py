@@ -18,9 +18,14 @@ from credproc.sources import rolesanywhere
 from credproc.sources.base import Context
 from credproc.terminal import ScriptedTerminal
 from tests.support import ra_pki
-from tests.support.ra_world import RaWorld, running
+from tests.support.ra_world import RaWorld, running, without_proxies
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _no_machine_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    without_proxies(monkeypatch)
 
 
 @pytest.fixture

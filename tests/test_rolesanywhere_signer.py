@@ -18,7 +18,12 @@ from credproc.rolesanywhere import material, signer
 from credproc.rolesanywhere.transport import host_header
 from tests.support import ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, REGION, ROLE_ARN, TRUST_ANCHOR_ARN
-from tests.support.ra_world import RaWorld, running
+from tests.support.ra_world import RaWorld, running, without_proxies
+
+
+@pytest.fixture(autouse=True)
+def _no_machine_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    without_proxies(monkeypatch)
 
 
 @pytest.fixture

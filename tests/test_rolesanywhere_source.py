@@ -15,7 +15,12 @@ import pytest
 from tests.conftest import AwsFiles, run_credproc
 from tests.support import ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
-from tests.support.ra_world import RaWorld, running
+from tests.support.ra_world import RaWorld, running, without_proxies
+
+
+@pytest.fixture(autouse=True)
+def _no_machine_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    without_proxies(monkeypatch)
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from tests.support import ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
 
@@ -58,6 +60,15 @@ class RaWorld:
         if endpoint:
             out += ["--endpoint", self.url]
         return out
+
+
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+
+
+def without_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy set on the machine would carry the tests' loopback calls away: drop it."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 @contextlib.contextmanager
