@@ -25,7 +25,9 @@ RA_HELP = "Roles Anywhere (aws_signing_helper-compatible): "
 @click.option("--mfa-token", metavar="CODE", default=None,
               help="MFA code for scripts, instead of the terminal prompt.")
 @click.option("--certificate", metavar="PATH", default=None, help=RA_HELP + "certificate (PEM/DER/PKCS#12).")
-@click.option("--private-key", metavar="PATH", default=None, help=RA_HELP + "private key.")
+@click.option("--private-key", metavar="PATH", default=None,
+              help=RA_HELP + "private key; an encrypted key's passphrase comes from the keyring, else "
+                   "$CREDPROC_PRIVATE_KEY_PASSPHRASE, else a terminal prompt.")
 @click.option("--intermediates", metavar="PATH", default=None, help=RA_HELP + "intermediate CA bundle.")
 @click.option("--trust-anchor-arn", metavar="ARN", default=None, help=RA_HELP + "trust anchor ARN.")
 @click.option("--profile-arn", metavar="ARN", default=None, help=RA_HELP + "Roles Anywhere profile ARN.")
