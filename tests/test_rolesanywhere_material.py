@@ -200,3 +200,43 @@ def test_three_wrong_answers_on_the_terminal_give_up(ra: RaWorld) -> None:
     files = ra.identity("p256", "pkcs8-encrypted")
     with pytest.raises(CredprocError, match="wrong passphrase"):
         fetch(ra, files, context({}, answers=["a", "b", "c", "d"]))
+
+
+def test_an_ed25519_key_is_refused(ra: RaWorld) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    files = ra.identity("p256")
+    assert files.private_key is not None
+    files.private_key.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    with pytest.raises(ConfigError, match="neither RSA nor EC"):
+        fetch(ra, files)
+
+
+def test_an_unreadable_path_is_reported_with_the_reason(ra: RaWorld) -> None:
+    files = ra.identity("p256")
+    with pytest.raises(ConfigError, match=r"cannot read private key file .*: Not a directory"):
+        fetch(ra, ra_pki.Files(files.certificate, files.certificate / "key.pem", None))
+
+
+def test_a_pkcs12_bundle_is_recognised_by_content_whatever_its_name(ra: RaWorld) -> None:
+    files = ra.identity("p256", "p12", password=None)
+    renamed = files.certificate.with_name("identity.bundle")
+    files.certificate.rename(renamed)
+    assert fetch(ra, ra_pki.Files(renamed, None, None)).access_key_id.startswith("ASIARAEMU")
+
+
+def test_the_loaders_give_up_even_if_a_passphrase_source_never_does(ra: RaWorld) -> None:
+    from credproc.rolesanywhere import material
+
+    def always_wrong(path: str, attempt: int) -> str:
+        return f"wrong-{attempt}"
+
+    key_files = ra.identity("p256", "pkcs8-encrypted")
+    assert key_files.private_key is not None
+    with pytest.raises(ConfigError, match="wrong passphrase for private key file"):
+        material.load_key(key_files.private_key.read_bytes(), "k", always_wrong)
+    bundle = ra.identity("p256", "p12", name="bundle")
+    with pytest.raises(ConfigError, match="wrong password for PKCS#12 file"):
+        material.load_pkcs12(bundle.certificate.read_bytes(), "b", always_wrong)
