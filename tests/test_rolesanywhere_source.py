@@ -231,3 +231,25 @@ def test_a_relative_home_path_in_the_profile_is_expanded(ra: RaWorld, aws_files:
     aws_files.write_config(block)
     assert_credentials(run_credproc("credential-process", "--profile", "ra",
                                     env=env_with(AWS_ENDPOINT_URL=ra.url)))
+
+
+def test_building_the_source_does_not_import_cryptography(ra: RaWorld) -> None:
+    """Only a real fetch pays for `cryptography`; a run served by the hop cache does not."""
+    import sys
+
+    files = ra.identity("p256")
+    code = (
+        "import sys\n"
+        "from credproc.cache import Cache\nfrom credproc.config import AwsConfig\n"
+        "from credproc.sources import rolesanywhere\nfrom credproc.sources.base import Context\n"
+        "from credproc.terminal import ScriptedTerminal\n"
+        "ctx = Context({}, AwsConfig({}), Cache(None), ScriptedTerminal(None), print)\n"
+        f"args = {ra.flags(files)!r}\n"
+        "opts = {args[i].lstrip('-').replace('-', '_'): args[i + 1] for i in range(0, len(args), 2)}\n"
+        "source = rolesanywhere.from_flags(ctx, opts)\n"
+        "assert source is not None and source.deps()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('cryptography')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

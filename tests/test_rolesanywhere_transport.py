@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from credproc.errors import ConfigError, UpstreamError
-from credproc.rolesanywhere import client, transport
+from credproc.rolesanywhere import client, endpoint, transport
 from tests.conftest import run_credproc
 from tests.support.connect_proxy import ConnectProxy
 from tests.support.ra_world import RaWorld, running, without_proxies
@@ -125,12 +125,12 @@ def test_only_the_schemes_proxy_is_used() -> None:
     ("rolesanywhere.eu-west-1.amazonaws.com", {}, "https://rolesanywhere.eu-west-1.amazonaws.com"),
 ])
 def test_the_endpoint_rule_of_the_contract(flag: str | None, environ: dict[str, str], expected: str) -> None:
-    assert client.endpoint_for(flag, environ, "eu-west-1") == expected
+    assert endpoint.endpoint_for(flag, environ, "eu-west-1") == expected
 
 
 def test_a_non_http_endpoint_is_refused() -> None:
     with pytest.raises(ConfigError, match="not an http"):
-        client.endpoint_for("ftp://x", {}, "us-east-1")
+        endpoint.endpoint_for("ftp://x", {}, "us-east-1")
 
 
 def test_host_header_drops_only_default_ports() -> None:

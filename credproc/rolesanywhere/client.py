@@ -18,21 +18,6 @@ from credproc.rolesanywhere.material import Material
 VALIDATION_TYPES = frozenset({"ValidationException", "SerializationException"})
 
 
-def endpoint_for(flag: str | None, environ: Mapping[str, str], region: str) -> str:
-    """CONTRACT.md: --endpoint, else AWS_ENDPOINT_URL_ROLESANYWHERE, else AWS_ENDPOINT_URL, else
-    the regional endpoint. A bare host name gets https:// (aws_signing_helper accepts both)."""
-    configured = None
-    if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
-        configured = environ.get("AWS_ENDPOINT_URL_ROLESANYWHERE") or environ.get("AWS_ENDPOINT_URL")
-    url = flag or configured or f"https://rolesanywhere.{region}.amazonaws.com"
-    if "://" not in url:
-        url = "https://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(f"Roles Anywhere endpoint {url!r} is not an http(s) URL")
-    return url.rstrip("/")
-
-
 def _error_type(response: transport.Response, data: Mapping[str, object]) -> str:
     headers = {k.lower(): v for k, v in response.headers.items()}
     raw = headers.get("x-amzn-errortype") or str(data.get("__type") or data.get("code") or "")

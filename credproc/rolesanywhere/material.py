@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from credproc.errors import ConfigError
+from credproc.rolesanywhere.files import read_file
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PKCS12_SUFFIXES = (".p12", ".pfx")
@@ -41,18 +42,6 @@ class Material:
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
     key: PrivateKey = field(repr=False)
-
-
-def read_file(path: str, what: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise ConfigError(f"{what} file {path} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what} file {path} is a folder, not a file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} file {path}: {exc.strerror}") from None
 
 
 def is_pkcs12(path: str, data: bytes | None = None) -> bool:

@@ -105,7 +105,7 @@ def _path(raw: str | None, environ: Mapping[str, str]) -> str | None:
 
 
 def _digest(path: str) -> str:
-    from credproc.rolesanywhere.material import read_file
+    from credproc.rolesanywhere.files import read_file
 
     return hashlib.sha256(read_file(path, "certificate")).hexdigest()
 
@@ -120,7 +120,7 @@ def build(
 ) -> Source:
     """``values`` uses the flag names (``certificate``, ``trust_anchor_arn``...)."""
     from credproc.rolesanywhere import arns as arn_rules
-    from credproc.rolesanywhere.client import endpoint_for
+    from credproc.rolesanywhere.endpoint import endpoint_for
 
     arns = arn_rules.check(values.get("trust_anchor_arn"), values.get("profile_arn"),
                            values.get("role_arn"), where)
