@@ -191,3 +191,24 @@ def test_aws_error_shapes_become_credproc_errors() -> None:
 def test_a_success_without_credentials_is_an_upstream_error(body: object) -> None:
     with pytest.raises(UpstreamError, match="without a credential set"):
         client.interpret(response(201, body))
+
+
+def test_a_silent_endpoint_cannot_hold_the_run_past_the_deadline() -> None:
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/sessions"
+        policy = transport.RetryPolicy(attempts=10, base=0.05, cap=0.1, deadline=1.5, timeout=0.4)
+        started = time.monotonic()
+        with pytest.raises(UpstreamError, match=r"cannot reach .* attempts: timed out"):
+            transport.post(url, lambda: ({}, b"{}"), environ={}, policy=policy)
+        assert time.monotonic() - started < 2.5
+
+
+def test_the_default_policy_ends_well_under_a_minute() -> None:
+    policy = transport.RetryPolicy()
+    worst = policy.deadline + policy.timeout  # the last socket operation may start just in time
+    assert worst <= 45

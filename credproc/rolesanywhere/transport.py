@@ -24,14 +24,15 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 @dataclass(frozen=True)
 class RetryPolicy:
     """At most ``attempts`` tries, full-jitter exponential backoff, and never past ``deadline`` s:
-    the Go SDK gives a credential_process 60 s in all, so the whole run must end well before."""
+    the Go SDK gives a credential_process 60 s in all, so the whole run must end well before.
+    ``timeout`` bounds each socket operation, and shrinks to what is left of the deadline."""
 
     attempts: int = 4
     base: float = 0.3
     cap: float = 3.0
-    deadline: float = 35.0
-    connect_timeout: float = 5.0
-    read_timeout: float = 10.0
+    deadline: float = 30.0
+    timeout: float = 10.0
+    min_attempt: float = 0.5  # not worth starting an attempt with less time than this left
 
     def delay(self, attempt: int, rand: Callable[[], float]) -> float:
         return float(rand() * min(self.cap, self.base * (2 ** attempt)))
@@ -154,9 +155,10 @@ def post(
     last: Response | None = None
     attempt = 0
     for attempt in range(policy.attempts):
+        left = policy.deadline - (clock.now() - start)
         headers, body = make_request()
         try:
-            response = _once(opener, url, headers, body, policy.connect_timeout + policy.read_timeout)
+            response = _once(opener, url, headers, body, min(policy.timeout, left))
             if response.status not in RETRY_STATUSES:
                 return response
             last = response
@@ -168,7 +170,8 @@ def post(
                 ) from None
             last, last_error = None, _reason(exc)
         delay = policy.delay(attempt, clock.rand)
-        if attempt + 1 >= policy.attempts or clock.now() - start + delay > policy.deadline:
+        left_after_sleep = policy.deadline - (clock.now() - start) - delay
+        if attempt + 1 >= policy.attempts or left_after_sleep < policy.min_attempt:
             break
         clock.sleep(delay)
     if last is not None:
