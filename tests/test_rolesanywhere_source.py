@@ -74,10 +74,14 @@ def test_profile_form_is_accepted_and_cached(ra: RaWorld, aws_files: AwsFiles, k
 def test_flag_form_is_a_drop_in_for_aws_signing_helper(ra: RaWorld, fmt: str) -> None:
     files = ra.identity("rsa2048", fmt, via_intermediate=True, chain_in="p12" if fmt == "p12" else "file")
     args = ["credential-process", *ra.flags(files), "--session-duration", "900",
-            "--role-session-name", "drop-in", "--region", "us-east-1"]
+            "--role-session-name", "drop-in", "--region", "us-east-1", "--with-proxy"]
     env = env_with(CREDPROC_PRIVATE_KEY_PASSPHRASE=ra_pki.PASSPHRASE)
     first = assert_credentials(run_credproc(*args, env=env))
     assert_credentials(run_credproc(*args, env=env))
+    # The fast path knows every flag: a hit answers without starting the full CLI.
+    from credproc import fastpath
+
+    assert fastpath.parse_args(args[1:]) is not None
     assert ra.world.calls == 1
     assert ra.world.received[-1].body["durationSeconds"] == 900
     # --no-cache always calls.

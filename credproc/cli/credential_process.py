@@ -36,6 +36,8 @@ RA_HELP = "Roles Anywhere (aws_signing_helper-compatible): "
 @click.option("--region", metavar="R", default=None, help="Region (Roles Anywhere and STS calls).")
 @click.option("--endpoint", metavar="URL", default=None, help=RA_HELP + "endpoint URL.")
 @click.option("--role-session-name", metavar="NAME", default=None, help=RA_HELP + "role session name.")
+@click.option("--with-proxy", is_flag=True,
+              help=RA_HELP + "accepted for compatibility; HTTPS_PROXY/NO_PROXY are always honoured.")
 @click.option("--no-verify-ssl", is_flag=True,
               help="Do not verify TLS certificates (never do this in production).")
 def credential_process_cmd(**opts: object) -> None:
