@@ -44,9 +44,14 @@ def options(ra: RaWorld, files: ra_pki.Files) -> dict[str, str]:
     return {flags[i].lstrip("-").replace("-", "_"): flags[i + 1] for i in range(0, len(flags), 2)}
 
 
-def fetch(ra: RaWorld, files: ra_pki.Files, ctx: Context | None = None) -> Credentials:
+def fetch(ra: RaWorld, files: ra_pki.Files, ctx: Context | None = None, form: str = "flags") -> Credentials:
     ctx = ctx or context({"CREDPROC_PRIVATE_KEY_PASSPHRASE": ra_pki.PASSPHRASE})
-    source = rolesanywhere.from_flags(ctx, options(ra, files))
+    if form == "flags":
+        source = rolesanywhere.from_flags(ctx, options(ra, files))
+    else:  # the same values as rolesanywhere_* keys of a profile section
+        section = {f"rolesanywhere_{k}": v for k, v in options(ra, files).items() if k != "endpoint"}
+        ctx.environ = {**ctx.environ, "AWS_ENDPOINT_URL_ROLESANYWHERE": ra.url}
+        source = rolesanywhere.detect(ctx, "ra", section)
     assert source is not None
     return source.fetch(ctx)
 
@@ -57,14 +62,15 @@ FORMATS = ["traditional", "pkcs8", "pkcs8-der", "pkcs8-encrypted", "der-cert", "
 @pytest.mark.parametrize("kind", ra_pki.KEY_KINDS)
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("via_intermediate", [False, True], ids=["direct", "intermediate"])
+@pytest.mark.parametrize("form", ["flags", "profile"])
 def test_every_key_kind_and_format_is_accepted(ra: RaWorld, kind: str, fmt: str,
-                                               via_intermediate: bool) -> None:
+                                               via_intermediate: bool, form: str) -> None:
     real_fmt = {"traditional": ra_pki.traditional_format(kind), "p12-nopass": "p12"}.get(fmt, fmt)
     password = None if fmt == "p12-nopass" else ra_pki.PASSPHRASE
     chain_in = "p12" if fmt.startswith("p12") else "file"
     files = ra.identity(kind, real_fmt, via_intermediate=via_intermediate, chain_in=chain_in,
                         password=password)
-    creds = fetch(ra, files)
+    creds = fetch(ra, files, form=form)
     assert creds.access_key_id.startswith("ASIARAEMU")
     assert creds.session_token and creds.expiration is not None
     assert ra.world.calls == 1
