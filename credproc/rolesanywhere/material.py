@@ -30,9 +30,9 @@ PKCS12_SUFFIXES = (".p12", ".pfx")
 
 # Called with (file path, attempt number from 0); returns a passphrase or raises: ConfigError when a
 # stored passphrase proved wrong, NeedsHumanError when no one can be asked.
-# A backstop only: the caller's PassphraseSource decides when to give up (it raises).
-MAX_ATTEMPTS = 8
 PassphraseSource = Callable[[str, int], str]
+# A backstop only: the PassphraseSource decides when to give up (by raising).
+MAX_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
