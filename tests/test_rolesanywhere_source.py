@@ -257,3 +257,31 @@ def test_building_the_source_does_not_import_cryptography(ra: RaWorld) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_cache_list_names_the_role_and_certificate_but_no_secret(ra: RaWorld, aws_files: AwsFiles) -> None:
+    files = ra.identity("p256")
+    aws_files.write_config(ra.profile_block(files))
+    env = env_with(AWS_ENDPOINT_URL_ROLESANYWHERE=ra.url)
+    creds = assert_credentials(run_credproc("credential-process", "--profile", "ra", env=env))
+    listing = run_credproc("cache", "list", env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert f"Roles Anywhere {ROLE_ARN} with certificate {files.certificate}" in listing.stdout
+    assert str(creds["SecretAccessKey"]) not in listing.stdout + listing.stderr
+    assert str(creds["SessionToken"]) not in listing.stdout + listing.stderr
+
+
+def test_the_second_run_is_a_fast_path_hit_without_cryptography(ra: RaWorld) -> None:
+    import sys
+
+    files = ra.identity("rsa2048", "pkcs8-encrypted")
+    args = ["credential-process", *ra.flags(files)]
+    env = env_with(CREDPROC_PRIVATE_KEY_PASSPHRASE=ra_pki.PASSPHRASE)
+    first = assert_credentials(run_credproc(*args, env=env))
+    hit = subprocess.run([sys.executable, "-X", "importtime", "-m", "credproc", *args], env=env,
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, timeout=60)
+    assert hit.returncode == 0 and json.loads(hit.stdout) == first
+    imported = {line.rsplit("|", 1)[-1].strip() for line in hit.stderr.splitlines()}
+    assert "credproc.fastpath" in imported  # the import log was read right
+    assert not {m for m in imported if m.split(".")[0] in ("cryptography", "click", "botocore", "keyring")}
+    assert ra.world.calls == 1
