@@ -196,3 +196,15 @@ def test_the_acm_fixture_key_signs_for_a_certificate_from_the_test_ca(ra: RaWorl
                                          profile_arn=PROFILE_ARN, role_arn=ROLE_ARN,
                                          trust_anchor_arn=TRUST_ANCHOR_ARN)
     assert send(ra, request)[0] == 201
+
+
+def test_the_emulator_shares_no_code_with_the_signer() -> None:
+    """Signer and verifier must not share one misunderstanding: the emulator imports no credproc."""
+    import ast
+
+    support = Path(__file__).parent / "support"
+    for name in ("ra_emulator.py", "ra_pki.py", "ra_world.py"):
+        tree = ast.parse((support / name).read_text())
+        modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert modules and not [m for m in modules if m.split(".")[0] == "credproc"], name
