@@ -56,9 +56,9 @@ VALUE_FLAGS = frozenset(
         "--role-session-name",
     }
 )
-BOOL_FLAGS = frozenset({"--auto-login", "--no-verify-ssl"})
+BOOL_FLAGS = frozenset({"--auto-login", "--no-verify-ssl", "--with-proxy"})
 ALIASES = {"-p": "--profile"}
-NON_ANSWER = frozenset({"refresh_window", "mfa_token", "auto_login", "no_cache"})
+NON_ANSWER = frozenset({"refresh_window", "mfa_token", "auto_login", "no_cache", "with_proxy"})
 
 
 def option_name(flag: str) -> str:
