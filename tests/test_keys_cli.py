@@ -72,14 +72,14 @@ def test_keys_fed_on_stdin_are_stored_listed_without_secrets_and_removed(test_ke
 
 
 def test_a_passphrase_is_stored_exactly_and_listed_by_name(test_keyring: Path) -> None:
-    added = feed("keys", "add", "--passphrase", "/keys/ra.pem", stdin=" two words \nignored\n")
+    added = feed("keys", "add", "--passphrase", "ra", stdin=" two words \nignored\n")
     assert added.returncode == 0, added.stderr
-    assert stored(test_keyring)["passphrase:/keys/ra.pem"] == " two words "
+    assert stored(test_keyring)["passphrase:ra"] == " two words "
     assert "two words" not in added.stderr
     listed = run_credproc("keys", "list")
-    assert listed.stdout.splitlines()[1].split() == ["passphrase", "/keys/ra.pem"]
-    assert run_credproc("keys", "remove", "--passphrase", "/keys/ra.pem").returncode == 0
-    assert "passphrase:/keys/ra.pem" not in stored(test_keyring)
+    assert listed.stdout.splitlines()[1].split() == ["passphrase", "ra"]
+    assert run_credproc("keys", "remove", "--passphrase", "ra").returncode == 0
+    assert "passphrase:ra" not in stored(test_keyring)
 
 
 def test_removing_what_is_not_there_is_bad_input(test_keyring: Path) -> None:
@@ -222,3 +222,17 @@ def test_mfa_token_flag_serves_two_roles_with_one_session(
     assert (sts.calls["GetSessionToken"], sts.calls["AssumeRole"]) == (1, 2)
     listed = run_credproc("cache", "list")
     assert "MFA session arn:aws:iam::123456789012:mfa/alice" in listed.stdout
+
+
+def test_a_passphrase_for_a_key_file_is_stored_under_its_absolute_path(
+    test_keyring: Path, tmp_path: Path
+) -> None:
+    added = subprocess.run(
+        [*CREDPROC, "keys", "add", "--passphrase", "./ra.pem"], input="pw\n", capture_output=True,
+        text=True, timeout=60, start_new_session=True, check=False, cwd=tmp_path,
+    )
+    assert added.returncode == 0, added.stderr
+    assert stored(test_keyring)[f"passphrase:{tmp_path / 'ra.pem'}"] == "pw"
+    home_key = run_credproc("keys", "remove", "--passphrase", "~/ra.pem")
+    assert home_key.returncode == 1
+    assert f"no passphrase named '{Path(os.environ['HOME']) / 'ra.pem'}'" in home_key.stderr

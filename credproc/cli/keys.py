@@ -71,12 +71,16 @@ def _forget_cached(name: str) -> None:
 def add_cmd(name: str, passphrase: bool) -> None:
     """Store keys (or, with --passphrase, a key passphrase) under NAME.
 
-    On a terminal it prompts (the secret is not echoed); otherwise it reads stdin: the access key id
-    and the secret access key on two lines, or the passphrase on one.
+    NAME is a profile name; for --passphrase it may also be a private key file (stored under its
+    absolute path, where Roles Anywhere looks second).
+
+    On a terminal it prompts (the secret is not echoed); otherwise it reads stdin: the access key
+    id and the secret access key on two lines, or the passphrase on one.
     """
     from_terminal = is_stdin_terminal()
     label = keys_cmd.backend_label()  # refuse a bad keyring before asking for anything
     if passphrase:
+        name = keys_cmd.passphrase_name(name, os.environ)
         value = _prompt_passphrase(name) if from_terminal else keys_cmd.parse_passphrase_input(_read_stdin())
         keys_cmd.add_passphrase(name, value)
         output.info(f"stored the passphrase {name!r} in {label}")
@@ -111,6 +115,8 @@ def list_cmd(as_json: bool) -> None:
 def remove_cmd(name: str, passphrase: bool) -> None:
     """Remove the keys (or passphrase) stored under NAME."""
     kind = keystore.PASSPHRASE if passphrase else keystore.KEYS
+    if passphrase:
+        name = keys_cmd.passphrase_name(name, os.environ)
     if not keys_cmd.remove(kind, name):
         what = "passphrase" if passphrase else "keys"
         raise ConfigError(f"no {what} named {name!r} in the keyring", "see `credproc keys list`")

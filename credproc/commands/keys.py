@@ -54,6 +54,17 @@ def parse_passphrase_input(text: str) -> str:
     return first
 
 
+def passphrase_name(name: str, environ: Mapping[str, str]) -> str:
+    """A profile name as given; a key file path made absolute, as Roles Anywhere looks it up."""
+    import os
+
+    from credproc.paths import expand_user
+
+    if name.startswith(("~", ".")) or "/" in name or os.sep in name:
+        return os.path.abspath(expand_user(name, environ))
+    return name
+
+
 def add_keys(name: str, keys: keystore.AccessKeys) -> None:
     keystore.store(keystore.KEYS, name, keys.to_json())
 
