@@ -122,3 +122,24 @@ def test_a_locked_gnome_keyring_is_a_clear_error_not_a_hang(
         "credproc: hint: unlock it (log in to the desktop session, or unlock the 'login' keyring) "
         "and run again",
     ]
+
+
+def test_an_encrypted_cache_in_gnome_keyring_holds_no_session_secret_either(
+    chain: AwsFiles, runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain.credentials.unlink()
+    monkeypatch.setenv("CREDPROC_CACHE_ENCRYPTION", "keyring")
+    added = in_session(runtime_dir, "keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n")
+    assert added.returncode == 0, added.stderr
+    first = in_session(runtime_dir, "credential-process", "--profile", "top")
+    assert first.returncode == 0, first.stderr
+    again = in_session(runtime_dir, "credential-process", "--profile", "top")
+    assert again.stdout == first.stdout  # a hit, opened with the key from the keyring
+    answer = json.loads(first.stdout)
+    cache_dir = Path(os.environ["CREDPROC_CACHE_DIR"])
+    entries = list(cache_dir.glob("*.entry"))
+    assert len(entries) == 3  # top's answer and two hops
+    for path in files_under(chain.home, cache_dir):
+        data = path.read_bytes()
+        for secret in (BASE_SECRET, answer["SecretAccessKey"], answer["SessionToken"]):
+            assert secret.encode() not in data, path
