@@ -35,13 +35,11 @@ def _key(create: bool) -> bytes | None:
     from credproc import keystore
 
     raw = keystore.get_secret(KEY_USERNAME)
-    if raw is None:
-        if not create:
-            return None
+    if raw is None and create:
         keystore.set_secret(KEY_USERNAME, base64.b64encode(os.urandom(32)).decode())
         raw = keystore.get_secret(KEY_USERNAME)  # re-read: a concurrent creator may have won
-        if raw is None:
-            return None
+    if raw is None:
+        return None
     try:
         key = base64.b64decode(raw, validate=True)
     except ValueError:

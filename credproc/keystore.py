@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from credproc.errors import ConfigError, CredprocError
+from credproc.errors import ConfigError
 
 SERVICE = "credproc"
 KEYS, PASSPHRASE, INDEX = "keys", "passphrase", "index"
@@ -39,6 +39,7 @@ FIX_HINT = (
     "run a Secret Service (gnome-keyring, KeePassXC) in your session, or point PYTHON_KEYRING_BACKEND "
     "at an encrypted backend; see `credproc keys --help`"
 )
+LOCKED_ERRORS = frozenset({"KeyringLocked", "LockedException"})
 T = TypeVar("T")
 
 _lock = threading.Lock()  # the Roles Anywhere helper looks passphrases up from several threads
@@ -136,12 +137,9 @@ def _translated(action: str) -> Iterator[None]:
     """Turn the keyring library's (and SecretStorage's) exceptions into one clear ConfigError."""
     try:
         yield
-    except CredprocError:
-        raise
     except Exception as exc:
-        from keyring.errors import KeyringLocked
-
-        if isinstance(exc, KeyringLocked) or "locked" in str(exc).lower():
+        # keyring's KeyringLocked, or SecretStorage's LockedException for a locked item
+        if type(exc).__name__ in LOCKED_ERRORS:
             raise ConfigError(
                 f"cannot {action}: the keyring is locked",
                 "unlock it (log in to the desktop session, or unlock the 'login' keyring) and run again",

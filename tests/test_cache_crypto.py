@@ -151,3 +151,17 @@ def test_sealed_hits_are_served_by_a_real_process_and_the_plain_path_steps_aside
     assert later.returncode == 0, later.stderr
     assert later.stdout == first.stdout
     assert sts.calls["AssumeRole"] == 2
+
+
+def test_the_sealed_hit_path_prints_only_what_it_can_open(
+    aws_files: AwsFiles, memory: MemoryKeyring, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    argv = ["--profile", "top"]
+    assert cache_crypto.try_hit(argv, os.environ) is False  # nothing cached
+    key = fastpath.cache_key({"profile": "top"}, os.environ)
+    sealed_cache().store(key, creds(), {"profile": "top"})
+    assert cache_crypto.try_hit(argv, os.environ) is True
+    assert capsysbinary.readouterr().out == (creds().to_process_json() + "\n").encode()
+    del memory.store[("credproc", "cache-key")]
+    assert cache_crypto.try_hit(argv, os.environ) is False
+    assert capsysbinary.readouterr().out == b""

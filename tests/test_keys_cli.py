@@ -236,3 +236,20 @@ def test_a_passphrase_for_a_key_file_is_stored_under_its_absolute_path(
     home_key = run_credproc("keys", "remove", "--passphrase", "~/ra.pem")
     assert home_key.returncode == 1
     assert f"no passphrase named '{Path(os.environ['HOME']) / 'ra.pem'}'" in home_key.stderr
+
+
+def test_an_unreadable_config_still_drops_the_named_profiles_cache(
+    aws_files: AwsFiles, test_keyring: Path
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from credproc.cache import Cache
+    from credproc.credentials import Credentials
+
+    cache = Cache.open(dict(os.environ), 0, lambda m: None)
+    expires = datetime.now(timezone.utc) + timedelta(hours=1)
+    cache.store("h-x", Credentials("ASIAEXAMPLE", "s", "t", expires), {"profile": "base"})
+    aws_files.write_config("[profile base\nbroken")
+    added = feed("keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n")
+    assert added.returncode == 0, added.stderr
+    assert "removed 1 cached credential built on 'base'" in added.stderr

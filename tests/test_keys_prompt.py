@@ -71,6 +71,16 @@ def test_a_passphrase_is_asked_twice_and_must_match(test_keyring: Path) -> None:
     assert json.loads(test_keyring.read_text())["credproc\0passphrase:ra"] == "same secret"
 
 
+def test_an_empty_passphrase_is_refused(test_keyring: Path) -> None:
+    child = spawn("keys", "add", "--passphrase", "ra")
+    child.expect_exact("Passphrase: ")
+    child.sendline("")
+    status, rest = finish(child)
+    assert status == 1
+    assert "credproc: error: the passphrase is empty" in rest
+    assert not test_keyring.exists()
+
+
 def test_a_bad_key_id_typed_at_the_prompt_stops_before_the_secret(test_keyring: Path) -> None:
     child = spawn("keys", "add", "base")
     child.expect_exact("Access key ID: ")
