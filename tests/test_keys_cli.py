@@ -51,6 +51,7 @@ def test_keys_fed_on_stdin_are_stored_listed_without_secrets_and_removed(test_ke
     assert added.returncode == 0, added.stderr
     assert added.stdout == ""
     assert BASE_SECRET not in added.stderr and "AKIAIOSF…" in added.stderr
+    assert "note: add a [profile base] section to" in added.stderr  # no config file yet
     assert json.loads(stored(test_keyring)["keys:base"]) == {
         "aws_access_key_id": BASE_KEY_ID, "aws_secret_access_key": BASE_SECRET}
 

@@ -52,14 +52,18 @@ def _prompt_passphrase(name: str) -> str:
     return first
 
 
-def _forget_cached(name: str) -> None:
+def _forget_cached(name: str, check_profile: bool = False) -> None:
     """Drop cached credentials built on ``name`` so new (or removed) keys take effect now."""
     environ = dict(os.environ)
     cache = Cache.open(environ, 0, output.warn)
     try:
-        profiles = keys_cmd.dependents(config.load(environ), name, environ)
+        aws_config = config.load(environ)
+        profiles = keys_cmd.dependents(aws_config, name, environ)
     except ConfigError:
         profiles = {name}
+    else:
+        if check_profile and name not in aws_config.profiles:
+            output.info(f"note: add a [profile {name}] section to {aws_config.config_file} to use these keys")
     removed = keys_cmd.clear_cache(cache, profiles)
     if removed:
         output.info(f"removed {removed} cached credential{'s' if removed != 1 else ''} built on {name!r}")
@@ -88,7 +92,7 @@ def add_cmd(name: str, passphrase: bool) -> None:
         keys = _prompt_keys(name) if from_terminal else keys_cmd.parse_keys_input(_read_stdin())
         keys_cmd.add_keys(name, keys)
         output.info(f"stored keys {keys_cmd.key_id_prefix(keys.access_key_id)} for {name!r} in {label}")
-    _forget_cached(name)
+    _forget_cached(name, check_profile=not passphrase)
 
 
 @keys_group.command("list")
