@@ -100,8 +100,11 @@ def test_a_profile_with_nothing_and_no_keyring_says_the_keyring_is_missing(
     monkeypatch.setattr(keyring.core, "_keyring_backend", fail.Keyring())
     keystore.forget_backend()
     aws_files.write_config("[profile base]\nregion = us-east-1\n")
-    with pytest.raises(ConfigError, match="no OS keyring is available"):
+    with pytest.raises(ConfigError) as info:
         build_source(make_ctx(), "base")
+    assert info.value.message == ("profile 'base' has no credentials in the files, and the keyring "
+                                  "cannot be searched: no OS keyring is available to keep secrets in")
+    assert info.value.hint is not None and "Secret Service" in info.value.hint
 
 
 def test_a_profile_with_nothing_anywhere_names_keys_add(aws_files: AwsFiles, memory: MemoryKeyring) -> None:

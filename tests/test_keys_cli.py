@@ -138,15 +138,17 @@ def test_a_missing_disabled_or_plaintext_keyring_is_refused_with_what_to_do(
 ) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", backend)
     aws_files.write_config("[profile base]\nregion = us-east-1\n")
-    for result in (
-        feed("keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n"),
-        run_credproc("keys", "list"),
-        run_credproc("credential-process", "--profile", "base"),
+    resolving = "credproc: error: profile 'base' has no credentials in the files, and the keyring cannot be searched: "
+    for result, expected in (
+        (feed("keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n"), message),
+        (run_credproc("keys", "list"), message),
+        (run_credproc("credential-process", "--profile", "base"),
+         resolving + message.removeprefix("credproc: error: ")),
     ):
         assert result.returncode == 1
         assert result.stdout == ""
         lines = result.stderr.splitlines()
-        assert lines[0] == message
+        assert lines[0] == expected
         assert lines[1].startswith("credproc: hint: ")
         assert len(lines) == 2
     # Nothing fell back to a plaintext file anywhere under HOME.

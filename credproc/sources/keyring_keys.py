@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from credproc import keystore
 from credproc.config import Section, get_str
+from credproc.errors import ConfigError
 from credproc.sources.base import Context, Source
 from credproc.sources.static import StaticSource
 
@@ -23,7 +24,14 @@ def keys_source(name: str) -> StaticSource | None:
 
 
 def detect(ctx: Context, name: str, section: Section) -> Source | None:
-    found = keys_source(name)
+    try:
+        found = keys_source(name)
+    except ConfigError as exc:  # the last place to look is unusable: say both things
+        raise ConfigError(
+            f"profile {name!r} has no credentials in the files, and the keyring cannot be searched: "
+            f"{exc.message}",
+            exc.hint,
+        ) from None
     if found is None:
         return None
     serial = get_str(section, "mfa_serial")
