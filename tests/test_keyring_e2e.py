@@ -118,7 +118,8 @@ def test_a_locked_gnome_keyring_is_a_clear_error_not_a_hang(
     assert locked.stdout == ""
     lines = [line for line in locked.stderr.splitlines() if line.startswith("credproc:")]
     assert lines == [
-        "credproc: error: cannot read the keyring: the keyring is locked",
+        "credproc: error: profile 'base' has no credentials in the files, and the keyring cannot be "
+        "searched: the keyring is locked",
         "credproc: hint: unlock it (log in to the desktop session, or unlock the 'login' keyring) "
         "and run again",
     ]

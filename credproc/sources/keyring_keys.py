@@ -29,7 +29,7 @@ def detect(ctx: Context, name: str, section: Section) -> Source | None:
     except ConfigError as exc:  # the last place to look is unusable: say both things
         raise ConfigError(
             f"profile {name!r} has no credentials in the files, and the keyring cannot be searched: "
-            f"{exc.message}",
+            f"{exc.message.removeprefix('cannot read the keyring: ')}",
             exc.hint,
         ) from None
     if found is None:
