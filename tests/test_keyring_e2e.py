@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,12 +50,13 @@ def runtime_dir() -> Iterator[Path]:
 
 
 def in_session(runtime_dir: Path, *args: str, stdin: str = "", unlock: bool = True,
-               timeout: float = 60) -> subprocess.CompletedProcess[str]:
+               timeout: float = 60, program: tuple[str, ...] = tuple(CREDPROC)
+               ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS")}
     env.update(XDG_RUNTIME_DIR=str(runtime_dir), KEYRING_PASSWORD=PASSWORD, UNLOCK="1" if unlock else "0")
     return subprocess.run(
-        ["dbus-run-session", "--", "sh", "-c", SESSION_SCRIPT, "sh", *CREDPROC, *args],
+        ["dbus-run-session", "--", "sh", "-c", SESSION_SCRIPT, "sh", *program, *args],
         input=stdin, capture_output=True, text=True, timeout=timeout, env=env, check=False,
         start_new_session=True,  # no controlling terminal: nothing may prompt
     )
@@ -144,3 +146,22 @@ def test_an_encrypted_cache_in_gnome_keyring_holds_no_session_secret_either(
         data = path.read_bytes()
         for secret in (BASE_SECRET, answer["SecretAccessKey"], answer["SessionToken"]):
             assert secret.encode() not in data, path
+
+
+def test_the_aws_cli_assumes_a_role_over_keyring_keys_served_by_credproc(
+    chain: AwsFiles, runtime_dir: Path
+) -> None:
+    # The aws-vault-style setup: the base profile's only "credentials" are a credproc line for
+    # itself, which credproc ignores while resolving it, finding the keys in the keyring.
+    chain.credentials.unlink()
+    chain.write_config(chain.config.read_text().replace(
+        "[profile base]\n",
+        f"[profile base]\ncredential_process = {sys.executable} -m credproc credential-process --profile base\n",
+    ))
+    added = in_session(runtime_dir, "keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n")
+    assert added.returncode == 0, added.stderr
+    done = in_session(runtime_dir, "sts", "get-caller-identity", "--profile", "top", "--output", "json",
+                      program=(sys.executable, "-m", "awscli"), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Arn"].startswith("arn:aws:sts::222222222222:assumed-role/top/")
+    assert BASE_SECRET not in done.stdout + done.stderr
