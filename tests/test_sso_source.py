@@ -1,0 +1,113 @@
+"""SSO profiles through `credproc credential-process`, run as the AWS CLI runs it."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tests.conftest import run_credproc
+from tests.support.sso_emulator import (  # noqa: F401 - fixtures
+    LEGACY_URL,
+    SsoEmulator,
+    sso,
+    sso_server,
+    token_file,
+    write_token,
+)
+
+
+def test_valid_token_gives_role_credentials(sso: SsoEmulator, hermetic_env: Path) -> None:
+    write_token(hermetic_env, sso.emulator)
+    done = run_credproc("credential-process", "--profile", "dev")
+    assert done.returncode == 0, done.stderr
+    creds = json.loads(done.stdout)
+    assert creds["Version"] == 1 and creds["AccessKeyId"].startswith("ASIA")
+    assert creds["SessionToken"].startswith("sso-session-") and creds["Expiration"].endswith("Z")
+    assert sso.emulator.count("GetRoleCredentials") == 1
+    assert done.stderr == ""
+
+
+def test_second_run_is_a_cache_hit(sso: SsoEmulator, hermetic_env: Path) -> None:
+    write_token(hermetic_env, sso.emulator)
+    first = run_credproc("credential-process", "--profile", "dev")
+    second = run_credproc("credential-process", "--profile", "dev")
+    assert first.stdout == second.stdout
+    assert sso.emulator.count("GetRoleCredentials") == 1
+
+
+def test_legacy_profile_uses_the_token_named_after_the_start_url(sso: SsoEmulator, hermetic_env: Path) -> None:
+    write_token(hermetic_env, sso.emulator, cache_id=LEGACY_URL, start_url=LEGACY_URL)
+    done = run_credproc("credential-process", "--profile", "legacy")
+    assert done.returncode == 0, done.stderr
+    assert sso.emulator.count("GetRoleCredentials") == 1
+
+
+def test_sso_profile_as_source_of_an_assume_role_chain(sso: SsoEmulator, hermetic_env: Path, sts: object) -> None:
+    write_token(hermetic_env, sso.emulator)
+    done = run_credproc("credential-process", "--profile", "chained")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["AccessKeyId"]
+    assert sso.emulator.count("GetRoleCredentials") == 1
+
+
+def test_expiring_token_is_refreshed_once_and_file_keeps_the_cli_format(
+    sso: SsoEmulator, hermetic_env: Path
+) -> None:
+    old = write_token(hermetic_env, sso.emulator, expires_in=300, refreshable=True)
+    done = run_credproc("credential-process", "--profile", "dev")
+    assert done.returncode == 0, done.stderr
+    assert sso.emulator.count("CreateToken") == 1
+    new = json.loads(token_file(hermetic_env, "corp").read_text())
+    assert new["accessToken"] != old["accessToken"] and new["refreshToken"] != old["refreshToken"]
+    assert set(new) == set(old)
+    assert new["clientId"] == old["clientId"] and new["startUrl"] == old["startUrl"]
+    assert time.strptime(new["expiresAt"], "%Y-%m-%dT%H:%M:%SZ")
+    assert token_file(hermetic_env, "corp").stat().st_mode & 0o777 == 0o600
+
+
+def test_expired_token_without_refresh_exits_4_with_the_login_command(
+    sso: SsoEmulator, hermetic_env: Path
+) -> None:
+    write_token(hermetic_env, sso.emulator, expires_in=-60)
+    done = run_credproc("credential-process", "--profile", "dev")
+    assert done.returncode == 4
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "credproc: error: the SSO session sso-session corp has expired",
+        "credproc: hint: run `credproc login --sso-session corp`",
+    ]
+    assert sso.emulator.count("GetRoleCredentials") == 0
+
+
+def test_legacy_profile_hint_names_the_profile(sso: SsoEmulator) -> None:
+    done = run_credproc("credential-process", "--profile", "legacy")
+    assert done.returncode == 4
+    assert "has no sign-in yet" in done.stderr
+    assert "run `credproc login --profile legacy`" in done.stderr
+
+
+def test_revoked_token_exits_4_and_leaks_no_token(sso: SsoEmulator, hermetic_env: Path) -> None:
+    data = write_token(hermetic_env, sso.emulator)
+    sso.emulator.revoke_all()
+    done = run_credproc("credential-process", "--profile", "dev")
+    assert done.returncode == 4, done.stderr
+    assert done.stdout == ""
+    assert "refused by the portal" in done.stderr
+    assert data["accessToken"] not in done.stderr
+
+
+def test_unreachable_portal_exits_3_quickly(sso: SsoEmulator, hermetic_env: Path) -> None:
+    import socket
+
+    write_token(hermetic_env, sso.emulator)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    env = {**__import__("os").environ, "AWS_ENDPOINT_URL_SSO": dead}
+    started = time.monotonic()
+    done = run_credproc("credential-process", "--profile", "dev", env=env)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == "" and len(done.stderr.splitlines()) <= 2
+    assert elapsed < 30
