@@ -10,8 +10,8 @@ from tests.conftest import run_credproc
 from tests.support.sso_emulator import (  # noqa: F401 - fixtures
     LEGACY_URL,
     SsoEmulator,
-    sso,
-    sso_server,
+    sso_fixture,
+    sso_server_fixture,
     token_file,
     write_token,
 )
@@ -36,14 +36,18 @@ def test_second_run_is_a_cache_hit(sso: SsoEmulator, hermetic_env: Path) -> None
     assert sso.emulator.count("GetRoleCredentials") == 1
 
 
-def test_legacy_profile_uses_the_token_named_after_the_start_url(sso: SsoEmulator, hermetic_env: Path) -> None:
+def test_legacy_profile_uses_the_token_named_after_the_start_url(
+    sso: SsoEmulator, hermetic_env: Path
+) -> None:
     write_token(hermetic_env, sso.emulator, cache_id=LEGACY_URL, start_url=LEGACY_URL)
     done = run_credproc("credential-process", "--profile", "legacy")
     assert done.returncode == 0, done.stderr
     assert sso.emulator.count("GetRoleCredentials") == 1
 
 
-def test_sso_profile_as_source_of_an_assume_role_chain(sso: SsoEmulator, hermetic_env: Path, sts: object) -> None:
+def test_sso_profile_as_source_of_an_assume_role_chain(
+    sso: SsoEmulator, hermetic_env: Path, sts: object
+) -> None:
     write_token(hermetic_env, sso.emulator)
     done = run_credproc("credential-process", "--profile", "chained")
     assert done.returncode == 0, done.stderr

@@ -152,6 +152,24 @@ def write_json(path: str, data: Mapping[str, Any]) -> None:
         raise
 
 
+def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``text`` atomically (the config file written by `configure sso`)."""
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def save(path: str, token: Token) -> None:
     write_json(path, token.to_json())
 

@@ -173,8 +173,9 @@ class Emulator:
             raise ApiError(400, "InvalidRequestException", "startUrl is required", "invalid_request")
         device_code = "dc-" + secrets.token_urlsafe(16)
         user_code = secrets.token_hex(2).upper() + "-" + secrets.token_hex(2).upper()
-        self.devices[device_code] = DeviceGrant(client_id, user_code, self.clock() + self.device_ttl,
-                                                self.device_interval)
+        now = self.clock()  # polling speed counts from here, as AWS counts it
+        self.devices[device_code] = DeviceGrant(client_id, user_code, now + self.device_ttl,
+                                                self.device_interval, last_poll=now)
         verify = f"{self.url}/device"
         interval = self.device_interval if self.advertised_interval is None else self.advertised_interval
         return {"deviceCode": device_code, "userCode": user_code, "verificationUri": verify,
@@ -495,17 +496,56 @@ def write_token(home: Path, emu: Emulator, cache_id: str = "corp", start_url: st
     return data
 
 
-@pytest.fixture(scope="session")
-def sso_server() -> Iterator[SsoEmulator]:
+@pytest.fixture(scope="session", name="sso_server")
+def sso_server_fixture() -> Iterator[SsoEmulator]:
     with SsoEmulator() as server:
         yield server
 
 
-@pytest.fixture
-def sso(sso_server: SsoEmulator, monkeypatch: pytest.MonkeyPatch, hermetic_env: Path) -> SsoEmulator:
+@pytest.fixture(name="sso")
+def sso_fixture(sso_server: SsoEmulator, monkeypatch: pytest.MonkeyPatch, hermetic_env: Path) -> SsoEmulator:
     """A fresh emulator state, the endpoints pointed at it, and the SSO profiles written."""
     sso_server.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", sso_server.url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", sso_server.url)
     (hermetic_env / ".aws" / "config").write_text(textwrap.dedent(SSO_CONFIG))
     return sso_server
+
+
+# ---- a browser for tests: follows a URL the way a person's browser would ---------------------
+
+def browse(url: str) -> bool:
+    """GET ``url`` following redirects (the /authorize 302 lands on credproc's loopback listener)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            answer.read()
+    except urllib.error.HTTPError as exc:
+        exc.read()
+    return True
+
+
+def browser_script(directory: Path, mode: str = "follow") -> str:
+    """An executable for $BROWSER (webbrowser honours it): ``follow`` visits the URL, ``close``
+    does nothing (a tab the person closed), ``fail`` exits 1 (no browser could start). Each call
+    appends the URL to ``browser.log`` beside it."""
+    import os
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    log = directory / "browser.log"
+    script = directory / f"browser-{mode}"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(repo)!r})\n"
+        f"open({str(log)!r}, 'a').write(sys.argv[1] + '\\n')\n"
+        f"mode = {mode!r}\n"
+        "if mode == 'fail':\n    sys.exit(1)\n"
+        "if mode == 'follow':\n"
+        "    from tests.support.sso_emulator import browse\n    browse(sys.argv[1])\n"
+    )
+    os.chmod(script, 0o700)
+    return str(script)
