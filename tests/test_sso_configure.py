@@ -75,3 +75,18 @@ def test_a_bad_name_template_is_bad_input(sso: SsoEmulator, hermetic_env: Path) 
     done = run_credproc("configure", "sso", "--sso-session", "corp", "--name-template", "{nope}")
     assert done.returncode == 1
     assert "--name-template" in done.stderr
+
+
+def test_append_creates_a_missing_file_and_ends_the_last_line(tmp_path: Path) -> None:
+    from credproc.commands.sso_configure import append
+
+    fresh = tmp_path / "new" / "config"
+    append(str(fresh), "[profile a]\nregion = x\n")
+    assert fresh.read_text() == "[profile a]\nregion = x\n"
+    assert fresh.stat().st_mode & 0o777 == 0o600
+    old = tmp_path / "config"
+    old.write_text("[default]\nregion = y")
+    old.chmod(0o644)
+    append(str(old), "[profile b]\n")
+    assert old.read_text() == "[default]\nregion = y\n[profile b]\n"
+    assert old.stat().st_mode & 0o777 == 0o644

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -217,3 +218,51 @@ def test_registration_file_is_not_a_token(sso: SsoEmulator, hermetic_env: Path, 
     assert run_credproc("login", "--sso-session", "corp", env=_env(tmp_path)).returncode == 0
     tokens = token_cache.all_tokens(dict(os.environ))
     assert [path for path, _ in tokens] == [str(token_file(hermetic_env, "corp"))]
+
+
+def test_a_denied_device_code_is_a_clear_refusal(sso: SsoEmulator, hermetic_env: Path) -> None:
+    from credproc.errors import UpstreamError
+
+    fake = FakeTime()
+    sso.emulator.clock = fake.clock
+    sso.emulator.deny_devices = True
+    with pytest.raises(UpstreamError) as caught:
+        login(_device_runtime(fake, []), _session(sso), LoginOptions(device_code=True), replace=None)
+    assert caught.value.message == "the sign-in was denied in the browser"
+
+
+def test_an_unknown_device_code_error_is_reported_as_aws_said_it(
+    sso: SsoEmulator, hermetic_env: Path
+) -> None:
+    from credproc.errors import UpstreamError
+
+    fake = FakeTime()
+    sso.emulator.clock = fake.clock
+    sso.emulator.devices.clear()
+
+    def forget_codes(seconds: float) -> None:
+        sso.emulator.devices.clear()  # the server lost the code: InvalidGrantException
+        fake.sleep(seconds)
+
+    rt = Runtime(environ=dict(os.environ), clock=fake.clock, sleep=forget_codes)
+    with pytest.raises(UpstreamError) as caught:
+        login(rt, _session(sso), LoginOptions(device_code=True), replace=None)
+    assert "InvalidGrantException" in caught.value.message
+
+
+def test_the_spinner_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from credproc.cli import sso as cli_sso
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, drawn in ((Tty(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        spinner = cli_sso.Spinner()
+        spinner.tick("waiting for the browser")
+        spinner.say("done")
+        assert ("waiting for the browser" in stream.getvalue()) is drawn
+        assert stream.getvalue().endswith("done\n")

@@ -115,3 +115,19 @@ def test_unreachable_portal_exits_3_quickly(sso: SsoEmulator, hermetic_env: Path
     assert done.returncode == 3, done.stderr
     assert done.stdout == "" and len(done.stderr.splitlines()) <= 2
     assert elapsed < 30
+
+
+def test_revoked_token_with_auto_login_signs_in_again(
+    sso: SsoEmulator, hermetic_env: Path, tmp_path: Path
+) -> None:
+    import os
+
+    from tests.support.sso_emulator import browser_script
+
+    write_token(hermetic_env, sso.emulator)
+    sso.emulator.revoke_all()
+    env = {**os.environ, "BROWSER": browser_script(tmp_path)}
+    done = run_credproc("credential-process", "--auto-login", "--profile", "dev", env=env)
+    assert done.returncode == 0, done.stderr
+    assert sso.emulator.count("Authorize") == 1
+    assert sso.emulator.count("GetRoleCredentials") == 2  # refused once, then served

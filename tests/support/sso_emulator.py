@@ -92,6 +92,7 @@ class Emulator:
     advertised_interval: int | None = None  # what it tells clients (None: the same)
     issue_refresh_tokens: bool = True
     page_size: int = 2  # small, so clients must follow nextToken
+    deny_devices: bool = False  # the person presses "Deny" on the device page
     tamper_state: bool = False  # /authorize answers with a different state (a forged redirect)
     accounts: list[Account] = field(default_factory=lambda: [
         Account("111111111111", "dev", ("Admin", "ReadOnly")),
@@ -223,6 +224,8 @@ class Emulator:
         grant.last_poll = now
         if too_fast:
             raise ApiError(400, "SlowDownException", "Client is polling too fast", "slow_down")
+        if self.deny_devices:
+            raise ApiError(400, "AccessDeniedException", "Access denied", "access_denied")
         if not grant.approved:
             raise ApiError(400, "AuthorizationPendingException", "Authorization pending",
                            "authorization_pending")
