@@ -131,3 +131,20 @@ def test_revoked_token_with_auto_login_signs_in_again(
     assert done.returncode == 0, done.stderr
     assert sso.emulator.count("Authorize") == 1
     assert sso.emulator.count("GetRoleCredentials") == 2  # refused once, then served
+
+
+def test_a_cache_hit_on_an_sso_profile_touches_no_sso_code(sso: SsoEmulator, hermetic_env: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    write_token(hermetic_env, sso.emulator)
+    assert run_credproc("credential-process", "--profile", "dev").returncode == 0
+    hit = subprocess.run([sys.executable, "-X", "importtime", "-m", "credproc", "credential-process",
+                          "--profile", "dev"], capture_output=True, text=True, env=dict(os.environ),
+                         timeout=30, check=False)
+    assert hit.returncode == 0 and hit.stdout.startswith('{"Version":1')
+    imported = {line.split("|")[-1].strip() for line in hit.stderr.splitlines() if "|" in line}
+    slow = ("botocore", "credproc.sso", "credproc.sources", "click")
+    assert not {m for m in imported if m.startswith(slow)}
+    assert sso.emulator.count("GetRoleCredentials") == 1
