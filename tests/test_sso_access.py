@@ -107,3 +107,18 @@ def test_a_missing_token_file_says_there_is_no_sign_in(sso: SsoEmulator) -> None
     with pytest.raises(NeedsHumanError) as caught:
         access.valid_token(_rt(), _session(sso), CMD)
     assert caught.value.message == "the SSO session sso-session corp has no sign-in yet"
+
+
+def test_a_token_refreshed_by_another_process_meanwhile_is_taken(sso: SsoEmulator, hermetic_env: Path) -> None:
+    from credproc.sso import token_cache
+
+    old = write_token(hermetic_env, sso.emulator, expires_in=60, refreshable=True)
+    path = str(token_file(hermetic_env, "corp"))
+    seen = token_cache.load(path)
+    assert seen is not None
+    newer = write_token(hermetic_env, sso.emulator, expires_in=3600, refreshable=True)
+    got = access._refresh(_rt(), _session(sso), path, seen, None)
+    assert got is not None and got.access_token == newer["accessToken"] != old["accessToken"]
+    assert sso.emulator.count("CreateToken") == 0
+    token_cache.remove(path)
+    assert access._refresh(_rt(), _session(sso), path, seen, None) is None

@@ -266,3 +266,23 @@ def test_the_spinner_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -
         spinner.say("done")
         assert ("waiting for the browser" in stream.getvalue()) is drawn
         assert stream.getvalue().endswith("done\n")
+
+
+def test_a_refusal_in_the_browser_is_reported_and_stray_requests_change_nothing(
+    sso: SsoEmulator, hermetic_env: Path
+) -> None:
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from credproc.errors import UpstreamError
+
+    def refuse(url: str) -> bool:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        callback = query["redirect_uri"]
+        browse(callback.replace("/oauth/callback", "/favicon.ico"))
+        browse(callback + "?" + urlencode({"error": "access_denied", "state": query["state"]}))
+        return True
+
+    with pytest.raises(UpstreamError) as caught:
+        login(Runtime(environ=dict(os.environ)), _session(sso), LoginOptions(open_browser=refuse), replace=None)
+    assert caught.value.message == "the sign-in was refused: access_denied"
+    assert not token_file(hermetic_env, "corp").exists()

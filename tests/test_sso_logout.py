@@ -85,3 +85,39 @@ def test_unreachable_portal_still_removes_the_local_token(sso: SsoEmulator, herm
 
 def test_all_with_a_session_is_a_usage_error(sso: SsoEmulator) -> None:
     assert run_credproc("logout", "--all", "--sso-session", "corp").returncode == 2
+
+
+def test_sso_root_follows_chains_and_credproc_lines(hermetic_env: Path) -> None:
+    import textwrap
+
+    from credproc import config
+    from credproc.commands.sso_logout import sso_root
+
+    (hermetic_env / ".aws" / "config").write_text(textwrap.dedent("""
+        [profile sso]
+        sso_start_url = https://u
+        sso_region = us-east-1
+        [profile via-credproc]
+        credential_process = credproc credential-process --profile sso
+        [profile via-other]
+        credential_process = /bin/echo {}
+        [profile broken-quote]
+        credential_process = credproc "unclosed
+        [profile role]
+        role_arn = arn:aws:iam::111111111111:role/r
+        source_profile = via-credproc
+        [profile dangling]
+        role_arn = arn:aws:iam::111111111111:role/r
+        source_profile = missing
+        [profile loop-a]
+        role_arn = arn:aws:iam::111111111111:role/r
+        source_profile = loop-b
+        [profile loop-b]
+        role_arn = arn:aws:iam::111111111111:role/r
+        source_profile = loop-a
+    """))
+    env = {"HOME": str(hermetic_env)}
+    cfg = config.load(env)
+    roots = {name: sso_root(cfg, env, name) for name in cfg.profiles}
+    assert roots == {"sso": "https://u", "via-credproc": "https://u", "via-other": None, "broken-quote": None,
+                     "role": "https://u", "dangling": None, "loop-a": None, "loop-b": None}

@@ -148,3 +148,19 @@ def test_a_cache_hit_on_an_sso_profile_touches_no_sso_code(sso: SsoEmulator, her
     slow = ("botocore", "credproc.sso", "credproc.sources", "click")
     assert not {m for m in imported if m.startswith(slow)}
     assert sso.emulator.count("GetRoleCredentials") == 1
+
+
+def test_a_token_refused_again_after_a_new_login_is_exit_4(
+    sso: SsoEmulator, hermetic_env: Path, tmp_path: Path
+) -> None:
+    import os
+
+    from tests.support.sso_emulator import browser_script
+
+    write_token(hermetic_env, sso.emulator)
+    sso.emulator.refuse_bearer = True
+    env = {**os.environ, "BROWSER": browser_script(tmp_path), "CREDPROC_SSO_LOGIN_TIMEOUT": "soon"}
+    done = run_credproc("credential-process", "--auto-login", "--profile", "dev", env=env)
+    assert done.returncode == 4
+    assert "refused by the portal" in done.stderr
+    assert sso.emulator.count("Authorize") == 1 and sso.emulator.count("GetRoleCredentials") == 2

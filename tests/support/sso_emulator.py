@@ -93,6 +93,7 @@ class Emulator:
     issue_refresh_tokens: bool = True
     page_size: int = 2  # small, so clients must follow nextToken
     deny_devices: bool = False  # the person presses "Deny" on the device page
+    refuse_bearer: bool = False  # every portal call answers 401 (a session revoked as it is used)
     tamper_state: bool = False  # /authorize answers with a different state (a forged redirect)
     accounts: list[Account] = field(default_factory=lambda: [
         Account("111111111111", "dev", ("Admin", "ReadOnly")),
@@ -267,7 +268,7 @@ class Emulator:
     def bearer(self, headers: Any) -> str:
         token = str(headers.get("x-amz-sso_bearer_token") or "")
         found = self.tokens.get(token)
-        if found is None or found.revoked or found.expires <= self.clock():
+        if found is None or self.refuse_bearer or found.revoked or found.expires <= self.clock():
             raise ApiError(401, "UnauthorizedException", "Session token not found or invalid")
         return token
 
