@@ -104,5 +104,14 @@ def detect(ctx: Context, name: str, section: Section, stack: tuple[str, ...]) ->
         return None
     session = settings.from_profile(ctx.environ, ctx.config, name)
     account, role = settings.account_and_role(section, name)
-    return SsoSource(name, session, account, role)
+    source = SsoSource(name, session, account, role)
+    if ctx.auto_login:
+        # Sign in before the credential cache takes its per-answer locks: a person may take
+        # minutes in the browser, and the other runs should wait on the session's login lock
+        # (bounded by the login timeout), not time out on a cache lock meant for API calls.
+        from credproc.sso import access
+
+        access.valid_token(runtime(ctx), session, source.login_command,
+                           login_options(ctx, source.login_command))
+    return source
 
