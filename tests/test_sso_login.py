@@ -286,3 +286,24 @@ def test_a_refusal_in_the_browser_is_reported_and_stray_requests_change_nothing(
         login(Runtime(environ=dict(os.environ)), _session(sso), LoginOptions(open_browser=refuse), replace=None)
     assert caught.value.message == "the sign-in was refused: access_denied"
     assert not token_file(hermetic_env, "corp").exists()
+
+
+def test_login_with_an_assume_role_profile_signs_in_to_the_session_at_its_root(
+    sso: SsoEmulator, hermetic_env: Path, tmp_path: Path
+) -> None:
+    done = run_credproc("login", "--profile", "chained", env=_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "signed in to sso-session corp" in done.stderr
+    assert token_file(hermetic_env, "corp").exists()
+
+
+def test_login_with_a_profile_built_on_a_legacy_sso_profile(sso: SsoEmulator, hermetic_env: Path) -> None:
+    from credproc import config
+    from credproc.commands.sso_login import target
+
+    config_file = hermetic_env / ".aws" / "config"
+    config_file.write_text(config_file.read_text() + "\n[profile on-legacy]\n"
+                           "credential_process = credproc credential-process --profile legacy\n")
+    env = dict(os.environ)
+    session = target(env, config.load(env), "on-legacy", None)
+    assert session.name is None and session.start_url.startswith("https://legacy.")

@@ -21,12 +21,20 @@ def target(environ: Mapping[str, str], config: AwsConfig, profile: str | None,
     if sso_session:
         return settings.from_session(environ, config, sso_session)
     name = profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
-    if not settings.uses_sso(config.profile(name)):
+    if settings.uses_sso(config.profile(name)):
+        return settings.from_profile(environ, config, name)
+    # An assume-role profile built on an SSO profile: sign in to the session at the chain's root.
+    root = settings.sso_root(config, environ, name)
+    if root is None:
         raise ConfigError(
             f"profile {name!r} does not use IAM Identity Center (no sso_session or sso_start_url)",
             "name an SSO profile with --profile, or a session with --sso-session",
         )
-    return settings.from_profile(environ, config, name)
+    if root in config.sso_sessions:
+        return settings.from_session(environ, config, root, name)
+    legacy = next(p for p, section in config.profiles.items()
+                  if settings.uses_sso(section) and section.get("sso_start_url") == root)
+    return settings.from_profile(environ, config, legacy)
 
 
 def retry_command(session: SsoSession, profile: str | None) -> str:

@@ -9,13 +9,11 @@ from dataclasses import dataclass, field
 
 from credproc import aws
 from credproc.cache import Cache, CachedItem
-from credproc.config import AwsConfig, get_str
+from credproc.config import AwsConfig
 from credproc.errors import CredprocError
 from credproc.sso import portal, settings, token_cache
 from credproc.sso.runtime import Runtime
 from credproc.sso.settings import SsoSession
-
-MAX_CHAIN = 32
 
 
 @dataclass(frozen=True)
@@ -25,40 +23,12 @@ class Outcome:
     cache_removed: int = 0
 
 
-def sso_root(config: AwsConfig, environ: Mapping[str, str], profile: str) -> str | None:
-    """The token cache id of the SSO session ``profile`` ends in (through source_profile and
-    credproc credential_process lines), or None. Reads the config only: no keyring, no network."""
-    from credproc.sources.process import credproc_target, split_command
-
-    seen: set[str] = set()
-    name: str | None = profile
-    while name is not None and name not in seen and len(seen) < MAX_CHAIN:
-        seen.add(name)
-        section = config.profiles.get(name)
-        if section is None:
-            return None
-        if get_str(section, "role_arn"):
-            name = get_str(section, "source_profile")
-            continue
-        if settings.uses_sso(section):
-            session = get_str(section, "sso_session")
-            return session if session else get_str(section, "sso_start_url")
-        command = get_str(section, "credential_process")
-        if not command:
-            return None
-        try:
-            name = credproc_target(split_command(command), environ)
-        except CredprocError:
-            return None
-    return None
-
-
 def profiles_of(config: AwsConfig, environ: Mapping[str, str], cache_ids: Iterable[str] | None) -> set[str]:
     """Profiles whose credentials come from these sessions (all SSO sessions when None)."""
     wanted = None if cache_ids is None else set(cache_ids)
     found = set()
     for name in config.profiles:
-        root = sso_root(config, environ, name)
+        root = settings.sso_root(config, environ, name)
         if root is not None and (wanted is None or root in wanted):
             found.add(name)
     return found

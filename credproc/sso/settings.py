@@ -15,6 +15,7 @@ from credproc.config import AwsConfig, Section, get_str
 from credproc.errors import ConfigError
 
 DEFAULT_SCOPES = ("sso:account:access",)
+MAX_CHAIN = 32
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,32 @@ def account_and_role(section: Section, profile: str) -> tuple[str, str]:
     if not (len(account) == 12 and account.isdigit()):
         raise ConfigError(f"sso_account_id of profile {profile!r} is {account!r}, not a 12-digit account id")
     return account, role
+
+
+def sso_root(config: AwsConfig, environ: Mapping[str, str], profile: str) -> str | None:
+    """The token cache id of the SSO session ``profile`` ends in (through source_profile and
+    credproc credential_process lines), or None. Reads the config only: no keyring, no network."""
+    from credproc.errors import CredprocError
+    from credproc.sources.process import credproc_target, split_command
+
+    seen: set[str] = set()
+    name: str | None = profile
+    while name is not None and name not in seen and len(seen) < MAX_CHAIN:
+        seen.add(name)
+        section = config.profiles.get(name)
+        if section is None:
+            return None
+        if get_str(section, "role_arn"):
+            name = get_str(section, "source_profile")
+            continue
+        if uses_sso(section):
+            session = get_str(section, "sso_session")
+            return session if session else get_str(section, "sso_start_url")
+        command = get_str(section, "credential_process")
+        if not command:
+            return None
+        try:
+            name = credproc_target(split_command(command), environ)
+        except CredprocError:
+            return None
+    return None
