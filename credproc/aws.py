@@ -9,6 +9,7 @@ the profile's ``endpoint_url``; ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` tur
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +22,12 @@ DEFAULT_REGION = "us-east-1"
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 15
 MAX_ATTEMPTS = 3  # bounded: the Go SDK kills a credential_process after 60 s
+# All upstream calls of one credential-process run share this many seconds. Per-call limits alone
+# do not bound a run: three slow attempts at READ_TIMEOUT, or an SSO refresh then a role call, or
+# a chain of slow hops, add up past 60 s. Each new client's timeouts shrink to fit what is left.
+RUN_BUDGET = 30.0
+MIN_TRY_TIMEOUT = 1.0
+_deadline: float | None = None  # monotonic; None: no budget (a server refreshing in the background)
 # AWS error codes that mean the request itself was wrong (bad input, exit 1), not a refusal.
 VALIDATION_CODES = frozenset({"ValidationError", "ValidationException", "InvalidParameterValue",
                               "InvalidParameterCombination", "MalformedPolicyDocument"})
@@ -60,6 +67,49 @@ def region_for(
     return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
 
 
+@contextmanager
+def budget(seconds: float = RUN_BUDGET) -> Iterator[None]:
+    """Bound every upstream call made inside to ``seconds`` in all (nested budgets only shrink)."""
+    global _deadline
+    outer = _deadline
+    mine = time.monotonic() + seconds
+    _deadline = mine if outer is None else min(outer, mine)
+    try:
+        yield
+    finally:
+        _deadline = outer
+
+
+@contextmanager
+def unbounded() -> Iterator[None]:
+    """No budget inside: an interactive login waits for a person, not for AWS."""
+    global _deadline
+    outer, _deadline = _deadline, None
+    try:
+        yield
+    finally:
+        _deadline = outer
+
+
+def time_left() -> float | None:
+    return None if _deadline is None else _deadline - time.monotonic()
+
+
+def _timeouts() -> tuple[float, float]:
+    """(connect, read) timeouts of one attempt: the defaults, shrunk so MAX_ATTEMPTS tries of a
+    client made now end near the budget."""
+    left = time_left()
+    if left is None:
+        return CONNECT_TIMEOUT, READ_TIMEOUT
+    if left < MIN_TRY_TIMEOUT:
+        raise UpstreamError(
+            f"gave up: AWS did not answer within {RUN_BUDGET:.0f} s",
+            "check your network, proxy and the endpoint settings (AWS_ENDPOINT_URL*)",
+        )
+    per_try = max(MIN_TRY_TIMEOUT, left / MAX_ATTEMPTS)
+    return min(CONNECT_TIMEOUT, per_try), min(READ_TIMEOUT, per_try)
+
+
 def client(
     service: str,
     *,
@@ -80,10 +130,12 @@ def client(
     session.set_config_variable("config_file", os.devnull)
     session.set_config_variable("credentials_file", os.devnull)
     session.set_config_variable("profile", None)
+    connect_timeout, read_timeout = _timeouts()
     cfg = Config(
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
-        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        # total_max_attempts counts the first try; botocore's "max_attempts" would mean retries.
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         signature_version=UNSIGNED if creds is None else None,
         user_agent_extra="credproc",
     )
@@ -114,6 +166,7 @@ def calling(what: str) -> Iterator[None]:
         NoCredentialsError,
         ParamValidationError,
     )
+    from botocore.parsers import ResponseParserError
 
     try:
         yield
@@ -135,6 +188,9 @@ def calling(what: str) -> Iterator[None]:
         raise ConfigError(f"{what}: no credentials to sign the request") from None
     except BotoCoreError as exc:
         raise UpstreamError(f"{what}: {_one_line(str(exc))}") from None
+    except ResponseParserError:  # not a BotoCoreError: a garbled or cut-off answer body
+        raise UpstreamError(f"{what}: AWS answered with a malformed response",
+                            "try again in a moment") from None
 
 
 def _one_line(text: str) -> str:

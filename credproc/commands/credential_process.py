@@ -36,4 +36,7 @@ def resolve_answer(ctx: Context, profile: str, options: Mapping[str, str]) -> Cr
 
 
 def run(ctx: Context, profile: str, options: Mapping[str, str]) -> str:
-    return resolve_answer(ctx, profile, options).to_process_json()
+    from credproc import aws
+
+    with aws.budget():  # the Go SDK kills a credential_process after 60 s
+        return resolve_answer(ctx, profile, options).to_process_json()

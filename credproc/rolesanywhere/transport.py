@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from credproc.errors import ConfigError, UpstreamError
@@ -150,6 +150,11 @@ def post(
     attempt so each try carries a fresh signature date. Gives the last answer or raises
     UpstreamError when the endpoint was never reached."""
     opener = _opener(url, environ, verify)
+    from credproc import aws
+
+    budget_left = aws.time_left()  # the run's shared budget, when it is the tighter bound
+    if budget_left is not None and budget_left < policy.deadline:
+        policy = replace(policy, deadline=max(budget_left, policy.min_attempt))
     start = clock.now()
     last_error = "no attempt made"
     last: Response | None = None

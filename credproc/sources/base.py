@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from credproc.cache import Cache
 from credproc.config import AwsConfig
-from credproc.credentials import Credentials
+from credproc.credentials import Credentials, format_expiration
+from credproc.errors import UpstreamError
 
 if TYPE_CHECKING:
     from credproc.terminal import Terminal
@@ -60,11 +61,44 @@ class Context:
     options: Mapping[str, Any] = field(default_factory=dict)  # source-specific command-line flags
 
 
+# An upstream answer must be good for at least this long: botocore refreshes credentials with less
+# than 10 minutes left before every call, so shorter ones would have the SDK call us again and again
+# (the same floor as stale-on-error, cache.STALE_FLOOR_SECONDS).
+MIN_UPSTREAM_LIFETIME = 10 * 60
+# No AWS session lasts longer (GetSessionToken: 36 h); an expiration further out means a skewed clock.
+MAX_UPSTREAM_LIFETIME = 37 * 3600
+
+
+def vetted(ctx: Context, source: Source, creds: Credentials) -> Credentials:
+    """Refuse fresh credentials that are already expired or about to be (a clock skewed by hours on
+    either side, or a broken upstream); warn about ones that outlive anything AWS issues."""
+    left = creds.seconds_left(ctx.clock())
+    if left is None or creds.expiration is None:
+        return creds
+    when = format_expiration(creds.expiration)
+    if left < MIN_UPSTREAM_LIFETIME:
+        state = "already expired" if left <= 0 else f"expire in {int(left)} s"
+        raise UpstreamError(
+            f"{source.describe()[0]} returned credentials that {state} (Expiration {when})",
+            "the local clock or the service's is off: compare `date -u` with the real time",
+        )
+    if left > MAX_UPSTREAM_LIFETIME:
+        ctx.warn(
+            f"{source.describe()[0]} returned credentials expiring {when}, {int(left // 3600)} hours "
+            "from now, longer than AWS issues; the local clock may be behind"
+        )
+    return creds
+
+
 def obtain(ctx: Context, source: Source) -> Credentials:
     """Fetch through the cache: one refresher per hop, stale-on-error (see ``Cache.obtain``)."""
+
+    def fetch() -> Credentials:
+        return vetted(ctx, source, source.fetch(ctx))
+
     if not source.cacheable or not ctx.cache.enabled:
-        return source.fetch(ctx)
+        return fetch()
     from credproc.cache import hop_key
 
     meta = {"kind": "hop", "profile": source.profile, "source": source.kind, "label": source.describe()[0]}
-    return ctx.cache.obtain(hop_key(source.identity), lambda: source.fetch(ctx), meta, source.deps)
+    return ctx.cache.obtain(hop_key(source.identity), fetch, meta, source.deps)

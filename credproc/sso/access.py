@@ -42,7 +42,10 @@ def valid_token(rt: Runtime, session: SsoSession, command: str,
         if bad is not None:
             raise needs_login(session, "was refused by the portal (signed out or revoked)", command)
         raise needs_login(session, "has expired" if token is not None else "has no sign-in yet", command)
-    return login(rt, session, login_options, replace=token.access_token if token is not None else None)
+    from credproc import aws
+
+    with aws.unbounded():  # --auto-login waits for a person; the run budget is for AWS's answers
+        return login(rt, session, login_options, replace=token.access_token if token is not None else None)
 
 
 def _refresh(rt: Runtime, session: SsoSession, path: str, seen: Token, bad: str | None) -> Token | None:

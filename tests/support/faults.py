@@ -1,0 +1,40 @@
+"""What every fault test asserts about a failed run: the contract's exit code, one clear line (and
+an optional hint), no traceback, nothing on stdout, and well inside the Go SDK's 60 s limit."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+# The Go SDK kills a credential_process after 60 s; every run must end well before.
+RUN_LIMIT = 45.0
+
+T = TypeVar("T")
+
+
+def timed(run: Callable[[], T]) -> tuple[T, float]:
+    start = time.monotonic()
+    result = run()
+    return result, time.monotonic() - start
+
+
+def assert_clean_failure(done: subprocess.CompletedProcess[str], code: int = 3) -> str:
+    """Returns the error line, for the caller's checks of its wording."""
+    assert done.returncode == code, done.stderr
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("credproc: error: ")]
+    assert len(errors) == 1, done.stderr
+    rest = [line for line in lines if not line.startswith(("credproc: error: ", "credproc: hint: "))]
+    assert not rest, done.stderr
+    return errors[0]
+
+
+def assert_stale_served(done: subprocess.CompletedProcess[str], first_stdout: str) -> None:
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == first_stdout
+    assert "refresh failed" in done.stderr and "serving cached credentials" in done.stderr
+    assert "Traceback" not in done.stderr
