@@ -193,5 +193,16 @@ def calling(what: str) -> Iterator[None]:
                             "try again in a moment") from None
 
 
+@contextmanager
+def reading(what: str) -> Iterator[None]:
+    """Reading fields of an answer: botocore's JSON parser turns a garbled 200 body into ``{}``,
+    so a missing or mistyped field means AWS answered badly (exit 3), not a bug (a traceback)."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise UpstreamError(f"{what}: AWS answered without the expected fields",
+                            "try again in a moment") from None
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())

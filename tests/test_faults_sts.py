@@ -13,8 +13,8 @@ import pytest
 from credproc import aws
 from tests.conftest import AwsFiles, run_credproc
 from tests.support.cachetools import age_all
-from tests.support.faults import RUN_LIMIT, assert_clean_failure, assert_stale_served, timed
-from tests.support.moto_sts import Fault, MotoSTS
+from tests.support.faults import RUN_LIMIT, Fault, assert_clean_failure, assert_stale_served, timed
+from tests.support.moto_sts import MotoSTS
 
 PROFILE = ("credential-process", "--profile", "middle")  # one AssumeRole on static keys
 

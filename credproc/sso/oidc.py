@@ -64,7 +64,8 @@ def registration(rt: Runtime, session: SsoSession, pkce: bool) -> Registration:
 
 
 def _grant(answer: Mapping[str, Any]) -> Grant:
-    return Grant(answer["accessToken"], int(answer["expiresIn"]), answer.get("refreshToken") or None)
+    with aws.reading("SSO-OIDC CreateToken"):
+        return Grant(answer["accessToken"], int(answer["expiresIn"]), answer.get("refreshToken") or None)
 
 
 # CreateToken refusals that mean "this refresh token or client is no good any more": sign in again.

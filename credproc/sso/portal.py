@@ -41,10 +41,13 @@ def _call(what: str, fn: Any, **params: Any) -> Any:
 
 def role_credentials(rt: Runtime, session: SsoSession, access_token: str, account: str,
                      role: str) -> Credentials:
-    answer = _call(f"SSO GetRoleCredentials {account}/{role}", client(rt, session).get_role_credentials,
-                   accessToken=access_token, accountId=account, roleName=role)["roleCredentials"]
-    return Credentials(answer["accessKeyId"], answer["secretAccessKey"], answer["sessionToken"],
-                       parse_expiration(answer["expiration"]))
+    what = f"SSO GetRoleCredentials {account}/{role}"
+    answer = _call(what, client(rt, session).get_role_credentials,
+                   accessToken=access_token, accountId=account, roleName=role)
+    with aws.reading(what):
+        found = answer["roleCredentials"]
+        return Credentials(found["accessKeyId"], found["secretAccessKey"], found["sessionToken"],
+                           parse_expiration(found["expiration"]))
 
 
 def assignments(rt: Runtime, session: SsoSession, access_token: str) -> Iterator[Assignment]:

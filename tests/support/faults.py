@@ -1,17 +1,42 @@
-"""What every fault test asserts about a failed run: the contract's exit code, one clear line (and
-an optional hint), no traceback, nothing on stdout, and well inside the Go SDK's 60 s limit."""
+"""Injected faults the emulators share, and what every fault test asserts about a failed run: the
+contract's exit code, one clear line (and an optional hint), no traceback, nothing on stdout, and
+well inside the Go SDK's 60 s limit."""
 
 from __future__ import annotations
 
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 # The Go SDK kills a credential_process after 60 s; every run must end well before.
 RUN_LIMIT = 45.0
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected answer. ``kind``: ``status`` (HTTP ``value``, AWS error ``code``), ``throttle``
+    (the service's throttling answer), ``slow`` (sleep ``value`` s, then answer normally),
+    ``reset`` (TCP RST, no answer), ``truncate`` (the real answer cut in half, the full length
+    declared), ``malformed`` (200 with a body the client cannot parse), ``expiration``
+    (the real answer with Expiration moved to now + ``value`` seconds: a skewed clock). ``op``
+    limits it to one operation (None: any)."""
+
+    kind: str
+    value: float = 0
+    code: str = "ServiceUnavailable"
+    op: str | None = None
+
+
+def pick(faults: list[Fault], always: Fault | None, op: str) -> Fault | None:
+    """The fault for this call of ``op``: the first queued one aimed at it, else ``always``."""
+    for i, fault in enumerate(faults):
+        if fault.op in (None, op):
+            return faults.pop(i)
+    return always if always is not None and always.op in (None, op) else None
 
 
 def timed(run: Callable[[], T]) -> tuple[T, float]:

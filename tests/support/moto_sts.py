@@ -18,12 +18,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+from tests.support.faults import Fault, pick
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -33,19 +34,6 @@ class QuietHandler(WSGIRequestHandler):
     def handle(self) -> None:
         with contextlib.suppress(OSError):  # a connection the "reset" fault closed under keep-alive
             super().handle()
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One injected answer. ``kind``: ``status`` (HTTP ``value``, AWS error ``code``), ``throttle``
-    (400 Throttling, as STS throttles), ``slow`` (sleep ``value`` s, then answer normally),
-    ``reset`` (TCP RST, no answer), ``truncate`` (the real answer cut in half, the full length
-    declared), ``malformed`` (200 with a body that is not the XML STS speaks), ``expiration``
-    (the real answer with Expiration moved to now + ``value`` seconds: a skewed clock)."""
-
-    kind: str
-    value: float = 0
-    code: str = "ServiceUnavailable"
 
 
 class CountingApp:
@@ -70,7 +58,7 @@ class CountingApp:
             with self._lock:
                 self.calls[action] += 1
                 self.arrivals.append(time.monotonic())
-                fault = self.faults.pop(0) if self.faults else self.always
+                fault = pick(self.faults, self.always, action)
         if self.fail_with is not None and action:
             return _error(start_response, self.fail_with, "ServiceUnavailable")
         if fault is None:

@@ -15,7 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import secrets
+import socket
+import struct
 import textwrap
 import threading
 import time
@@ -28,6 +31,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+
+from tests.support import leaks
+from tests.support.faults import Fault, pick
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -101,6 +107,8 @@ class Emulator:
         Account("333333333333", "sandbox", ("Admin",)),
     ])
     calls: Counter[str] = field(default_factory=Counter)
+    faults: list[Fault] = field(default_factory=list)  # injected first, one per matching call
+    always: Fault | None = None  # then on every matching call (tests.support.faults.pick)
     clients: dict[str, Client] = field(default_factory=dict)
     devices: dict[str, DeviceGrant] = field(default_factory=dict)
     codes: dict[str, AuthCode] = field(default_factory=dict)
@@ -114,16 +122,19 @@ class Emulator:
 
     def issue_token(self, client_id: str = "test-client", ttl: int | None = None) -> str:
         token = "aoa" + secrets.token_urlsafe(24)
+        leaks.remember(token)
         self.tokens[token] = Token(client_id, self.clock() + (self.token_ttl if ttl is None else ttl))
         return token
 
     def issue_refresh_token(self, client_id: str) -> str:
         refresh = "aor" + secrets.token_urlsafe(24)
+        leaks.remember(refresh)
         self.refresh_tokens[refresh] = client_id
         return refresh
 
     def register(self, grant_types: tuple[str, ...] = ("refresh_token",)) -> tuple[str, str]:
         client_id, secret = "cid-" + secrets.token_hex(8), "csec-" + secrets.token_urlsafe(16)
+        leaks.remember(secret)
         self.clients[client_id] = Client(secret, self.clock() + self.registration_ttl, grant_types, (),
                                          ("sso:account:access",))
         return client_id, secret
@@ -163,6 +174,7 @@ class Emulator:
                 raise ApiError(400, "InvalidRedirectUriException", "redirect URI must be loopback",
                                "invalid_redirect_uri")
         client_id, secret = "cid-" + secrets.token_hex(8), "csec-" + secrets.token_urlsafe(24)
+        leaks.remember(secret)
         now = self.clock()
         self.clients[client_id] = Client(secret, now + self.registration_ttl, grants or (DEVICE_GRANT,
                                          "refresh_token"), redirects, tuple(body.get("scopes") or ()))
@@ -277,10 +289,12 @@ class Emulator:
         if not any(a.account_id == account and role in a.roles for a in self.accounts):
             raise ApiError(403, "ForbiddenException", "No access")
         expiration = int((self.clock() + self.role_ttl) * 1000)
+        secret, session = secrets.token_urlsafe(30), "sso-session-" + secrets.token_urlsafe(40)
+        leaks.remember(secret, session)
         return {"roleCredentials": {
             "accessKeyId": "ASIA" + secrets.token_hex(8).upper(),
-            "secretAccessKey": secrets.token_urlsafe(30),
-            "sessionToken": "sso-session-" + secrets.token_urlsafe(40),
+            "secretAccessKey": secret,
+            "sessionToken": session,
             "expiration": expiration,
         }}
 
@@ -374,12 +388,46 @@ class Handler(BaseHTTPRequestHandler):
         op, call = route
         with emu.lock:
             emu.calls[op] += 1
+            fault = pick(emu.faults, emu.always, op)
+        if fault is not None and self._fault_answered(fault):
+            return
+        with emu.lock:
             try:
                 answer = call()
             except ApiError as err:
                 self._error(err)
                 return
+        if fault is not None and fault.kind == "truncate":  # the full length declared, half sent
+            body = json.dumps(answer or {}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return
         self._json(answer or {})
+
+    def _fault_answered(self, fault: Fault) -> bool:
+        """Answer for ``fault`` and return True, or (slow, truncate) let the real answer follow."""
+        if fault.kind == "slow":
+            time.sleep(fault.value)
+            return False
+        if fault.kind == "truncate":
+            return False
+        if fault.kind == "status":
+            self._error(ApiError(int(fault.value), fault.code, "injected"))
+        elif fault.kind == "throttle":
+            self._error(ApiError(429, "TooManyRequestsException", "Rate exceeded"))
+        elif fault.kind == "malformed":
+            self._send(200, b'{"roleCredentials": {"accessKeyId": ', {"Content-Type": "application/json"})
+        elif fault.kind == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(self.connection.detach())  # linger 0: the kernel answers with RST
+            self.close_connection = True
+        else:
+            raise ValueError(f"unknown fault {fault.kind}")
+        return True
 
     def _logout(self) -> dict[str, Any]:
         emu = self.server.emulator
