@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import leaks
 from tests.support.moto_sts import MotoSTS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,12 +96,35 @@ CREDPROC = [sys.executable, "-m", "credproc"]
 def run_credproc(*args: str, env: dict[str, str] | None = None, timeout: float = 90,
                  **kwargs: object) -> subprocess.CompletedProcess[str]:
     """Run credproc as a real process, as the AWS CLI would, with no terminal."""
-    return subprocess.run(
+    done: subprocess.CompletedProcess[str] = subprocess.run(
         [*CREDPROC, *args], capture_output=True, text=True, timeout=timeout,
         env=dict(os.environ if env is None else env), stdin=subprocess.DEVNULL,
         start_new_session=True,  # no controlling terminal: prompts must fail fast
         check=False, **kwargs,  # type: ignore[call-overload]
     )
+    leaks.runs.append(leaks.Run(tuple(args), done.stdout or "", done.stderr or ""))
+    return done
+
+
+# ---- leak guard: a test fails when any credproc run leaked a secret it could know ----------------
+
+def _fixed_secrets() -> tuple[str, ...]:
+    from tests.support.ra_pki import PASSPHRASE
+
+    return (BASE_SECRET, PASSPHRASE)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_secrets(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Scans stderr, non-payload stdout and logs for test secrets and any credentials printed
+    earlier in the test (tests/support/leaks.py)."""
+    leaks.runs.clear()
+    yield
+    logs = "\n".join(record.getMessage() for when in ("setup", "call") for record in caplog.get_records(when))
+    found = leaks.scan(_fixed_secrets(), logs)
+    leaks.runs.clear()
+    if found:
+        pytest.fail("secret leaked:\n" + "\n".join(found), pytrace=False)
 
 
 CHAIN_CONFIG = """

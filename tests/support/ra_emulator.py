@@ -298,8 +298,7 @@ class Handler(BaseHTTPRequestHandler):
                                     "assumedRoleId": f"AROAEMULATOR:{n}"},
                 "credentials": {
                     "accessKeyId": f"ASIARAEMU{n:011d}",
-                    "secretAccessKey": f"ra-secret-{n}-" + "x" * 24,
-                    "sessionToken": f"ra-token-{n}-" + "y" * 40,
+                    **_remembered(n),
                     "expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 },
                 "packedPolicySize": 0,
@@ -308,6 +307,15 @@ class Handler(BaseHTTPRequestHandler):
             }],
             "subjectArn": f"arn:aws:rolesanywhere:{world.region}:{ACCOUNT}:subject/emulated",
         })
+
+
+def _remembered(n: int) -> dict[str, str]:
+    """Credential n's secret and token, registered with the leak guard."""
+    from tests.support import leaks
+
+    secret, token = f"ra-secret-{n}-" + "x" * 24, f"ra-token-{n}-" + "y" * 40
+    leaks.remember(secret, token)
+    return {"secretAccessKey": secret, "sessionToken": token}
 
 
 class Emulator:

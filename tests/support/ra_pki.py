@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.support import leaks
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 KEY_KINDS = ("rsa2048", "rsa4096", "p256", "p384")
 PASSPHRASE = "correct horse battery staple"
@@ -28,10 +30,15 @@ PASSPHRASE = "correct horse battery staple"
 def key(kind: str, index: int = 0) -> PrivateKey:
     """A key of ``kind``; ``index`` gives distinct keys of one kind (a 'wrong key')."""
     del index  # part of the cache key only
+    made: PrivateKey
     if kind.startswith("rsa"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=int(kind[3:]))
-    curve = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1(), "p521": ec.SECP521R1()}[kind]
-    return ec.generate_private_key(curve)
+        made = rsa.generate_private_key(public_exponent=65537, key_size=int(kind[3:]))
+    else:
+        curve = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1(), "p521": ec.SECP521R1()}[kind]
+        made = ec.generate_private_key(curve)
+    leaks.remember_pem(made.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return made
 
 
 def _name(common_name: str) -> x509.Name:
