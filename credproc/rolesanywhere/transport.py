@@ -7,6 +7,7 @@ TLS is verified unless the caller passes ``verify=False`` (``--no-verify-ssl``).
 
 from __future__ import annotations
 
+import http.client
 import random
 import ssl
 import time
@@ -167,7 +168,8 @@ def post(
             if response.status not in RETRY_STATUSES:
                 return response
             last = response
-        except (TimeoutError, urllib.error.URLError, OSError) as exc:
+        # HTTPException: an answer cut short (IncompleteRead) or not HTTP at all (BadStatusLine).
+        except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             if isinstance(getattr(exc, "reason", exc), ssl.SSLCertVerificationError):
                 raise UpstreamError(
                     f"cannot reach {url}: {_reason(exc)}",

@@ -16,7 +16,9 @@ signed-headers list, and checks, in order, what AWS checks:
 
 It answers 201 with distinct credentials per call, or AWS's error shape: an ``x-amzn-ErrorType``
 header and ``{"message": ...}`` (403 AccessDeniedException, 400 ValidationException,
-429 ThrottlingException). ``fail_next`` injects answers; ``calls`` counts accepted sessions.
+429 ThrottlingException). ``fail_next`` injects answers; ``faults``/``always`` inject the shared
+faults of ``tests.support.faults`` (resets, cut or garbled bodies, slow answers, an Expiration
+moved by a skewed clock); ``calls`` counts accepted sessions.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
+import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +45,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from tests.support.faults import Fault, pick
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -86,6 +93,8 @@ class World:
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay: float = 0.0  # seconds to hold each accepted call (single-flight tests)
+    faults: list[Fault] = field(default_factory=list)  # one per call, before the real answer
+    always: Fault | None = None
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(time.time() + self.clock_offset, tz=timezone.utc)
@@ -252,6 +261,7 @@ def verify(handler: BaseHTTPRequestHandler, world: World,
 
 class Handler(BaseHTTPRequestHandler):
     world: World  # set on the subclass made per server
+    truncate = False  # this answer goes out cut in half (the "truncate" fault)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -264,7 +274,40 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("x-amzn-ErrorType", f"{kind}:http://internal.amazon.com/coral/")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        self.wfile.write(payload[: len(payload) // 2] if self.truncate else payload)
+        if self.truncate:
+            self.close_connection = True
+
+    def _fault_answered(self, fault: Fault, headers: dict[str, str]) -> bool:
+        """Answer for ``fault`` and return True, or let the real answer follow (slow, truncate,
+        expiration)."""
+        if fault.kind == "slow":
+            time.sleep(fault.value)
+            return False
+        if fault.kind == "truncate":
+            self.truncate = True
+            return False
+        if fault.kind == "expiration":
+            return False
+        self.world.received.append(Received(headers, {}, None, f"fault:{fault.kind}"))
+        if fault.kind == "status":
+            self._answer(int(fault.value), {"message": "injected"}, fault.code)
+        elif fault.kind == "throttle":
+            self._answer(429, {"message": "Rate exceeded"}, "ThrottlingException")
+        elif fault.kind == "malformed":
+            payload = b'{"credentialSet": [{"credentials": {"accessKeyId": '
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        elif fault.kind == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(self.connection.detach())  # linger 0: the kernel answers with RST
+            self.close_connection = True
+        else:
+            raise ValueError(f"unknown fault {fault.kind}")
+        return True
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -275,6 +318,10 @@ class Handler(BaseHTTPRequestHandler):
         if injected is not None:
             world.received.append(Received(headers, {}, None, injected[1]))
             self._answer(injected[0], {"message": f"injected {injected[1]}"}, injected[1])
+            return
+        with world.lock:
+            fault = pick(world.faults, world.always, "CreateSession")
+        if fault is not None and self._fault_answered(fault, headers):
             return
         if self.path.split("?")[0] != "/sessions":
             self._answer(404, {"message": "not found"}, "ResourceNotFoundException")
@@ -290,8 +337,11 @@ class Handler(BaseHTTPRequestHandler):
         with world.lock:
             world.calls += 1
             n = world.calls
-        world.received.append(Received(headers, request, cert.serial_number, "ok"))
+        outcome = "ok" if fault is None else f"ok:{fault.kind}"  # a fault that lets the answer through
+        world.received.append(Received(headers, request, cert.serial_number, outcome))
         expiration = world.now() + timedelta(seconds=request.get("durationSeconds", 3600))
+        if fault is not None and fault.kind == "expiration":
+            expiration = datetime.now(timezone.utc) + timedelta(seconds=fault.value)
         self._answer(201, {
             "credentialSet": [{
                 "assumedRoleUser": {"arn": f"{request['roleArn']}/{cert.serial_number}",
