@@ -67,3 +67,44 @@ def test_transport_failures_are_upstream_errors() -> None:
         raise ReadTimeoutError(endpoint_url="http://127.0.0.1:9")
     with pytest.raises(ConfigError), aws.calling("x"):
         raise ParamValidationError(report="bad")
+
+
+# ---- the run budget: every client of one credential-process run shares RUN_BUDGET seconds ----------
+
+def _timeouts_of(client: object) -> tuple[float, float]:
+    cfg = client.meta.config  # type: ignore[attr-defined]
+    return cfg.connect_timeout, cfg.read_timeout
+
+
+def test_without_a_budget_clients_get_the_default_timeouts() -> None:
+    made = aws.client("sts", region="us-east-1", endpoint=None, creds=None, environ={})
+    assert _timeouts_of(made) == (aws.CONNECT_TIMEOUT, aws.READ_TIMEOUT)
+    assert made.meta.config.retries["total_max_attempts"] == aws.MAX_ATTEMPTS
+
+
+def test_a_budget_shrinks_each_clients_timeouts_to_fit_the_attempts() -> None:
+    with aws.budget(6):
+        connect, read = _timeouts_of(aws.client("sts", region="us-east-1", endpoint=None, creds=None, environ={}))
+    assert connect <= 2.0 and read <= 2.0
+    assert aws.time_left() is None
+
+
+def test_nested_budgets_only_shrink_and_unbounded_lifts_them() -> None:
+    with aws.budget(30):
+        with aws.budget(100):
+            left = aws.time_left()
+            assert left is not None and left <= 30
+        with aws.unbounded():
+            assert aws.time_left() is None
+        assert aws.time_left() is not None
+
+
+def test_a_spent_budget_refuses_new_calls_with_an_upstream_error() -> None:
+    with aws.budget(0), pytest.raises(UpstreamError, match="did not answer within"):
+        aws.client("sts", region="us-east-1", endpoint=None, creds=None, environ={})
+
+
+@pytest.mark.parametrize("answer", [{}, {"roleCredentials": None}, {"expiresIn": "soon"}])
+def test_an_answer_missing_its_fields_is_an_upstream_error(answer: dict[str, object]) -> None:
+    with pytest.raises(UpstreamError, match="without the expected fields"), aws.reading("Op"):
+        int(answer["roleCredentials"]["x"] if "roleCredentials" in answer else answer["expiresIn"])  # type: ignore[index]

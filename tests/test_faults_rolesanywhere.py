@@ -5,11 +5,15 @@ clocks skewed by hours on either side."""
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from credproc import aws
+from credproc.errors import UpstreamError
 from credproc.rolesanywhere import transport
 from tests.conftest import run_credproc
 from tests.support.cachetools import age_all
@@ -101,3 +105,15 @@ def test_credentials_outliving_anything_aws_issues_come_with_a_warning(ra: RaWor
     done = run_credproc("credential-process", *ra.flags(ra.identity("p256")))
     assert done.returncode == 0, done.stderr
     assert "longer than AWS issues" in done.stderr
+
+
+def test_the_run_budget_tightens_the_transport_deadline() -> None:
+    """Inside credential-process's budget, Roles Anywhere gives up when the run must, not later."""
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/sessions"
+        start = time.monotonic()
+        with aws.budget(1.5), pytest.raises(UpstreamError):
+            transport.post(url, lambda: ({}, b"{}"), environ={})
+        assert time.monotonic() - start < 4
