@@ -25,6 +25,9 @@ from credproc.lock import hold
 # Cached credentials still valid for longer than this are served when a refresh fails (DESIGN.md).
 STALE_FLOOR_SECONDS = 10 * 60
 LOCK_TIMEOUT_SECONDS = 50.0
+# Inside a run's budget (credproc.aws.budget), wait for another refresher no longer than the budget
+# plus this: that refresher started no earlier than us and is bound by the same budget.
+LOCK_GRACE_SECONDS = 5.0
 LOCK_SUFFIX = ".lock"
 
 
@@ -126,11 +129,22 @@ class Cache:
         if hit is not None:
             return hit
         try:
-            with hold(self._path(key, LOCK_SUFFIX), LOCK_TIMEOUT_SECONDS):
+            with hold(self._path(key, LOCK_SUFFIX), self._lock_timeout()):
                 return self._refresh_locked(key, fetch, meta, deps)
         except OSError as exc:  # the lock file itself could not be made: refresh unlocked
             self.warn(f"cache lock unavailable ({exc.strerror}); refreshing without it")
             return self._refresh_locked(key, fetch, meta, deps)
+        except UpstreamError as exc:  # waited too long for a stuck refresher: stale beats nothing
+            return self._stale_or_raise(self.read(key), self.clock(), exc)
+
+    @staticmethod
+    def _lock_timeout() -> float:
+        from credproc import aws
+
+        left = aws.time_left()
+        if left is None:
+            return LOCK_TIMEOUT_SECONDS
+        return max(0.0, min(LOCK_TIMEOUT_SECONDS, left + LOCK_GRACE_SECONDS))
 
     def _refresh_locked(
         self,
@@ -146,16 +160,20 @@ class Cache:
         try:
             creds = fetch()
         except (UpstreamError, NeedsHumanError) as exc:
-            if entry is not None and entry.expires - now > STALE_FLOOR_SECONDS:
-                minutes = int((entry.expires - now) // 60)
-                self.warn(
-                    f"refresh failed ({exc.message}); serving cached credentials "
-                    f"valid for {minutes} more minutes"
-                )
-                return entry_credentials(entry)
-            raise
+            return self._stale_or_raise(entry, now, exc)
         self.store(key, creds, meta, deps())
         return creds
+
+    def _stale_or_raise(self, entry: fastpath.Entry | None, now: float, exc: CredprocError) -> Credentials:
+        """Stale-on-error: cached credentials still valid for long enough, with a warning."""
+        if entry is not None and entry.expires - now > STALE_FLOOR_SECONDS:
+            minutes = int((entry.expires - now) // 60)
+            self.warn(
+                f"refresh failed ({exc.message}); serving cached credentials "
+                f"valid for {minutes} more minutes"
+            )
+            return entry_credentials(entry)
+        raise exc
 
     def store(
         self, key: str, creds: Credentials, meta: Mapping[str, object], deps: Iterable[str] = ()
