@@ -27,6 +27,7 @@ MAX_ATTEMPTS = 3  # bounded: the Go SDK kills a credential_process after 60 s
 # a chain of slow hops, add up past 60 s. Each new client's timeouts shrink to fit what is left.
 RUN_BUDGET = 30.0
 MIN_TRY_TIMEOUT = 1.0
+LOCK_GRACE = 5.0
 _deadline: float | None = None  # monotonic; None: no budget (a server refreshing in the background)
 # AWS error codes that mean the request itself was wrong (bad input, exit 1), not a refusal.
 VALIDATION_CODES = frozenset({"ValidationError", "ValidationException", "InvalidParameterValue",
@@ -93,6 +94,13 @@ def unbounded() -> Iterator[None]:
 
 def time_left() -> float | None:
     return None if _deadline is None else _deadline - time.monotonic()
+
+
+def wait_limit(default: float) -> float:
+    """How long to wait for another process's refresh (a lock): ``default``, or inside a budget
+    what is left plus LOCK_GRACE, since that process is bound by a budget of its own."""
+    left = time_left()
+    return default if left is None else max(0.0, min(default, left + LOCK_GRACE))
 
 
 def _timeouts() -> tuple[float, float]:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from credproc import fastpath, paths
+from credproc import aws, fastpath, paths
 from credproc.credentials import Credentials, from_process_dict
 from credproc.errors import CredprocError, NeedsHumanError, UpstreamError
 from credproc.lock import hold
@@ -25,9 +25,6 @@ from credproc.lock import hold
 # Cached credentials still valid for longer than this are served when a refresh fails (DESIGN.md).
 STALE_FLOOR_SECONDS = 10 * 60
 LOCK_TIMEOUT_SECONDS = 50.0
-# Inside a run's budget (credproc.aws.budget), wait for another refresher no longer than the budget
-# plus this: that refresher started no earlier than us and is bound by the same budget.
-LOCK_GRACE_SECONDS = 5.0
 LOCK_SUFFIX = ".lock"
 
 
@@ -129,22 +126,14 @@ class Cache:
         if hit is not None:
             return hit
         try:
-            with hold(self._path(key, LOCK_SUFFIX), self._lock_timeout()):
+            # Inside a run's budget, wait no longer than the budget allows (aws.wait_limit).
+            with hold(self._path(key, LOCK_SUFFIX), aws.wait_limit(LOCK_TIMEOUT_SECONDS)):
                 return self._refresh_locked(key, fetch, meta, deps)
         except OSError as exc:  # the lock file itself could not be made: refresh unlocked
             self.warn(f"cache lock unavailable ({exc.strerror}); refreshing without it")
             return self._refresh_locked(key, fetch, meta, deps)
         except UpstreamError as exc:  # waited too long for a stuck refresher: stale beats nothing
             return self._stale_or_raise(self.read(key), self.clock(), exc)
-
-    @staticmethod
-    def _lock_timeout() -> float:
-        from credproc import aws
-
-        left = aws.time_left()
-        if left is None:
-            return LOCK_TIMEOUT_SECONDS
-        return max(0.0, min(LOCK_TIMEOUT_SECONDS, left + LOCK_GRACE_SECONDS))
 
     def _refresh_locked(
         self,

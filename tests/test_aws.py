@@ -108,3 +108,12 @@ def test_a_spent_budget_refuses_new_calls_with_an_upstream_error() -> None:
 def test_an_answer_missing_its_fields_is_an_upstream_error(answer: dict[str, object]) -> None:
     with pytest.raises(UpstreamError, match="without the expected fields"), aws.reading("Op"):
         int(answer["roleCredentials"]["x"] if "roleCredentials" in answer else answer["expiresIn"])  # type: ignore[index]
+
+
+def test_lock_waits_follow_the_budget() -> None:
+    assert aws.wait_limit(50) == 50
+    with aws.budget(10):
+        assert 10 < aws.wait_limit(50) <= 10 + aws.LOCK_GRACE
+        assert aws.wait_limit(3) == 3
+    with aws.budget(-100):
+        assert aws.wait_limit(50) == 0

@@ -51,7 +51,9 @@ def valid_token(rt: Runtime, session: SsoSession, command: str,
 def _refresh(rt: Runtime, session: SsoSession, path: str, seen: Token, bad: str | None) -> Token | None:
     """One CreateToken(refresh_token) per session at a time; None when the session cannot be
     refreshed any more (the caller then needs a login)."""
-    with hold(token_cache.lock_path(rt.environ, session.cache_id), REFRESH_LOCK_TIMEOUT):
+    from credproc import aws
+
+    with hold(token_cache.lock_path(rt.environ, session.cache_id), aws.wait_limit(REFRESH_LOCK_TIMEOUT)):
         token = token_cache.load(path)
         now = rt.clock()
         if token is None:
