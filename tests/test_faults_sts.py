@@ -119,6 +119,14 @@ def test_an_expired_answer_during_refresh_serves_the_cached_credentials(
     assert_stale_served(run_credproc(*PROFILE), first.stdout)
 
 
+def test_an_answer_shorter_than_any_aws_session_is_served_with_a_warning(chain: AwsFiles, sts: MotoSTS) -> None:
+    """12 minutes left on arrival: usable, but no AWS session is that short, so say so."""
+    sts.app.always = Fault("expiration", 12 * 60)
+    done = run_credproc(*PROFILE)
+    assert done.returncode == 0, done.stderr
+    assert "sooner than any AWS session" in done.stderr and "clock" in done.stderr
+
+
 def test_an_expiration_far_in_the_future_is_served_with_a_warning(chain: AwsFiles, sts: MotoSTS) -> None:
     sts.app.always = Fault("expiration", 48 * 3600)
     done = run_credproc(*PROFILE)

@@ -65,6 +65,9 @@ class Context:
 # than 10 minutes left before every call, so shorter ones would have the SDK call us again and again
 # (the same floor as stale-on-error, cache.STALE_FLOOR_SECONDS).
 MIN_UPSTREAM_LIFETIME = 10 * 60
+# The shortest session AWS issues is 15 minutes; less than this left on arrival (a minute of slack
+# for latency and small skew) means the clocks disagree: served, but not silently.
+SHORT_UPSTREAM_LIFETIME = 14 * 60
 # No AWS session lasts longer (GetSessionToken: 36 h); an expiration further out means a skewed clock.
 MAX_UPSTREAM_LIFETIME = 37 * 3600
 
@@ -82,7 +85,12 @@ def vetted(ctx: Context, source: Source, creds: Credentials) -> Credentials:
             f"{source.describe()[0]} returned credentials that {state} (Expiration {when})",
             "the local clock or the service's is off: compare `date -u` with the real time",
         )
-    if left > MAX_UPSTREAM_LIFETIME:
+    if left < SHORT_UPSTREAM_LIFETIME:
+        ctx.warn(
+            f"{source.describe()[0]} returned credentials expiring {when}, only {int(left // 60)} minutes "
+            "from now, sooner than any AWS session; the local clock may be ahead"
+        )
+    elif left > MAX_UPSTREAM_LIFETIME:
         ctx.warn(
             f"{source.describe()[0]} returned credentials expiring {when}, {int(left // 3600)} hours "
             "from now, longer than AWS issues; the local clock may be behind"
