@@ -19,6 +19,7 @@ from credproc.errors import ConfigError
 COMMENT_PREFIXES = ("#", ";")
 SECTION = re.compile(r"\[(?P<header>.+)\]")  # configparser.SECTCRE, matched on the stripped line
 OPTION = re.compile(r"(?P<key>.*?)\s*(?P<sep>[=:])\s*(?P<value>.*)$")  # configparser.OPTCRE
+VALUE_PREFIX = re.compile(r"\s*[^=:]*?\s*[=:][ \t]*")  # indent, key, delimiter, spaces before the value
 # What a key or value may contain when credproc writes it: one line, no delimiters in keys.
 KEY_OK = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -152,12 +153,14 @@ def _option_line(key: str, value: str, end: str) -> Line:
 
 
 def _replace_value(text: str, value: str) -> str:
-    """``key = old`` → ``key = value``, keeping the key's spelling, indent and delimiter."""
-    indent = text[: len(text) - len(text.lstrip())]
-    option = OPTION.match(text.strip())
-    if option is None:  # cannot happen for a line classified as an option; write a plain one
-        return f"{indent}{text.strip()} = {value}"
-    return f"{indent}{option.group('key')} {option.group('sep')} {value}"
+    """``key = old`` → ``key = value``, keeping everything before the old value exactly as written."""
+    prefix = VALUE_PREFIX.match(text)
+    if prefix is None:  # cannot happen for a line classified as an option; write a plain one
+        return f"{text.strip()} = {value}"
+    head = prefix.group(0)
+    if head[-1] in "=:" and len(head) > 1 and head[-2].isspace():
+        head += " "  # `key =` with an empty value: `key = value`, not `key =value`
+    return head + value
 
 
 def _edit_body(
