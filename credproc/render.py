@@ -84,7 +84,9 @@ def _posix(changes: EnvChanges) -> str:
 
 
 def _fish(changes: EnvChanges) -> str:
-    lines = [f"set -e {name}" for name in changes.unset]
+    # `set -e` of an absent variable fails, and fish keeps that status across a following
+    # `set -gx X ''`: `or true` keeps `credproc env | source; and ...` working.
+    lines = [f"set -e {name}; or true" for name in changes.unset]
     lines += [f"set -gx {name} {fish_quote(value)}" for name, value in changes.set]
     return "".join(line + ";\n" for line in lines)
 
