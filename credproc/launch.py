@@ -71,22 +71,30 @@ def find_windows(command: str, env: Mapping[str, str],
     if not command:
         raise LaunchError("no command given", NOT_FOUND)
     pathext = _get(env, "PATHEXT", True) or DEFAULT_PATHEXT
-    exts = [e.strip().lower() for e in pathext.split(";") if e.strip()]
+    exts = [e.strip() for e in pathext.split(";") if e.strip()]
+    known = {e.lower() for e in exts}
 
     def variants(base: str) -> list[str]:
-        has_ext = ntpath.splitext(base)[1].lower() in exts
+        has_ext = ntpath.splitext(base)[1].lower() in known
         return [base] if has_ext else [base + ext for ext in exts]
 
     if any(sep in command for sep in ("\\", "/", ":")):
         candidates = variants(command)
     else:
         dirs = [d.strip().strip('"') for d in (_get(env, "PATH", True) or "").split(";")]
-        candidates = [c for d in dirs if d for c in variants(ntpath.join(d, command))]
+        candidates = [c for d in dirs if d for c in variants(_join(d, command))]
     for candidate in candidates:
         if is_file(candidate):
             return candidate
     raise LaunchError(f"{command}: command not found", NOT_FOUND,
                       "check the child's PATH and PATHEXT (the current folder is not searched)")
+
+
+def _join(folder: str, name: str) -> str:
+    """Windows takes both separators; keep the one the PATH entry uses (``C:/tools`` from MSYS)."""
+    if "/" in folder and "\\" not in folder:
+        return folder.rstrip("/") + "/" + name
+    return ntpath.join(folder, name)
 
 
 def is_batch(path: str) -> bool:

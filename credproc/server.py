@@ -260,7 +260,7 @@ def start(provider: Provider, port: int = 0, *, token: str | None = None,
         server = _Server(provider, token or new_token(), port, warn, max_ttl)
     except OSError as exc:
         raise CredprocError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="credproc-server", daemon=True)
     thread.start()
     return RunningServer(server, thread)

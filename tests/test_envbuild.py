@@ -17,8 +17,9 @@ BASE = {
     "AWS_ROLE_ARN": "arn:aws:iam::1:role/r", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/f",
     "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1", "CREDPROC_CACHE_DIR": "/c",
 }
-REMOVED = {"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-           "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"}
+REMOVED = {"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN",
+           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+           "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"}
 KEPT = {"PATH", "HOME", "AWS_ENDPOINT_URL_STS", "CREDPROC_CACHE_DIR"}
 
 
@@ -37,7 +38,8 @@ def test_keys_mode_sets_keys_token_expiration_region_and_profile_and_removes_com
 
 
 def test_long_term_keys_remove_an_inherited_session_token_and_expiration() -> None:
-    base = {"AWS_SESSION_TOKEN": "stale", "AWS_CREDENTIAL_EXPIRATION": "2000-01-01T00:00:00Z", "AWS_REGION": "x"}
+    base = {"AWS_SESSION_TOKEN": "stale", "AWS_CREDENTIAL_EXPIRATION": "2000-01-01T00:00:00Z",
+            "AWS_REGION": "x"}
     env = envbuild.for_keys(Credentials("AKIAEXAMPLE", "s"), "p").apply(base)
     assert env == {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s", "CREDPROC_PROFILE": "p",
                    "AWS_REGION": "x"}

@@ -38,7 +38,8 @@ def test_cmd_quotes_the_whole_assignment_and_ends_lines_with_crlf() -> None:
     assert text == 'set "B="\r\nset "A=x & y | z <w> (v)"\r\n'
 
 
-@pytest.mark.parametrize("value", ['a"b', "50%", "%PATH%", "hi!", "a^b", "a\nb", "a\rb", "caf\u00e9", "\x1b[2J"])
+@pytest.mark.parametrize("value", ['a"b', "50%", "%PATH%", "hi!", "a^b", "a\nb", "a\rb", "caf\u00e9",
+                                   "\x1b[2J"])
 def test_cmd_refuses_values_it_cannot_carry_and_names_the_variable_not_the_value(value: str) -> None:
     with pytest.raises(ConfigError) as info:
         render.render(one(value, "AWS_REGION"), "cmd")

@@ -45,8 +45,8 @@ def _read_back(shell: str, fmt: str, text: str, tmp: Path) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("shell", sorted(SHELLS))
-def test_hostile_values_round_trip_exactly_and_run_nothing(shell: str, tmp_path_factory: pytest.TempPathFactory
-                                                          ) -> None:
+def test_hostile_values_round_trip_exactly_and_run_nothing(
+        shell: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     require(shell, shutil.which(shell) is not None, f"apt-get install {shell} (see .ci/install.d/30-sdks.sh)")
     tmp = tmp_path_factory.mktemp(shell)
     canary = tmp / "CANARY"
@@ -55,7 +55,7 @@ def test_hostile_values_round_trip_exactly_and_run_nothing(shell: str, tmp_path_
     @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
     @given(values=st.tuples(*[_fragments(canary)] * len(NAMES)))
     def check(values: tuple[str, ...]) -> None:
-        changes = EnvChanges(tuple(zip(NAMES, values)), ("AWS_PROFILE",))
+        changes = EnvChanges(tuple(zip(NAMES, values, strict=True)), ("AWS_PROFILE",))
         assert _read_back(shell, fmt, render.render(changes, fmt), tmp) == list(values)
         assert not canary.exists(), "a value ran code in the shell"
 
@@ -68,7 +68,8 @@ def test_unset_statements_clear_the_variables(shell: str, tmp_path: Path) -> Non
     changes = EnvChanges((), NAMES)
     script = tmp_path / "unset"
     script.write_text(render.render(changes, SHELLS[shell]))
-    probe = "set -q AWS_REGION; or echo cleared" if shell == "fish" else '[ -z "${AWS_REGION+x}" ] && echo cleared'
+    probe = ("set -q AWS_REGION; or echo cleared" if shell == "fish"
+             else '[ -z "${AWS_REGION+x}" ] && echo cleared')
     load = f"source {script}" if shell == "fish" else f". {script}"
     done = subprocess.run([shell, "-c", f"{load}; {probe}"], capture_output=True, text=True, timeout=20,
                           env={"PATH": "/usr/bin:/bin", "AWS_REGION": "x", "CREDPROC_PROFILE": "p"},
