@@ -89,11 +89,8 @@ def test_credproc_use_switches_identity_and_credproc_clear_removes_it(sh: str, e
 
 @pytest.mark.parametrize("sh", SHELLS)
 def test_a_failing_credproc_use_keeps_the_current_identity(sh: str, env: dict[str, str]) -> None:
-    body = "credproc-use top\ncredproc-use no-such-profile\necho status=$status$?\n" + _show(sh)
-    if sh != "fish":
-        body = body.replace("$status$?", "$?")
-    else:
-        body = body.replace("$status$?", "$status")
+    status = "$status" if sh == "fish" else "$?"
+    body = f"credproc-use top\ncredproc-use no-such-profile\necho status={status}\n" + _show(sh)
     done = _run(sh, body, env)
     assert "status=1" in done.stdout
     assert "credproc: error: profile 'no-such-profile'" in done.stderr
@@ -104,8 +101,8 @@ def test_a_failing_credproc_use_keeps_the_current_identity(sh: str, env: dict[st
 
 @pytest.mark.parametrize("sh", SHELLS)
 def test_credproc_use_without_a_profile_is_a_usage_error(sh: str, env: dict[str, str]) -> None:
-    done = _run(sh, "credproc-use\necho status=$?" if sh != "fish" else "credproc-use\necho status=$status",
-                env)
+    status = "$status" if sh == "fish" else "$?"
+    done = _run(sh, f"credproc-use\necho status={status}", env)
     assert "status=2" in done.stdout
     assert "usage: credproc-use PROFILE" in done.stderr
 
