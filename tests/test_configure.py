@@ -155,6 +155,23 @@ def test_configure_warns_when_botocore_would_bypass_the_credential_process(aws_f
     assert "credproc: warning: profile 'dev' also has role_arn" in done.stderr
 
 
+def test_configure_warns_when_the_profile_has_no_source_but_the_keyring(aws_files: AwsFiles) -> None:
+    done = run_credproc("configure", "lonely", "--region", "x", "--credproc-path", "/opt/credproc")
+    assert done.returncode == 0
+    assert "credproc: warning: profile 'lonely' has no source of credentials besides this line" in done.stderr
+    for args in (["ra", "--set", "rolesanywhere_certificate=/c.pem"], ["wrap", "--resolve", "x"]):
+        done = run_credproc("configure", *args, "--credproc-path", "/opt/credproc")
+        assert done.returncode == 0, done.stderr
+        assert "warning" not in done.stderr, args
+
+
+def test_keys_in_the_credentials_file_also_bypass_the_credential_process(aws_files: AwsFiles) -> None:
+    aws_files.write_credentials(f"[keyed]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = s\n")
+    done = run_credproc("configure", "keyed", "--credproc-path", "/opt/credproc")
+    assert done.returncode == 0
+    assert "credproc: warning: profile 'keyed' also has aws_access_key_id" in done.stderr
+
+
 def test_the_installed_credproc_is_found_on_path_when_not_started_as_credproc(
     aws_files: AwsFiles, awkward_credproc: Path
 ) -> None:

@@ -27,6 +27,8 @@ BOTOCORE_FIRST = (
     "role_arn", "web_identity_token_file", "sso_session", "sso_start_url", "aws_access_key_id",
     "credential_source",
 )
+# Keys that give a profile a source credproc resolves (besides keys in the keyring).
+SOURCE_KEYS = frozenset({*BOTOCORE_FIRST, "source_profile", "aws_secret_access_key"})
 # cmd.exe acts on these even inside a command line it passes on; inside double quotes only % (and !
 # with delayed expansion) still expand, and a quote cannot be escaped at all.
 CMD_SPECIAL = set(" \t&|<>^(),;=")
@@ -110,22 +112,43 @@ def _read(path: str) -> str:
         raise ConfigError(f"cannot edit {path}: it is not UTF-8 text") from None
 
 
-def _shadow_warnings(text: str, profile: str, with_process: bool) -> tuple[str, ...]:
-    if not with_process:
-        return ()
+def _block_keys(text: str, profile: str) -> set[str]:
     lines = config_edit.classify(text)
     span = config_edit.find_section(lines, profile)
     if span is None:
+        return set()
+    return {line.key for line in lines[span.start:span.stop] if line.kind == "option" and line.key}
+
+
+def _warnings(text: str, profile: str, with_process: bool, resolve: str | None,
+              credentials_keys: set[str]) -> tuple[str, ...]:
+    if not with_process:
         return ()
-    keys = {line.key for line in lines[span.start:span.stop] if line.kind == "option"}
+    keys = _block_keys(text, profile) | credentials_keys
     first = [k for k in BOTOCORE_FIRST if k in keys]
-    if not first:
-        return ()
-    return (
-        f"profile {profile!r} also has {', '.join(first)}: the AWS CLI and SDKs use "
-        f"{'that' if len(first) == 1 else 'those'} themselves and never run its credential_process; "
-        "to go through credproc, keep the source in another profile and use --resolve OTHER",
-    )
+    if first:
+        return (
+            f"profile {profile!r} also has {', '.join(first)}: the AWS CLI and SDKs use "
+            f"{'that' if len(first) == 1 else 'those'} themselves and never run its credential_process; "
+            "to go through credproc, keep the source in another profile and use --resolve OTHER",
+        )
+    if resolve in (None, profile) and not keys & SOURCE_KEYS \
+            and not any(k.startswith("rolesanywhere_") for k in keys):
+        return (
+            f"profile {profile!r} has no source of credentials besides this line: credproc will look "
+            f"for keys in the keyring (`credproc keys add {profile}`), or add a source with --set",
+        )
+    return ()
+
+
+def _credentials_file_keys(environ: Mapping[str, str], profile: str) -> set[str]:
+    from credproc.config import _parse
+
+    try:
+        section = _parse(paths.aws_credentials_file(environ), as_profiles=False).get(profile, {})
+    except ConfigError:
+        return set()
+    return set(section)
 
 
 def plan(
@@ -150,7 +173,9 @@ def plan(
             )
         updates["credential_process"] = credential_process_line(command, resolve or profile, windows)
     edit = config_edit.set_profile(_read(path), profile, updates, removals)
-    return Plan(path, display, edit, _shadow_warnings(edit.after, profile, command is not None))
+    warnings = _warnings(edit.after, profile, command is not None, resolve,
+                         _credentials_file_keys(environ, profile))
+    return Plan(path, display, edit, warnings)
 
 
 def diff(p: Plan) -> str:
