@@ -165,6 +165,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.warn(f"credential server: {exc.message}")
             body = json.dumps({"Code": type(exc).__name__, "Message": exc.message}).encode()
             return self._send(500, body, "application/json")
+        except Exception as exc:  # never a traceback or a half-written answer to the client
+            self.server.warn(f"credential server: unexpected {type(exc).__name__}")
+            return self._send(500, b'{"Code": "InternalError"}', "application/json")
         data = payload(creds, time.time(), self.server.max_ttl)
         self._send(200, json.dumps(data).encode(), "application/json")
         return None

@@ -262,3 +262,26 @@ def test_max_ttl_must_be_positive(chain: AwsFiles) -> None:
     done = run_credproc("exec", "-p", "base", "--server", "--", "true", env=env)
     assert done.returncode == 125
     assert "CREDPROC_SERVER_MAX_TTL" in done.stderr
+
+
+def test_dapr_warning_names_the_program_and_minutes_left_only_when_credentials_expire() -> None:
+    from datetime import datetime, timezone
+
+    from credproc.commands.exec import dapr_warning, program_name
+    from credproc.credentials import Credentials
+
+    expiring = Credentials("ASIA", "s", "t", datetime.fromtimestamp(1000 + 45 * 60 + 30, tz=timezone.utc))
+    warning = dapr_warning("/opt/dapr/daprd", expiring, 1000, windows=False)
+    assert warning is not None and warning.startswith("daprd never re-reads") and "in 45 minutes" in warning
+    assert dapr_warning(r"C:\dapr\DAPR.EXE", expiring, 1000, windows=True) is not None
+    assert dapr_warning("daprd-helper", expiring, 1000, windows=False) is None
+    assert dapr_warning("daprd", Credentials("AKIA", "s"), 1000, windows=False) is None  # never expires
+    assert program_name(r"C:\x\run.CMD", windows=True) == "run"
+    assert program_name("dapr.exe", windows=False) == "dapr.exe"
+
+
+def test_env_unset_needs_no_profile_or_config(aws_files: AwsFiles) -> None:
+    aws_files.write_config("[profile broken\n")  # unparseable: --unset must not even read it
+    done = run_credproc("env", "--unset", "--format", "sh")
+    assert done.returncode == 0, done.stderr
+    assert "unset AWS_ACCESS_KEY_ID\n" in done.stdout

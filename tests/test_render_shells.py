@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 
 from credproc import render
 from credproc.envbuild import EnvChanges
-from tests.conftest import require
+from tests.conftest import BASE_KEY_ID, BASE_SECRET, CREDPROC, AwsFiles, require
 
 SHELLS = {"bash": "bash", "zsh": "zsh", "dash": "sh", "fish": "fish"}
 NAMES = ("CREDPROC_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN")
@@ -75,3 +77,31 @@ def test_unset_statements_clear_the_variables(shell: str, tmp_path: Path) -> Non
                           env={"PATH": "/usr/bin:/bin", "AWS_REGION": "x", "CREDPROC_PROFILE": "p"},
                           check=False)
     assert done.stdout.strip() == "cleared", done.stderr
+
+
+EVIL_PROFILE = "evil`touch${IFS}CANARY`$(touch${IFS}CANARY);touch${IFS}CANARY"
+EVIL_REGION = "us-east-1';touch CANARY;'\"$(touch CANARY)\"`touch CANARY` %PATH% (touch CANARY)"
+
+
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_credproc_env_from_a_hostile_config_is_safe_in_each_shell_with_the_guessed_format(
+        shell: str, aws_files: AwsFiles, tmp_path: Path) -> None:
+    require(shell, shutil.which(shell) is not None, f"apt-get install {shell}")
+    aws_files.write_config(f"""
+        [profile {EVIL_PROFILE}]
+        aws_access_key_id = {BASE_KEY_ID}
+        aws_secret_access_key = {BASE_SECRET}
+        region = {EVIL_REGION}
+    """)
+    credproc = " ".join(shlex.quote(a) for a in CREDPROC)  # no --format: guessed from this shell
+    quoted = " ".join(f'"${name}"' for name in ("CREDPROC_PROFILE", "AWS_REGION", "AWS_SECRET_ACCESS_KEY"))
+    if shell == "fish":
+        program = f"{credproc} env --profile {shlex.quote(EVIL_PROFILE)} | source; printf '%s\\0' {quoted}"
+    else:
+        program = f"eval \"$({credproc} env --profile {shlex.quote(EVIL_PROFILE)})\"; printf '%s\\0' {quoted}"
+    env = {**os.environ, "AWS_PROFILE": "someone-else", "SHELL": "/bin/false"}
+    done = subprocess.run([shell, "-c", program], capture_output=True, timeout=60, cwd=tmp_path, env=env,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().split("\0")[:-1] == [EVIL_PROFILE, EVIL_REGION, BASE_SECRET]
+    assert not (tmp_path / "CANARY").exists()

@@ -108,6 +108,18 @@ def test_a_failing_resolution_is_a_500_with_the_reason_and_a_warning() -> None:
     assert warnings and "AccessDenied" in warnings[0]
 
 
+def test_an_unexpected_failure_is_a_bare_500_and_the_server_lives_on() -> None:
+    warnings: list[str] = []
+
+    def buggy() -> Credentials:
+        raise KeyError("secret-looking detail")
+
+    with server.start(buggy, warn=warnings.append) as srv:
+        assert get(srv, good(srv)) == (500, b'{"Code": "InternalError"}')
+        assert get(srv, good(srv))[0] == 500
+    assert warnings == ["credential server: unexpected KeyError"] * 2
+
+
 def test_long_term_keys_get_an_empty_token_and_an_advisory_expiration() -> None:
     data = server.payload(Credentials("AKIAEXAMPLE", "s"), now=1_000_000_000)
     assert data["Token"] == ""

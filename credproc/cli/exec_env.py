@@ -14,7 +14,6 @@ from credproc.cli.common import make_context, profile_name, profile_option
 from credproc.cli.main import cli
 from credproc.commands import env as env_cmd
 from credproc.commands import exec as exec_cmd
-from credproc.commands import serve as serve_cmd
 from credproc.errors import LaunchError, UsageError
 from credproc.platform import is_windows
 
@@ -99,6 +98,8 @@ def serve_command(profile: str | None, port: int, fmt: str | None, region: str |
     chosen = _format(fmt, environ)
     if chosen == "dotenv":
         raise UsageError("serve cannot print dotenv (it must also unset variables); choose another --format")
+    from credproc.commands import serve as serve_cmd  # http.server: only this command pays for it
+
     ctx = make_context(environ, refresh_window=refresh_window, region=region)
     name = profile_name(profile, environ)
     running, changes = serve_cmd.start(ctx, name, port, exec_cmd.max_ttl(environ))

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from credproc import envbuild, launch, server
+from credproc import envbuild, launch
 from credproc.credentials import Credentials
 from credproc.errors import CredprocError, Interrupted, LaunchError
 from credproc.resolve import resolve_profile
@@ -102,6 +102,8 @@ def run(ctx: Context, request: ExecRequest, base_env: Mapping[str, str]) -> int:
 
 def _run_with_server(ctx: Context, request: ExecRequest, base_env: Mapping[str, str], path: str,
                      creds: Credentials, ttl: float | None) -> int:
+    from credproc import server  # http.server costs milliseconds that keys mode need not pay
+
     def provider() -> Credentials:
         return resolve_profile(ctx, request.profile)
 
