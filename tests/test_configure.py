@@ -269,6 +269,16 @@ def test_windows_branch_is_chosen_by_the_injected_platform(
     assert line in plan.edit.after
 
 
+def test_credproc_recognises_its_own_windows_line_and_skips_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from credproc import platform
+    from credproc.sources.process import credproc_target, split_command
+
+    monkeypatch.setattr(platform, "IS_WINDOWS", True)
+    line = configure_cmd.credential_process_line([WINDOWS_EXE], "dev", windows=True)
+    assert split_command(line) == [WINDOWS_EXE, "credential-process", "--profile", "dev"]
+    assert credproc_target(split_command(line), {}) == "dev"
+
+
 @pytest.mark.parametrize("exe", [r"C:\100%\credproc.exe", r'C:\a"b\credproc.exe', r"C:\bang!\credproc.exe"])
 def test_windows_paths_cmd_exe_would_mangle_are_refused(exe: str) -> None:
     with pytest.raises(ConfigError, match=r"cmd\.exe"):
