@@ -147,11 +147,10 @@ _SOURCE_POWERSHELL = """\
 #   %(prog_name)s completion powershell | Out-String | Invoke-Expression
 Register-ArgumentCompleter -Native -CommandName %(prog_name)s -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
-    $line = $commandAst.ToString()
-    $upTo = $cursorPosition - $commandAst.Extent.StartOffset
-    if ($upTo -lt $line.Length) { $line = $line.Substring(0, $upTo) }
-    $words = @($commandAst.CommandElements | ForEach-Object { $_.Extent.Text } |
-        Where-Object { $_.Length -gt 0 })
+    # The words before the cursor; the one being completed is the last when it is not empty.
+    $words = @($commandAst.CommandElements |
+        Where-Object { $_.Extent.StartOffset -lt $cursorPosition } |
+        ForEach-Object { $_.Extent.Text })
     $cword = $words.Count
     if ($wordToComplete -ne '') { $cword = $words.Count - 1 }
     $saved = @($env:COMP_WORDS, $env:COMP_CWORD, $env:%(complete_var)s)
