@@ -301,3 +301,32 @@ def test_render_marks_problems_and_counts_them() -> None:
     assert "→ fix it" in text
     assert text.endswith("1 problem found\n")
     assert not report.healthy
+
+
+def _shell_world(**env: str) -> doctor.World:
+    return doctor.World(environ=env, platform="linux", clock=lambda: NOW, offline=True)
+
+
+def _stamp(seconds_from_now: float) -> str:
+    return datetime.fromtimestamp(NOW + seconds_from_now, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_credentials_left_in_the_shell_are_reported_with_minutes_left() -> None:
+    [finding] = doctor.check_shell_credentials(_shell_world(
+        AWS_ACCESS_KEY_ID="ASIAX", CREDPROC_PROFILE="dev", AWS_CREDENTIAL_EXPIRATION=_stamp(1800)))
+    assert (finding.level, finding.text) == (doctor.INFO, "this shell carries credentials of profile 'dev', "
+                                                          "30 min left")
+
+
+def test_expired_credentials_in_the_shell_are_a_warning() -> None:
+    [finding] = doctor.check_shell_credentials(_shell_world(
+        AWS_ACCESS_KEY_ID="ASIAX", CREDPROC_PROFILE="dev", AWS_CREDENTIAL_EXPIRATION=_stamp(-600)))
+    assert finding.level == doctor.WARN
+    assert "expired 10 min ago" in finding.text
+
+
+def test_keys_and_aws_profile_together_are_a_warning() -> None:
+    found = doctor.check_shell_credentials(_shell_world(AWS_ACCESS_KEY_ID="AKIAX", AWS_PROFILE="prod"))
+    assert [f.level for f in found] == [doctor.INFO, doctor.WARN]
+    assert "AWS_PROFILE=prod is set, but SDKs use the keys" in found[1].text
+    assert doctor.check_shell_credentials(_shell_world(AWS_PROFILE="prod")) == []

@@ -335,6 +335,37 @@ def check_container_shadow(world: World, cfg: AwsConfig) -> list[Finding]:
                     "move those keys to a named profile, or run `credproc exec --server`, which hides them")]
 
 
+def check_shell_credentials(world: World) -> list[Finding]:
+    """Credentials a `credproc-use` (or `credproc env`) left in this shell's environment."""
+    env = world.environ
+    if not env.get("AWS_ACCESS_KEY_ID"):
+        return []
+    who = f"profile {env['CREDPROC_PROFILE']!r}" if env.get("CREDPROC_PROFILE") else "AWS_ACCESS_KEY_ID"
+    found = []
+    raw = env.get("AWS_CREDENTIAL_EXPIRATION")
+    if raw:
+        from credproc.credentials import parse_expiration
+
+        try:
+            left = parse_expiration(raw).timestamp() - world.clock()
+        except CredprocError:
+            left = None
+        if left is not None and left <= 0:
+            found.append(Finding(WARN, "environment",
+                                 f"this shell's credentials ({who}) expired {_minutes(-left)} min ago",
+                                 "run `credproc-use` again, or `credproc-clear`"))
+        elif left is not None:
+            found.append(Finding(INFO, "environment", f"this shell carries credentials of {who}, "
+                                 f"{_minutes(left)} min left"))
+    else:
+        found.append(Finding(INFO, "environment", f"this shell carries credentials of {who}"))
+    if env.get("AWS_PROFILE"):
+        found.append(Finding(WARN, "environment", f"AWS_PROFILE={env['AWS_PROFILE']} is set, but SDKs use "
+                             "the keys in AWS_ACCESS_KEY_ID before any profile",
+                             "unset one of them (`credproc-clear` removes the keys)"))
+    return found
+
+
 def check_clock(world: World, cfg: AwsConfig | None, profile: str) -> list[Finding]:
     if world.offline:
         return [Finding(INFO, "clock", "not checked (--offline)")]
@@ -359,6 +390,7 @@ def run(world: World, profile: str) -> Report:
         findings += check_credential_processes(world, cfg)
         findings += check_container_shadow(world, cfg)
         findings += check_sso(world, cfg, profile)
+    findings += check_shell_credentials(world)
     findings += check_cache(world, profile)
     findings += check_keyring(world)
     findings += check_clock(world, cfg, profile)
