@@ -140,6 +140,37 @@ def test_bad_input_is_one_line_and_exit_code(aws_files: AwsFiles, args: list[str
     assert aws_files.config.read_text() == "[default]\nregion = us-east-1\n"
 
 
+def test_a_config_file_that_is_not_utf8_is_refused_untouched(aws_files: AwsFiles) -> None:
+    original = "[profile caf\xe9]\nregion = x\n".encode("latin-1")
+    aws_files.config.write_bytes(original)
+    done = run_credproc("configure", "dev", "--region", "y", "--credproc-path", "/opt/credproc")
+    assert done.returncode == 1
+    assert done.stderr.startswith("credproc: error: ")
+    assert "not UTF-8" in done.stderr
+    assert aws_files.config.read_bytes() == original
+
+
+def test_an_unreadable_config_location_is_one_error_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")  # a file where the config's folder should be: fails even for root
+    env = dict(os.environ, AWS_CONFIG_FILE=str(blocker / "config"))
+    done = run_credproc("configure", "dev", "--region", "y", "--credproc-path", "/opt/credproc", env=env)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == f"credproc: error: cannot read {blocker / 'config'}: Not a directory\n"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_an_unwritable_config_location_is_one_error_line() -> None:
+    # /proc refuses new folders even to root, where CI runs.
+    env = dict(os.environ, AWS_CONFIG_FILE="/proc/self/credproc-test/config")
+    done = run_credproc("configure", "dev", "--region", "y", "--no-credential-process", env=env)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.startswith("credproc: error: cannot write /proc/self/credproc-test/config: ")
+    assert len(done.stderr.splitlines()) == 1
+
+
 def test_a_profile_named_like_a_subcommand_is_configured_through_configure_profile(
     aws_files: AwsFiles,
 ) -> None:
