@@ -330,3 +330,31 @@ def test_keys_and_aws_profile_together_are_a_warning() -> None:
     assert [f.level for f in found] == [doctor.INFO, doctor.WARN]
     assert "AWS_PROFILE=prod is set, but SDKs use the keys" in found[1].text
     assert doctor.check_shell_credentials(_shell_world(AWS_PROFILE="prod")) == []
+
+
+def _process_findings(command: str) -> list[doctor.Finding]:
+    cfg = AwsConfig(profiles={"p": {"credential_process": command}})
+    return doctor.check_credential_processes(_shell_world(PATH=os.defpath), cfg)
+
+
+def test_a_credential_process_that_cannot_be_parsed_is_a_problem() -> None:
+    [finding] = _process_findings('"/opt/unterminated --x')
+    assert finding.level == doctor.PROBLEM
+    assert "cannot parse credential_process" in finding.text
+
+
+def test_a_credential_process_that_is_not_executable_is_a_problem(tmp_path: Path) -> None:
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\n")
+    helper.chmod(0o644)
+    [finding] = _process_findings(f"{helper} --x")
+    assert finding.level == doctor.PROBLEM
+    assert "is not executable" in finding.text
+    helper.chmod(0o755)
+    assert _process_findings(f"{helper} --x") == []
+    assert "is not executable" in _process_findings(f"{tmp_path} --x")[0].text  # a folder
+
+
+def test_the_clock_is_only_asked_over_http() -> None:
+    assert doctor.server_date("file:///etc/passwd", {}) is None
+    assert doctor.server_date("ftp://127.0.0.1/", {}) is None
