@@ -285,3 +285,26 @@ def test_env_unset_needs_no_profile_or_config(aws_files: AwsFiles) -> None:
     done = run_credproc("env", "--unset", "--format", "sh")
     assert done.returncode == 0, done.stderr
     assert "unset AWS_ACCESS_KEY_ID\n" in done.stdout
+
+
+def test_windows_branch_with_server_serves_the_child_and_returns_its_code(
+        chain: AwsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+        ) -> None:
+    from credproc import platform
+    from credproc.cli.boundary import run
+
+    tool = tmp_path / "bin" / "fetch.EXE"
+    tool.parent.mkdir()
+    tool.write_text(
+        f"#!{sys.executable}\nimport json, os, sys, urllib.request\n"
+        "req = urllib.request.Request(os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI'],\n"
+        "    headers={'Authorization': os.environ['AWS_CONTAINER_AUTHORIZATION_TOKEN']})\n"
+        "key = json.load(urllib.request.urlopen(req, timeout=10))['AccessKeyId']\n"
+        "print(key[:4], os.environ['AWS_CONFIG_FILE'])\n"
+        "sys.exit(5)\n")
+    tool.chmod(0o755)
+    monkeypatch.setattr(platform, "IS_WINDOWS", True)
+    monkeypatch.setenv("PATH", str(tool.parent))
+    monkeypatch.setenv("PATHEXT", ".EXE")
+    assert run(["exec", "-p", "top", "--server", "--", "fetch"]) == 5
+    assert capfd.readouterr().out == f"ASIA {os.devnull}\n"
