@@ -290,8 +290,8 @@ def test_env_unset_needs_no_profile_or_config(aws_files: AwsFiles) -> None:
 def test_windows_branch_with_server_serves_the_child_and_returns_its_code(
         chain: AwsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
         ) -> None:
-    from credproc import platform
-    from credproc.cli.boundary import run
+    from credproc.cli.common import make_context
+    from credproc.commands import exec as exec_cmd
 
     tool = tmp_path / "bin" / "fetch.EXE"
     tool.parent.mkdir()
@@ -303,8 +303,8 @@ def test_windows_branch_with_server_serves_the_child_and_returns_its_code(
         "print(key[:4], os.environ['AWS_CONFIG_FILE'])\n"
         "sys.exit(5)\n")
     tool.chmod(0o755)
-    monkeypatch.setattr(platform, "IS_WINDOWS", True)
-    monkeypatch.setenv("PATH", str(tool.parent))
-    monkeypatch.setenv("PATHEXT", ".EXE")
-    assert run(["exec", "-p", "top", "--server", "--", "fetch"]) == 5
+    # Only the launch is Windows here: the cache's file lock stays POSIX (msvcrt does not exist).
+    environ = {**os.environ, "PATH": str(tool.parent), "PATHEXT": ".EXE"}
+    request = exec_cmd.ExecRequest("top", ("fetch",), use_server=True, windows=True)
+    assert exec_cmd.run(make_context(environ), request, environ) == 5
     assert capfd.readouterr().out == f"ASIA {os.devnull}\n"
