@@ -49,16 +49,39 @@ def _parse(path: str, as_profiles: bool) -> dict[str, Any]:
         if as_profiles:
             return dict(configloader.load_config(path))
         return dict(configloader.raw_config_parse(path))
-    except BotoCoreError as exc:
-        raise ConfigError(f"cannot parse {path}: {_first_line(str(exc))}", "fix the file's syntax") from None
+    except BotoCoreError:
+        raise ConfigError(f"cannot parse {path}: {_why_unparsable(path)}", "fix the file's syntax") from None
     except UnicodeDecodeError:
         raise ConfigError(f"cannot parse {path}: it is not UTF-8 text") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "syntax error"
+def _why_unparsable(path: str) -> str:
+    """botocore only says "Unable to parse"; find the reason a person can act on."""
+    import configparser
+
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8")
+    except UnicodeDecodeError:
+        return "it is not UTF-8 text"
+    except OSError as exc:
+        return str(exc.strerror)
+    # Line numbers only: the offending line's text could be a secret key line.
+    try:
+        configparser.RawConfigParser().read_string(text, source=path)
+    except configparser.MissingSectionHeaderError as exc:
+        return f"line {exc.lineno}: expected a [section] header"
+    except configparser.DuplicateOptionError as exc:
+        return f"line {exc.lineno}: {exc.option!r} is set twice in [{exc.section}]"
+    except configparser.DuplicateSectionError as exc:
+        return f"line {exc.lineno}: [{exc.section}] appears twice"
+    except configparser.ParsingError as exc:
+        return f"line {exc.errors[0][0]}: not a `key = value` line"
+    except configparser.Error:
+        pass
+    return "syntax error"
 
 
 def load(environ: Mapping[str, str]) -> AwsConfig:

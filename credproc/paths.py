@@ -26,10 +26,12 @@ def cache_dir(environ: Mapping[str, str], platform: str) -> str:
     if platform == "win32":
         base = environ.get("LOCALAPPDATA") or os.path.join(home(environ, True), "AppData", "Local")
         return os.path.join(base, APP, APP, "Cache")
+    xdg = environ.get("XDG_CACHE_HOME", "").strip()
+    if xdg:  # platformdirs honours it on macOS too (since 4.x)
+        return os.path.join(xdg, APP)
     if platform == "darwin":
         return os.path.join(home(environ), "Library", "Caches", APP)
-    xdg = environ.get("XDG_CACHE_HOME", "").strip()
-    return os.path.join(xdg or os.path.join(home(environ), ".cache"), APP)
+    return os.path.join(home(environ), ".cache", APP)
 
 
 def _expand(path: str, environ: Mapping[str, str]) -> str:

@@ -56,7 +56,7 @@ def build_source(ctx: Context, name: str, stack: tuple[str, ...] = ()) -> Source
     if command:
         target = credproc_target(split_command(command), ctx.environ)
         if target is None:
-            return ProcessSource(name, command)
+            return ProcessSource(name, command, here)
         if target != name:
             return build_source(ctx, target, here)
         # A credproc line for this very profile is how the AWS CLI reaches us: ignore it.

@@ -27,17 +27,17 @@ class Terminal:
         return ("CONIN$", "CONOUT$") if self.windows else ("/dev/tty", "/dev/tty")
 
     @contextlib.contextmanager
-    def _open(self, why: str) -> Iterator[tuple[IO[str], IO[str]]]:
+    def _open(self, why: str, hint: str | None = None) -> Iterator[tuple[IO[str], IO[str]]]:
         in_path, out_path = self._paths()
         try:
             reader = open(in_path, encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError:
-            raise NeedsHumanError(f"{why}, but there is no terminal to ask on") from None
+            raise NeedsHumanError(f"{why}, but there is no terminal to ask on", hint) from None
         try:
             writer = open(out_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError:
             reader.close()
-            raise NeedsHumanError(f"{why}, but there is no terminal to ask on") from None
+            raise NeedsHumanError(f"{why}, but there is no terminal to ask on", hint) from None
         try:
             yield reader, writer
         finally:
@@ -51,9 +51,9 @@ class Terminal:
         except NeedsHumanError:
             return False
 
-    def ask(self, prompt: str, why: str, secret: bool = False) -> str:
+    def ask(self, prompt: str, why: str, secret: bool = False, hint: str | None = None) -> str:
         """Ask on the terminal; ``why`` completes "…, but there is no terminal to ask on"."""
-        with self._open(why) as (reader, writer):
+        with self._open(why, hint) as (reader, writer):
             writer.write(prompt)
             writer.flush()
             try:
@@ -107,9 +107,9 @@ class ScriptedTerminal(Terminal):
     def available(self) -> bool:
         return self.answers is not None
 
-    def ask(self, prompt: str, why: str, secret: bool = False) -> str:
+    def ask(self, prompt: str, why: str, secret: bool = False, hint: str | None = None) -> str:
         if self.answers is None:
-            raise NeedsHumanError(f"{why}, but there is no terminal to ask on")
+            raise NeedsHumanError(f"{why}, but there is no terminal to ask on", hint)
         self.asked.append(prompt)
         return self.answers.pop(0)
 

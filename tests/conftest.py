@@ -99,7 +99,7 @@ def run_credproc(*args: str, env: dict[str, str] | None = None, timeout: float =
     )
 
 
-CHAIN_CONFIG = f"""
+CHAIN_CONFIG = """
     [profile base]
     region = us-east-1
 

@@ -45,6 +45,7 @@ def ask_mfa_code(ctx: Context, serial: str) -> str:
         code = ctx.terminal.ask(
             f"MFA code for {serial}: ",
             f"an MFA code for {serial} is needed",
+            hint="run it once in a terminal (the result is cached), or pass --mfa-token CODE",
         ).strip()
     if not MFA_CODE.match(code):
         raise ConfigError(f"the MFA code for {serial} must be 6 digits")

@@ -50,7 +50,12 @@ class MetadataSource:
         if self.which == "EcsContainer":
             provider = bc.ContainerProvider(environ=env)
         else:
-            fetcher = bc.InstanceMetadataFetcher(timeout=2, num_attempts=2, env=env)
+            # botocore reads the endpoint from its config mapping, not the env it is given.
+            imds_config = {
+                "ec2_metadata_service_endpoint": env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+                "ec2_metadata_service_endpoint_mode": env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"),
+            }
+            fetcher = bc.InstanceMetadataFetcher(timeout=2, num_attempts=2, env=env, config=imds_config)
             provider = bc.InstanceMetadataProvider(iam_role_fetcher=fetcher)
         try:
             found = provider.load()

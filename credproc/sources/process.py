@@ -64,6 +64,7 @@ def guard_stack(environ: Mapping[str, str]) -> tuple[str, ...]:
 class ProcessSource:
     profile: str
     command: str
+    path: tuple[str, ...] = ()  # the profiles resolved above and including this one
     kind: str = "credential-process"
 
     @property
@@ -77,7 +78,8 @@ class ProcessSource:
     def fetch(self, ctx: Context) -> Credentials:
         argv = split_command(self.command)
         env = dict(ctx.environ)
-        env[GUARD_VAR] = GUARD_SEP.join(ctx.stack)
+        # Everything being resolved, so a credproc started below sees the loop before it locks.
+        env[GUARD_VAR] = GUARD_SEP.join((*ctx.stack, *(self.path or (self.profile,))))
         what = f"credential_process of profile {self.profile!r}"
         try:
             done = subprocess.run(
@@ -92,6 +94,8 @@ class ProcessSource:
             raise UpstreamError(f"{what} did not answer within {TIMEOUT_SECONDS}s") from None
         if done.returncode == NeedsHumanError.exit_code:
             raise NeedsHumanError(f"{what} needs a person to act (exit 4)")
+        if done.returncode == ConfigError.exit_code:
+            raise ConfigError(f"{what} failed with exit code 1 (bad input, see above)")
         if done.returncode != 0:
             raise UpstreamError(f"{what} failed with exit code {done.returncode}")
         try:

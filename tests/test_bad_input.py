@@ -1,0 +1,215 @@
+"""The catalog of bad inputs: each gives the contract's exit code, one clear line on stderr (and at
+most a hint line), nothing on stdout, no traceback, and no secret anywhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE_KEY_ID, BASE_SECRET, CHAIN_CREDENTIALS, AwsFiles, require, run_credproc
+from tests.support.moto_sts import MotoSTS
+
+ROLE = "arn:aws:iam::111111111111:role/r"
+
+
+@dataclass
+class Case:
+    config: str
+    exit_code: int
+    says: str
+    args: tuple[str, ...] = ("--profile", "p")
+    env: dict[str, str] = field(default_factory=dict)
+
+
+CASES: dict[str, Case] = {
+    "unknown profile": Case("[profile other]\nregion = us-east-1\n", 1, "profile 'p' is not in"),
+    "malformed config": Case("[profile p\nrole_arn = x\n", 1, "cannot parse"),
+    "config not utf-8": Case("[profile p]\nregion = \xff\xfe\n", 1, "not UTF-8"),
+    "source_profile loop": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = q\n"
+        f"[profile q]\nrole_arn = {ROLE}\nsource_profile = p\n", 1, "profile loop: p → q → p"),
+    "missing source profile": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = nowhere\n", 1, "profile 'nowhere' is not in"),
+    "duration not a number": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nduration_seconds = soon\n", 1,
+        "not a number of seconds"),
+    "duration out of range": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nduration_seconds = 60\n", 1,
+        "between 900 and 43200"),
+    "malformed role arn": Case(
+        "[profile p]\nrole_arn = arn:aws:iam::12:user/x\nsource_profile = base\n", 1, "not an IAM role ARN"),
+    "role without a source": Case(f"[profile p]\nrole_arn = {ROLE}\n", 1, "no source_profile"),
+    "two sources": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\ncredential_source = Environment\n", 1,
+        "both source_profile and credential_source"),
+    "unknown credential_source": Case(
+        f"[profile p]\nrole_arn = {ROLE}\ncredential_source = Laptop\n", 1, "use one of Environment"),
+    "credential_source Environment without keys": Case(
+        f"[profile p]\nrole_arn = {ROLE}\ncredential_source = Environment\n", 1, "AWS_ACCESS_KEY_ID"),
+    "half a key pair": Case(f"[profile p]\naws_access_key_id = {BASE_KEY_ID}\n", 1, "only one of"),
+    "no source at all": Case("[profile p]\nregion = us-east-1\n", 1, "has no credentials"),
+    "missing web identity token file": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = /nonexistent/token\n", 1,
+        "cannot read web_identity_token_file"),
+    "credential_process not found": Case(
+        "[profile p]\ncredential_process = /nonexistent/helper --flag\n", 1, "command not found"),
+    "credential_process fails": Case(
+        f"[profile p]\ncredential_process = {sys.executable} -c 'raise SystemExit(7)'\n", 3,
+        "failed with exit code 7"),
+    "credential_process prints garbage": Case(
+        f"[profile p]\ncredential_process = {sys.executable} -c 'print(42)'\n", 1,
+        "did not print a JSON object"),
+    "credential_process unbalanced quote": Case(
+        "[profile p]\ncredential_process = helper 'oops\n", 1, "cannot parse credential_process"),
+    "refresh window not a number": Case(
+        "[profile p]\nregion = us-east-1\n", 2, "--refresh-window",
+        ("--profile", "p", "--refresh-window", "soon")),
+    "unknown flag": Case("[profile p]\nregion = us-east-1\n", 2, "No such option", ("--profile", "p", "--bogus")),
+    "mfa needed with no terminal": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n", 4,
+        "no terminal to ask on"),
+    "mfa code malformed": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n", 1,
+        "must be 6 digits", ("--profile", "p", "--mfa-token", "12ab")),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_fails_cleanly(name: str, aws_files: AwsFiles, sts: MotoSTS) -> None:
+    case = CASES[name]
+    aws_files.config.write_bytes(case.config.encode("latin-1") if "\xff" in case.config
+                                 else case.config.encode())
+    aws_files.write_credentials(CHAIN_CREDENTIALS)
+    env = dict(os.environ, **case.env)
+    done = run_credproc("credential-process", *case.args, env=env)
+    assert_clean_failure(done.returncode, done.stdout, done.stderr, case.exit_code, case.says)
+
+
+def assert_clean_failure(code: int, stdout: str, stderr: str, expected: int, says: str) -> None:
+    assert code == expected, stderr
+    assert stdout == ""
+    lines = stderr.splitlines()
+    assert 1 <= len(lines) <= 2, stderr
+    assert lines[0].startswith("credproc: error: ")
+    assert all(line.startswith("credproc: hint: ") for line in lines[1:])
+    assert says in stderr
+    assert "Traceback" not in stderr
+    assert BASE_SECRET not in stderr
+
+
+def test_sts_unreachable_is_exit_3_well_under_a_minute(chain: AwsFiles) -> None:
+    env = dict(os.environ, AWS_ENDPOINT_URL_STS="http://127.0.0.1:9")  # discard port: refused
+    started = time.monotonic()
+    done = run_credproc("credential-process", "--profile", "top", env=env)
+    elapsed = time.monotonic() - started
+    assert_clean_failure(done.returncode, done.stdout, done.stderr, 3, "could not reach AWS")
+    assert elapsed < 30
+
+
+def test_sts_refusal_is_exit_3_with_aws_message(chain: AwsFiles, sts: MotoSTS) -> None:
+    sts.app.fail_with = 403
+    done = run_credproc("credential-process", "--profile", "top")
+    assert_clean_failure(done.returncode, done.stdout, done.stderr, 3, "AssumeRole arn:aws:iam::111111111111")
+
+
+def test_debug_shows_the_traceback(aws_files: AwsFiles) -> None:
+    aws_files.write_config("[profile other]\n")
+    done = run_credproc("--debug", "credential-process", "--profile", "p")
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"", b"credproc-cache/1 9999999999 0 10 0 beef\n{}", b"\x00\x01\x02" * 100, b"not an entry at all\n",
+     b"credproc-cache/1 x y z w v\n"],
+    ids=["empty", "bad-checksum", "binary", "foreign", "non-numeric"],
+)
+def test_corrupt_cache_files_are_a_miss_that_gets_repaired(
+    garbage: bytes, chain: AwsFiles, sts: MotoSTS, tmp_path: Path
+) -> None:
+    first = run_credproc("credential-process", "--profile", "top")
+    assert first.returncode == 0
+    cache = tmp_path / "cache"
+    for entry in cache.glob("*.entry"):
+        entry.write_bytes(garbage)
+    again = run_credproc("credential-process", "--profile", "top")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == ""
+    sts.app.reset()
+    third = run_credproc("credential-process", "--profile", "top")
+    assert third.stdout == again.stdout
+    assert sts.calls["AssumeRole"] == 0  # repaired: a hit again
+
+
+def test_truncated_cache_file_is_a_miss(chain: AwsFiles, sts: MotoSTS, tmp_path: Path) -> None:
+    run_credproc("credential-process", "--profile", "top")
+    for entry in (tmp_path / "cache").glob("*.entry"):
+        entry.write_bytes(entry.read_bytes()[:-7])
+    sts.app.reset()
+    done = run_credproc("credential-process", "--profile", "top")
+    assert done.returncode == 0
+    assert sts.calls["AssumeRole"] == 2
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A cache folder that exists, is ours and mode 0700, but cannot be written: a read-only tmpfs
+    as root (CI runs as root, where chmod would not stop a write), else chmod 500."""
+    target = tmp_path / "cache"
+    target.mkdir(mode=0o700)
+    if os.geteuid() != 0:
+        target.chmod(0o500)
+        yield target
+        target.chmod(0o700)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", str(target)],
+                             capture_output=True, check=False)
+    require("a read-only tmpfs", mounted.returncode == 0, mounted.stderr.decode(errors="replace"))
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", str(target)], check=False)
+
+
+def test_unwritable_cache_dir_succeeds_without_caching(
+    chain: AwsFiles, sts: MotoSTS, read_only_dir: Path
+) -> None:
+    for _ in range(2):
+        done = run_credproc("credential-process", "--profile", "top")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith('{"Version":1')
+        assert "warning: could not write the cache" in done.stderr
+    assert sts.calls["AssumeRole"] == 4
+    assert list(read_only_dir.iterdir()) == []
+
+
+def test_cache_dir_that_cannot_be_created_succeeds_with_a_warning(
+    chain: AwsFiles, sts: MotoSTS, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("")
+    env = dict(os.environ, CREDPROC_CACHE_DIR=str(blocker / "cache"))
+    for _ in range(2):
+        done = run_credproc("credential-process", "--profile", "top", env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith('{"Version":1')
+        assert "warning: cache folder" in done.stderr and "continuing without a cache" in done.stderr
+    assert sts.calls["AssumeRole"] == 4
+
+
+def test_cache_dir_writable_by_others_is_not_trusted(chain: AwsFiles, sts: MotoSTS, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    os.chmod(cache, 0o777)
+    done = run_credproc("credential-process", "--profile", "top")
+    assert done.returncode == 0
+    assert "writable by other users" in done.stderr
+    assert list(cache.iterdir()) == []

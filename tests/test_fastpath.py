@@ -1,0 +1,165 @@
+"""The cache-hit path: what it imports, how it parses, and that it agrees with the slow path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from credproc import __version__, fastpath
+from tests.conftest import AwsFiles, run_credproc
+from tests.support.moto_sts import MotoSTS
+
+HEAVY = ("click", "boto3", "botocore", "keyring", "cryptography", "json", "hashlib", "platformdirs",
+         "configparser")
+
+
+def test_a_cache_hit_imports_no_heavy_module(chain: AwsFiles, sts: MotoSTS) -> None:
+    assert run_credproc("credential-process", "--profile", "top").returncode == 0
+    probe = (
+        "import sys; sys.argv = ['credproc', 'credential-process', '--profile', 'top']\n"
+        "from credproc.entry import main\n"
+        "main()\n"
+        f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "sys.stderr.write(repr(heavy))\n"
+    )
+    # Without coverage's subprocess hook: coverage itself imports json and friends.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Version"] == 1
+    assert done.stderr == "[]"
+
+
+def test_a_miss_falls_through_to_the_full_cli(aws_files: AwsFiles) -> None:
+    aws_files.write_config("[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+                           "aws_secret_access_key = " + "s" * 40 + "\n")
+    done = run_credproc("credential-process", "--profile", "p")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data == {"Version": 1, "AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "s" * 40}
+
+
+def test_long_term_keys_are_never_written_to_the_cache(aws_files: AwsFiles, tmp_path: Path) -> None:
+    aws_files.write_config("[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+                           "aws_secret_access_key = " + "s" * 40 + "\n")
+    assert run_credproc("credential-process", "--profile", "p").returncode == 0
+    cache = tmp_path / "cache"
+    assert not any(("s" * 40) in p.read_text(errors="replace") for p in cache.glob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], {}),
+        (["--profile", "a"], {"profile": "a"}),
+        (["-p", "a"], {"profile": "a"}),
+        (["--profile=a", "--auto-login"], {"profile": "a", "auto_login": "1"}),
+        (["--refresh-window", "60", "--region", "eu-west-1"], {"refresh_window": "60", "region": "eu-west-1"}),
+        (["--profile"], None),
+        (["--no-cache"], None),
+        (["--bogus", "x"], None),
+        (["positional"], None),
+    ],
+)
+def test_fast_parser_accepts_exactly_what_it_understands(
+    argv: list[str], expected: dict[str, str] | None
+) -> None:
+    assert fastpath.parse_args(argv) == expected
+
+
+def test_fast_parser_knows_every_flag_of_the_click_command() -> None:
+    from credproc.cli.credential_process import credential_process_cmd
+
+    value_flags, bool_flags = set(), set()
+    for param in credential_process_cmd.params:
+        long_names = {o for o in param.opts if o.startswith("--")}
+        if getattr(param, "is_flag", False):
+            bool_flags |= long_names
+        else:
+            value_flags |= long_names
+    assert value_flags == set(fastpath.VALUE_FLAGS)
+    assert bool_flags - {"--no-cache"} == set(fastpath.BOOL_FLAGS)
+
+
+def _key(tmp_path: Path, options: dict[str, str], env: dict[str, str]) -> str:
+    base = {"HOME": str(tmp_path), **env}
+    return fastpath.cache_key(options, base)
+
+
+def test_key_changes_with_everything_that_changes_the_answer(tmp_path: Path) -> None:
+    (tmp_path / ".aws").mkdir(exist_ok=True)
+    config = tmp_path / ".aws" / "config"
+    config.write_text("[profile a]\n")
+    base = _key(tmp_path, {"profile": "a"}, {})
+    assert _key(tmp_path, {"profile": "a"}, {}) == base
+    assert _key(tmp_path, {"profile": "b"}, {}) != base
+    assert _key(tmp_path, {"profile": "a"}, {"AWS_ENDPOINT_URL_STS": "http://x"}) != base
+    assert _key(tmp_path, {"profile": "a", "role_arn": "arn"}, {}) != base
+    # flags that do not change the answer, and credproc's own variables, leave the key alone
+    assert _key(tmp_path, {"profile": "a", "refresh_window": "5", "mfa_token": "123456"}, {}) == base
+    assert _key(tmp_path, {"profile": "a"}, {"CREDPROC_PROFILE": "x", "CREDPROC_REFRESH_WINDOW": "1"}) == base
+    config.write_text("[profile a]\nregion = eu-west-1\n")
+    assert _key(tmp_path, {"profile": "a"}, {}) != base
+    (tmp_path / ".aws" / "credentials").write_text("[a]\n")
+    assert _key(tmp_path, {"profile": "a"}, {}) != _key(tmp_path, {"profile": "b"}, {})
+
+
+def test_key_covers_the_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _key(tmp_path, {}, {})
+    monkeypatch.setattr(fastpath, "__version__", __version__ + ".dev1")
+    assert _key(tmp_path, {}, {}) != before
+
+
+def _entry(expires: int = 2_000_000_000, issued: int = 1_999_996_400) -> bytes:
+    return fastpath.encode_entry(b'{"Version":1}\n', expires, issued, [], b'{"profile":"p"}')
+
+
+def test_entry_round_trips() -> None:
+    entry = fastpath.decode_entry(_entry())
+    assert entry is not None
+    assert entry.payload == b'{"Version":1}\n'
+    assert entry.meta == b'{"profile":"p"}'
+
+
+@pytest.mark.parametrize("cut", [1, 5, 20, 40])
+def test_any_truncation_or_flip_of_an_entry_is_rejected(cut: int) -> None:
+    data = _entry()
+    assert fastpath.decode_entry(data[:-cut]) is None
+    flipped = bytearray(data)
+    flipped[-cut] ^= 0x01
+    assert fastpath.decode_entry(bytes(flipped)) is None
+
+
+def test_window_scales_down_for_short_sessions() -> None:
+    hour = fastpath.decode_entry(_entry(10_000, 10_000 - 3600))
+    quarter = fastpath.decode_entry(_entry(10_000, 10_000 - 900))
+    assert hour is not None and quarter is not None
+    assert hour.window(1200) == 1200
+    assert quarter.window(1200) == pytest.approx(630)  # refreshed after ~4.5 minutes, not every call
+    assert quarter.is_fresh(10_000 - 700, 1200)
+    assert not quarter.is_fresh(10_000 - 600, 1200)  # never hand out less than botocore's 10 minutes
+
+
+def test_a_changed_dependency_file_invalidates_an_entry(tmp_path: Path) -> None:
+    dep = tmp_path / "cert.pem"
+    dep.write_text("one")
+    data = fastpath.encode_entry(b"{}\n", 2_000_000_000, 0, [str(dep)], b"")
+    entry = fastpath.decode_entry(data)
+    assert entry is not None and entry.deps_unchanged()
+    dep.write_text("two, longer")
+    assert not entry.deps_unchanged()
+    dep.unlink()
+    assert not entry.deps_unchanged()
+
+
+def test_an_entry_readable_by_others_is_ignored(chain: AwsFiles, sts: MotoSTS, tmp_path: Path) -> None:
+    run_credproc("credential-process", "--profile", "top")
+    entries = list((tmp_path / "cache").glob("p-*.entry"))
+    assert len(entries) == 1
+    entries[0].chmod(0o644)
+    assert fastpath.read_entry(str(tmp_path / "cache"), entries[0].name[: -len(".entry")]) is None
