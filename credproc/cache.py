@@ -53,6 +53,7 @@ class Cache:
     refresh_window: float = fastpath.DEFAULT_REFRESH_WINDOW
     warn: Callable[[str], None] = field(default=lambda message: None)
     clock: Callable[[], float] = time.time
+    encrypt: bool = False  # seal payloads with a keyring-held key (credproc.cache_crypto)
 
     @classmethod
     def open(
@@ -77,7 +78,9 @@ class Cache:
                 "continuing without a cache (fix: chmod 700 it, or remove it)"
             )
             return cls(None, refresh_window, warn)
-        return cls(directory, refresh_window, warn)
+        from credproc import cache_crypto
+
+        return cls(directory, refresh_window, warn, encrypt=cache_crypto.enabled(environ))
 
     @property
     def enabled(self) -> bool:
@@ -91,6 +94,15 @@ class Cache:
             return None
         entry = fastpath.read_entry(self.directory, key)
         if entry is None or not entry.deps_unchanged():
+            return None
+        if entry.payload.startswith(fastpath.SEALED):
+            from credproc import cache_crypto
+
+            plain = cache_crypto.unseal(key, entry.payload)
+            if plain is None:
+                return None
+            return fastpath.Entry(plain, entry.expires, entry.issued, entry.deps, entry.meta)
+        if self.encrypt:  # written before encryption was turned on: refresh it sealed
             return None
         return entry
 
@@ -152,6 +164,14 @@ class Cache:
         if self.directory is None or creds.expiration is None:
             return
         payload = (creds.to_process_json() + "\n").encode()
+        if self.encrypt:
+            from credproc import cache_crypto
+
+            try:
+                payload = cache_crypto.seal(key, payload)
+            except CredprocError as exc:  # never fall back to writing it in the clear
+                self.warn(f"cache encryption unavailable ({exc.message}); credentials not cached")
+                return
         meta_bytes = json.dumps(dict(meta), sort_keys=True).encode()
         try:
             data = fastpath.encode_entry(

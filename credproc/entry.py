@@ -18,6 +18,11 @@ def main() -> None:
         try:
             if fastpath.try_hit(argv[1:], os.environ):
                 return
+            if os.environ.get("CREDPROC_CACHE_ENCRYPTION"):  # opt-in: costs keyring + cryptography
+                from credproc import cache_crypto
+
+                if cache_crypto.enabled(os.environ) and cache_crypto.try_hit(argv[1:], os.environ):
+                    return
         except Exception:  # noqa: S110 - any surprise on the fast path falls back to the slow path
             pass
     from credproc.cli.boundary import run

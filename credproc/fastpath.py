@@ -35,6 +35,8 @@ DEFAULT_REFRESH_WINDOW = 20 * 60
 # 10-minute mandatory-refresh margin.
 SHORT_SESSION_SHARE = 0.7
 ENTRY_SUFFIX = ".entry"
+# A payload sealed by credproc.cache_crypto (cache encryption on): never printed from here.
+SEALED = b"\0credproc-sealed/1\0"
 
 # The flags of `credential-process`. Value flags change the answer unless listed in NON_ANSWER.
 # A test checks these sets against the click command, so a new flag cannot be forgotten here.
@@ -56,9 +58,9 @@ VALUE_FLAGS = frozenset(
         "--role-session-name",
     }
 )
-BOOL_FLAGS = frozenset({"--auto-login", "--no-verify-ssl"})
+BOOL_FLAGS = frozenset({"--auto-login", "--no-verify-ssl", "--with-proxy"})
 ALIASES = {"-p": "--profile"}
-NON_ANSWER = frozenset({"refresh_window", "mfa_token", "auto_login", "no_cache"})
+NON_ANSWER = frozenset({"refresh_window", "mfa_token", "auto_login", "no_cache", "with_proxy"})
 
 
 def option_name(flag: str) -> str:
@@ -262,19 +264,31 @@ def refresh_window(options: Mapping[str, str], environ: Mapping[str, str]) -> fl
     return value if value >= 0 else None
 
 
-def try_hit(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
-    """Print the cached answer and return True, or return False and let the slow path decide."""
+def lookup(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[str, Entry] | None:
+    """The fresh entry (and its key) answering these credential-process flags, if any."""
     options = parse_args(argv)
     if options is None:
-        return False
+        return None
     window = refresh_window(options, environ)
     if window is None:
-        return False
+        return None
     directory = paths.cache_dir(environ, sys.platform)
     if not trusted_dir(directory):
-        return False
-    entry = read_entry(directory, cache_key(options, environ))
+        return None
+    key = cache_key(options, environ)
+    entry = read_entry(directory, key)
     if entry is None or not entry.is_fresh(time.time(), window) or not entry.deps_unchanged():
+        return None
+    return key, entry
+
+
+def try_hit(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Print the cached answer and return True, or return False and let the slow path decide."""
+    found = lookup(argv, environ)
+    if found is None:
+        return False
+    entry = found[1]
+    if entry.payload.startswith(SEALED):  # encrypted at rest: credproc.cache_crypto serves it
         return False
     out = sys.stdout.buffer
     out.write(entry.payload)

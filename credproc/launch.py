@@ -31,9 +31,7 @@ BATCH_UNSAFE = re.compile(r'["%!\r\n\x00-\x1f]')
 BATCH_NEEDS_QUOTES = re.compile(r'[\s&|<>()^,;=]')
 
 
-def _get(env: Mapping[str, str], name: str, windows: bool) -> str | None:
-    if not windows:
-        return env.get(name)
+def _get_windows(env: Mapping[str, str], name: str) -> str | None:
     for key, value in env.items():  # Windows variable names are case-insensitive ("Path")
         if key.upper() == name:
             return value
@@ -70,7 +68,7 @@ def find_windows(command: str, env: Mapping[str, str],
     folder for a bare name (a planted ``git.bat`` in a checkout must not run)."""
     if not command:
         raise LaunchError("no command given", NOT_FOUND)
-    pathext = _get(env, "PATHEXT", True) or DEFAULT_PATHEXT
+    pathext = _get_windows(env, "PATHEXT") or DEFAULT_PATHEXT
     exts = [e.strip() for e in pathext.split(";") if e.strip()]
     known = {e.lower() for e in exts}
 
@@ -81,7 +79,7 @@ def find_windows(command: str, env: Mapping[str, str],
     if any(sep in command for sep in ("\\", "/", ":")):
         candidates = variants(command)
     else:
-        dirs = [d.strip().strip('"') for d in (_get(env, "PATH", True) or "").split(";")]
+        dirs = [d.strip().strip('"') for d in (_get_windows(env, "PATH") or "").split(";")]
         candidates = [c for d in dirs if d for c in variants(_join(d, command))]
     for candidate in candidates:
         if is_file(candidate):
@@ -195,7 +193,7 @@ def spawn_and_wait(path: str, argv: Sequence[str], env: Mapping[str, str], *, wi
                    popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen) -> int:
     """Start the child, relay signals while it runs, return the status credproc should exit with."""
     if windows and is_batch(path):
-        comspec = _get(env, "COMSPEC", True) or r"C:\Windows\System32\cmd.exe"
+        comspec = _get_windows(env, "COMSPEC") or r"C:\Windows\System32\cmd.exe"
         args: Any = batch_command_line(path, argv[1:], comspec)
         executable = comspec
     else:

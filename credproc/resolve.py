@@ -16,7 +16,7 @@ from credproc import aws
 from credproc.config import get_str
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
-from credproc.sources import credential_source, keyring_keys, rolesanywhere, sso
+from credproc.sources import credential_source, keyring_keys, mfa_session, rolesanywhere, sso
 from credproc.sources.assume_role import AssumeRoleSource, check_role_arn, parse_duration
 from credproc.sources.base import Context, Source, obtain
 from credproc.sources.process import ProcessSource, credproc_target, split_command
@@ -108,11 +108,13 @@ def _role_source(ctx: Context, name: str, role_arn: str, here: tuple[str, ...]) 
             f"profile {name!r} has role_arn but no source_profile, credential_source or "
             "web_identity_token_file"
         )
+    # Keyring keys + mfa_serial: the MFA goes on one shared GetSessionToken hop (mfa_session.py).
+    parent, mfa_serial = mfa_session.rebase(ctx, parent, get_str(section, "mfa_serial"))
     return AssumeRoleSource(
         profile=name, role_arn=role_arn, parent=parent, region=region, endpoint=endpoint,
         session_name=session_name, external_id=get_str(section, "external_id"),
         duration=parse_duration(get_str(section, "duration_seconds"), name),
-        mfa_serial=get_str(section, "mfa_serial"), source_identity=get_str(section, "source_identity"),
+        mfa_serial=mfa_serial, source_identity=get_str(section, "source_identity"),
     )
 
 

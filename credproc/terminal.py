@@ -20,10 +20,13 @@ from credproc.platform import is_windows
 class Terminal:
     """The real controlling terminal. Tests of prompts drive it through a pseudo-terminal."""
 
-    def __init__(self, windows: bool | None = None) -> None:
+    def __init__(self, windows: bool | None = None, device: str | None = None) -> None:
         self.windows = is_windows() if windows is None else windows
+        self.device = device  # tests pass a pseudo-terminal's path
 
     def _paths(self) -> tuple[str, str]:
+        if self.device:
+            return (self.device, self.device)
         return ("CONIN$", "CONOUT$") if self.windows else ("/dev/tty", "/dev/tty")
 
     @contextlib.contextmanager
@@ -54,11 +57,11 @@ class Terminal:
     def ask(self, prompt: str, why: str, secret: bool = False, hint: str | None = None) -> str:
         """Ask on the terminal; ``why`` completes "…, but there is no terminal to ask on"."""
         with self._open(why, hint) as (reader, writer):
-            writer.write(prompt)
-            writer.flush()
             try:
                 if secret and not self.windows:
-                    return _read_hidden(reader, writer)
+                    return _read_hidden(prompt, reader, writer)
+                writer.write(prompt)
+                writer.flush()
                 line = reader.readline()
             except KeyboardInterrupt:
                 raise Interrupted("interrupted") from None
@@ -76,7 +79,7 @@ class Terminal:
             pass
 
 
-def _read_hidden(reader: IO[str], writer: IO[str]) -> str:
+def _read_hidden(prompt: str, reader: IO[str], writer: IO[str]) -> str:
     import termios
 
     fd = reader.fileno()
@@ -84,7 +87,11 @@ def _read_hidden(reader: IO[str], writer: IO[str]) -> str:
     new = list(old)
     new[3] &= ~termios.ECHO
     try:
+        # Echo off before the prompt shows, as getpass does: the flush must not eat an answer
+        # typed after the prompt appeared.
         termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+        writer.write(prompt)
+        writer.flush()
         line = reader.readline()
     finally:
         termios.tcsetattr(fd, termios.TCSAFLUSH, old)

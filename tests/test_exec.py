@@ -285,3 +285,25 @@ def test_env_unset_needs_no_profile_or_config(aws_files: AwsFiles) -> None:
     done = run_credproc("env", "--unset", "--format", "sh")
     assert done.returncode == 0, done.stderr
     assert "unset AWS_ACCESS_KEY_ID\n" in done.stdout
+
+
+def test_windows_branch_with_server_serves_the_child_and_returns_its_code(
+        chain: AwsFiles, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from credproc.cli.common import make_context
+    from credproc.commands import exec as exec_cmd
+
+    tool = tmp_path / "bin" / "fetch.EXE"
+    tool.parent.mkdir()
+    tool.write_text(
+        f"#!{sys.executable}\nimport json, os, sys, urllib.request\n"
+        "req = urllib.request.Request(os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI'],\n"
+        "    headers={'Authorization': os.environ['AWS_CONTAINER_AUTHORIZATION_TOKEN']})\n"
+        "key = json.load(urllib.request.urlopen(req, timeout=10))['AccessKeyId']\n"
+        "print(key[:4], os.environ['AWS_CONFIG_FILE'])\n"
+        "sys.exit(5)\n")
+    tool.chmod(0o755)
+    # Only the launch is Windows here: the cache's file lock stays POSIX (msvcrt does not exist).
+    environ = {**os.environ, "PATH": str(tool.parent), "PATHEXT": ".EXE"}
+    request = exec_cmd.ExecRequest("top", ("fetch",), use_server=True, windows=True)
+    assert exec_cmd.run(make_context(environ), request, environ) == 5
+    assert capfd.readouterr().out == f"ASIA {os.devnull}\n"

@@ -210,3 +210,27 @@ def test_in_terminal_foreground_is_false_without_a_terminal() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           start_new_session=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+SIGINT_FROM_CHILD = """
+import signal, sys
+from credproc import launch
+child = "import os, signal, time; os.kill(os.getppid(), signal.SIGINT); time.sleep(0.5)"
+print("foreground", launch._in_terminal_foreground())
+print("status", launch.spawn_and_wait(sys.executable, [sys.executable, "-c", child], {}, windows=False))
+"""
+
+
+def test_sigint_is_not_sent_twice_when_the_terminal_already_delivered_it() -> None:
+    import pexpect
+
+    term = pexpect.spawn(sys.executable, ["-c", SIGINT_FROM_CHILD], env=dict(os.environ), timeout=20)
+    term.expect(pexpect.EOF)
+    out = term.before.decode().replace("\r", "")
+    assert "foreground True\nstatus 0\n" in out  # ignored by credproc; the child carried on
+
+
+def test_sigint_is_forwarded_when_it_did_not_come_from_a_terminal() -> None:
+    done = subprocess.run([sys.executable, "-c", SIGINT_FROM_CHILD], capture_output=True, text=True,
+                          start_new_session=True, timeout=20, check=True)
+    assert done.stdout == "foreground False\nstatus 130\n"  # the child died of the forwarded SIGINT

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from credproc import render
 from credproc.envbuild import EnvChanges
@@ -105,3 +107,54 @@ def test_parent_program_reads_proc_and_tolerates_its_absence(tmp_path: Path) -> 
     assert render.parent_program(42, str(tmp_path)) == "zsh"
     assert render.parent_program(43, str(tmp_path)) is None
     assert render.parent_program() is not None  # this test's own parent, on Linux
+
+
+def parse_powershell_assignment(line: str) -> tuple[str, str]:
+    """A reference reader for `$Env:NAME = '<verbatim string>'` per about_Quoting_Rules: inside a
+    single-quoted string nothing is special except a single quote (ASCII or U+2018..U+201B),
+    written twice to stand for itself; one alone ends the string."""
+    prefix, _, rest = line.partition(" = ")
+    assert prefix.startswith("$Env:") and rest[0] in render.PS_SINGLE_QUOTES
+    out, i = [], 1
+    while True:
+        c = rest[i]
+        if c in render.PS_SINGLE_QUOTES:
+            if i + 1 < len(rest) and rest[i + 1] in render.PS_SINGLE_QUOTES:
+                out.append(c)
+                i += 2
+                continue
+            assert rest[i + 1:] == "", "text after the closing quote would run as code"
+            return prefix[len("$Env:"):], "".join(out)
+        out.append(c)
+        i += 1
+
+
+def parse_cmd_assignment(line: str) -> tuple[str, str]:
+    """`set "NAME=value"`: cmd keeps everything between the quotes literal as long as it holds no
+    quote (which would end the quoting), no % or ! (expanded even in quotes) and no line break."""
+    assert line.startswith('set "') and line.endswith('"')
+    body = line[len('set "'):-1]
+    assert not set(body) & set('"%!\r\n')
+    name, _, value = body.partition("=")
+    return name, value
+
+
+values = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\0"), max_size=40)
+
+
+@given(value=values | st.sampled_from(["'", "\u2019'", "''\u201b", "$(calc)", "`$x", "a\nb'"]))
+def test_powershell_rendering_reads_back_exactly_by_the_quoting_rules(value: str) -> None:
+    text = render.render(one(value, "AWS_REGION"), "powershell")
+    assert text.endswith("\n")
+    assert parse_powershell_assignment(text[:-1]) == ("AWS_REGION", value)
+
+
+@given(value=values)
+def test_cmd_rendering_is_exact_or_refused(value: str) -> None:
+    try:
+        text = render.render(one(value, "AWS_REGION"), "cmd")
+    except ConfigError:
+        assert set(value) & set('"%!^\r\n') or not value.isascii() or not value.isprintable()
+        return
+    assert text.endswith("\r\n") and text.count("\r\n") == 1
+    assert parse_cmd_assignment(text[:-2]) == ("AWS_REGION", value)

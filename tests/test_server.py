@@ -93,6 +93,7 @@ def test_other_paths_and_methods_get_nothing(running: server.RunningServer) -> N
     assert get(running, good(running), "/latest/meta-data/")[0] == 404
     assert get(running, good(running), method="POST")[0] == 405
     assert get(running, good(running), method="DELETE")[0] == 405
+    assert get(running, good(running), method="HEAD") == (405, b"")
 
 
 def test_a_failing_resolution_is_a_500_with_the_reason_and_a_warning() -> None:
@@ -155,10 +156,11 @@ def raw(srv: server.RunningServer, data: bytes, wait: float = 5) -> bytes:
     b"GET / HTTP/9.9\r\n\r\n",
     b"GET " + b"a" * 100_000 + b" HTTP/1.1\r\n\r\n",
     b"GET /credproc/v1/credentials HTTP/1.1\r\n" + b"X: y\r\n" * 500 + b"\r\n",
+    b"GET /credproc/v1/credentials HTTP/1.1\r\n" + b"X: y\r\n" * 80 + b"\r\n",
     b"GET /credproc/v1/credentials HTTP/1.1\r\nHost: \xff\xfe\r\nAuthorization: \xff\r\n\r\n",
     b"\r\n" * 10,
     b"",
-], ids=["tls", "no-target", "bad-version", "huge-line", "many-headers", "binary-headers", "blank", "silent"])
+], ids=["tls", "no-target", "bad-version", "huge-line", "many-headers", "80-headers", "binary-headers", "blank", "silent"])
 def test_malformed_requests_get_an_error_or_a_close_and_the_server_keeps_serving(
         running: server.RunningServer, garbage: bytes) -> None:
     answer = raw(running, garbage)

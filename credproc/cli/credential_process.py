@@ -25,7 +25,9 @@ RA_HELP = "Roles Anywhere (aws_signing_helper-compatible): "
 @click.option("--mfa-token", metavar="CODE", default=None,
               help="MFA code for scripts, instead of the terminal prompt.")
 @click.option("--certificate", metavar="PATH", default=None, help=RA_HELP + "certificate (PEM/DER/PKCS#12).")
-@click.option("--private-key", metavar="PATH", default=None, help=RA_HELP + "private key.")
+@click.option("--private-key", metavar="PATH", default=None,
+              help=RA_HELP + "private key; an encrypted key's passphrase comes from the keyring, else "
+                   "$CREDPROC_PRIVATE_KEY_PASSPHRASE, else a terminal prompt.")
 @click.option("--intermediates", metavar="PATH", default=None, help=RA_HELP + "intermediate CA bundle.")
 @click.option("--trust-anchor-arn", metavar="ARN", default=None, help=RA_HELP + "trust anchor ARN.")
 @click.option("--profile-arn", metavar="ARN", default=None, help=RA_HELP + "Roles Anywhere profile ARN.")
@@ -34,6 +36,8 @@ RA_HELP = "Roles Anywhere (aws_signing_helper-compatible): "
 @click.option("--region", metavar="R", default=None, help="Region (Roles Anywhere and STS calls).")
 @click.option("--endpoint", metavar="URL", default=None, help=RA_HELP + "endpoint URL.")
 @click.option("--role-session-name", metavar="NAME", default=None, help=RA_HELP + "role session name.")
+@click.option("--with-proxy", is_flag=True,
+              help=RA_HELP + "accepted for compatibility; HTTPS_PROXY/NO_PROXY are always honoured.")
 @click.option("--no-verify-ssl", is_flag=True,
               help="Do not verify TLS certificates (never do this in production).")
 def credential_process_cmd(**opts: object) -> None:

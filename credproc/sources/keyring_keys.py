@@ -1,10 +1,42 @@
-"""Long-term keys kept in the OS keyring under the profile's name. Filled in by the keyring issue."""
+"""Long-term keys kept in the OS keyring under the profile's name (``credproc keys add P``).
+
+As in aws-vault, no marker is needed: a profile with no keys (and no other source) in the files
+finds them in the keyring. With ``mfa_serial`` on that profile the keys are only ever used for
+GetSessionToken (see ``credproc.sources.mfa_session``).
+"""
 
 from __future__ import annotations
 
-from credproc.config import Section
+from credproc import keystore
+from credproc.config import Section, get_str
+from credproc.errors import ConfigError
 from credproc.sources.base import Context, Source
+from credproc.sources.static import StaticSource
+
+
+def keys_source(name: str) -> StaticSource | None:
+    keys = keystore.get_keys(name)
+    if keys is None:
+        return None
+    return StaticSource(
+        keys.access_key_id, keys.secret_access_key, profile=name, origin="OS keyring", kind="keyring"
+    )
 
 
 def detect(ctx: Context, name: str, section: Section) -> Source | None:
-    return None
+    try:
+        found = keys_source(name)
+    except ConfigError as exc:  # the last place to look is unusable: say both things
+        raise ConfigError(
+            f"profile {name!r} has no credentials in the files, and the keyring cannot be searched: "
+            f"{exc.message.removeprefix('cannot read the keyring: ')}",
+            exc.hint,
+        ) from None
+    if found is None:
+        return None
+    serial = get_str(section, "mfa_serial")
+    if serial:
+        from credproc.sources.mfa_session import session_for
+
+        return session_for(ctx, name, found, serial)
+    return found

@@ -1,26 +1,179 @@
-"""IAM Roles Anywhere profiles and flags. Filled in by the Roles Anywhere issue."""
+"""IAM Roles Anywhere, from ``rolesanywhere_*`` profile keys or aws_signing_helper's flags.
+
+Building the source reads only the certificate file's bytes (for the cache identity); the key,
+its passphrase and ``cryptography`` are touched only when credentials must really be fetched.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from credproc.config import Section
+from credproc.config import Section, get_str
+from credproc.credentials import Credentials
 from credproc.errors import ConfigError
+from credproc.paths import expand_user
 from credproc.sources.base import Context, Source
+
+MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
+SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+PROFILE_KEYS = frozenset({
+    "rolesanywhere_trust_anchor_arn", "rolesanywhere_profile_arn", "rolesanywhere_role_arn",
+    "rolesanywhere_certificate", "rolesanywhere_private_key", "rolesanywhere_intermediates",
+    "rolesanywhere_session_duration", "rolesanywhere_role_session_name",
+})
+# Flags that can only mean Roles Anywhere: one of them switches the flag form on.
+CORE_FLAGS = ("certificate", "private_key", "intermediates", "trust_anchor_arn", "profile_arn")
+# Flags that mean Roles Anywhere only together with the core ones.
+EXTRA_FLAGS = ("role_arn", "session_duration", "endpoint", "role_session_name")
+FLAG_OPTIONS = CORE_FLAGS + EXTRA_FLAGS
+
+
+@dataclass(frozen=True)
+class RolesAnywhereSource:
+    where: str  # "profile 'x'" or "the command line", for messages
+    profile: str | None
+    certificate: str  # absolute paths
+    private_key: str | None
+    intermediates: str | None
+    trust_anchor_arn: str
+    profile_arn: str
+    role_arn: str
+    region: str
+    endpoint: str
+    duration: int
+    session_name: str | None
+    certificate_digest: str  # SHA-256 of the certificate file: a new certificate is a new identity
+    kind: str = "rolesanywhere"
+
+    @property
+    def identity(self) -> str:
+        return "\0".join([
+            "rolesanywhere", self.certificate_digest, self.certificate, self.private_key or "",
+            self.intermediates or "", self.trust_anchor_arn, self.profile_arn, self.role_arn,
+            str(self.duration), self.session_name or "", self.region, self.endpoint,
+        ])
+
+    @property
+    def cacheable(self) -> bool:
+        return True
+
+    def fetch(self, ctx: Context) -> Credentials:
+        from credproc.rolesanywhere import checks, client, material
+        from credproc.rolesanywhere.arns import Arns
+        from credproc.rolesanywhere.passphrase import Passphrases
+
+        asker = Passphrases(ctx.environ, ctx.terminal, self.profile)
+        loaded = material.load(self.certificate, self.private_key, self.intermediates, asker)
+        checks.check_all(loaded, self.certificate, self.private_key, ctx.clock())
+        creds = client.create_session(
+            loaded, endpoint=self.endpoint, region=self.region,
+            arns=Arns(self.trust_anchor_arn, self.profile_arn, self.role_arn),
+            duration=self.duration, session_name=self.session_name, environ=ctx.environ,
+            verify=ctx.verify_ssl, now=ctx.clock,
+        )
+        return creds.with_region(self.region)
+
+    def describe(self) -> list[str]:
+        return [f"Roles Anywhere {self.role_arn} with certificate {self.certificate}"]
+
+    def deps(self) -> list[str]:
+        return [p for p in (self.certificate, self.private_key, self.intermediates) if p]
+
+
+def _duration(raw: str | None, where: str) -> int:
+    if raw is None:
+        return DEFAULT_DURATION
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise ConfigError(f"Roles Anywhere session duration in {where} is {raw!r}, not a number of seconds") \
+            from None
+    if not MIN_DURATION <= seconds <= MAX_DURATION:
+        raise ConfigError(
+            f"Roles Anywhere session duration in {where} is {seconds}; "
+            f"it must be between {MIN_DURATION} and {MAX_DURATION} seconds"
+        )
+    return seconds
+
+
+def _path(raw: str | None, environ: Mapping[str, str]) -> str | None:
+    return os.path.abspath(expand_user(raw, environ)) if raw else None
+
+
+def _digest(path: str) -> str:
+    from credproc.rolesanywhere.files import read_file
+
+    return hashlib.sha256(read_file(path, "certificate")).hexdigest()
+
+
+def build(
+    ctx: Context,
+    *,
+    where: str,
+    profile: str | None,
+    values: Mapping[str, str | None],
+    region_override: str | None,
+) -> Source:
+    """``values`` uses the flag names (``certificate``, ``trust_anchor_arn``...)."""
+    from credproc.rolesanywhere import arns as arn_rules
+    from credproc.rolesanywhere.endpoint import endpoint_for
+
+    arns = arn_rules.check(values.get("trust_anchor_arn"), values.get("profile_arn"),
+                           values.get("role_arn"), where)
+    # Roles Anywhere is regional: the trust anchor's region unless one is forced (and must agree).
+    region = arn_rules.check_region(region_override, arns, where) if region_override else arns.region
+    certificate = _path(values.get("certificate"), ctx.environ)
+    if certificate is None:
+        raise ConfigError(
+            f"Roles Anywhere in {where} needs a certificate",
+            "set rolesanywhere_certificate (or --certificate): a PEM/DER certificate or a .p12/.pfx bundle",
+        )
+    session_name = values.get("role_session_name")
+    if session_name and not SESSION_NAME.match(session_name):
+        raise ConfigError(
+            f"role session name {session_name!r} in {where} must be 2-64 characters of letters, digits "
+            "and +=,.@_-"
+        )
+    return RolesAnywhereSource(
+        where=where, profile=profile, certificate=certificate,
+        private_key=_path(values.get("private_key"), ctx.environ),
+        intermediates=_path(values.get("intermediates"), ctx.environ),
+        trust_anchor_arn=arns.trust_anchor, profile_arn=arns.profile, role_arn=arns.role,
+        region=region, endpoint=endpoint_for(values.get("endpoint"), ctx.environ, region),
+        duration=_duration(values.get("session_duration"), where), session_name=session_name,
+        certificate_digest=_digest(certificate),
+    )
 
 
 def detect(ctx: Context, name: str, section: Section) -> Source | None:
-    if any(str(k).startswith("rolesanywhere_") for k in section):
-        raise ConfigError(f"profile {name!r} uses Roles Anywhere, which this build cannot resolve yet")
-    return None
+    keys = [str(k) for k in section if str(k).startswith("rolesanywhere_")]
+    if not keys:
+        return None
+    unknown = sorted(set(keys) - PROFILE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"profile {name!r} has unknown Roles Anywhere key(s): {', '.join(unknown)}",
+            f"known keys: {', '.join(sorted(PROFILE_KEYS))}",
+        )
+    values = {k.removeprefix("rolesanywhere_"): get_str(section, k) for k in keys}
+    return build(ctx, where=f"profile {name!r}", profile=name, values=values, region_override=ctx.region)
 
 
 def from_flags(ctx: Context, options: Mapping[str, str]) -> Source | None:
     """A source built from aws_signing_helper-style flags, or None when none was given."""
-    if any(options.get(k) for k in FLAG_OPTIONS):
-        raise ConfigError("Roles Anywhere flags are not supported by this build yet")
-    return None
-
-
-FLAG_OPTIONS = ("certificate", "private_key", "intermediates", "trust_anchor_arn", "profile_arn", "role_arn",
-                "session_duration", "endpoint", "role_session_name")
+    if not any(options.get(k) for k in CORE_FLAGS):
+        extra = [k for k in EXTRA_FLAGS if options.get(k)]
+        if extra:
+            flags = ", ".join("--" + k.replace("_", "-") for k in extra)
+            raise ConfigError(
+                f"{flags} only apply to Roles Anywhere",
+                "add --certificate, --private-key, --trust-anchor-arn and --profile-arn, or drop them "
+                "and configure the role in the profile",
+            )
+        return None
+    return build(ctx, where="the command line", profile=options.get("profile"),
+                 values={k: options.get(k) for k in FLAG_OPTIONS}, region_override=ctx.region)

@@ -1,0 +1,110 @@
+"""An MFA session on top of keyring keys: one GetSessionToken per session, shared by every role.
+
+aws-vault's rule, which credproc follows: when long-term keys from the OS keyring meet an
+``mfa_serial`` (on the keys' own profile, or on a role profile built on them), the keys are used
+only for GetSessionToken with the MFA code, and that session (cached as its own hop) signs the
+AssumeRole calls, which then carry no MFA parameters. Assuming several roles over one keyring
+profile therefore asks for one code per session, not one per role. The session belongs to the
+keys: its identity is the keys, the serial, the duration and the STS endpoint, never the role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from credproc import aws
+from credproc.config import get_str
+from credproc.credentials import Credentials, parse_expiration
+from credproc.errors import ConfigError
+from credproc.sources.assume_role import ask_mfa_code
+from credproc.sources.base import Context, Source, obtain
+
+# GetSessionToken's limits for IAM users; the default follows aws-vault (AWS_SESSION_TOKEN_TTL).
+MIN_SESSION, MAX_SESSION, DEFAULT_SESSION = 900, 129600, 3600
+DURATION_KEY = "mfa_session_duration"
+KIND = "mfa-session"
+BASE_KINDS = ("keyring",)
+
+
+@dataclass(frozen=True)
+class MfaSessionSource:
+    profile: str
+    serial: str
+    parent: Source
+    region: str
+    endpoint: str | None
+    duration: int = DEFAULT_SESSION
+    kind: str = KIND
+
+    @property
+    def identity(self) -> str:
+        # No region: a session token serves every region, so --region must not cost a new code.
+        return "\0".join([KIND, self.serial, str(self.duration), self.endpoint or "", self.parent.identity])
+
+    @property
+    def cacheable(self) -> bool:
+        return True
+
+    def fetch(self, ctx: Context) -> Credentials:
+        base = obtain(ctx, self.parent)
+        code = ask_mfa_code(ctx, self.serial)
+        sts = aws.client("sts", region=self.region, endpoint=self.endpoint, creds=base,
+                         environ=ctx.environ, verify=None if ctx.verify_ssl else False)
+        with aws.calling(f"GetSessionToken with MFA {self.serial}"):
+            answer = sts.get_session_token(
+                DurationSeconds=self.duration, SerialNumber=self.serial, TokenCode=code
+            )["Credentials"]
+        return Credentials(
+            answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"],
+            parse_expiration(answer["Expiration"]),
+        )
+
+    def describe(self) -> list[str]:
+        return [f"MFA session {self.serial} ({self.duration}s)", *self.parent.describe()]
+
+    def deps(self) -> list[str]:
+        return []
+
+
+def parse_session_duration(value: str | None, profile: str) -> int:
+    if value is None:
+        return DEFAULT_SESSION
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise ConfigError(
+            f"{DURATION_KEY} of profile {profile!r} is {value!r}, not a number of seconds"
+        ) from None
+    if not MIN_SESSION <= seconds <= MAX_SESSION:
+        raise ConfigError(
+            f"{DURATION_KEY} of profile {profile!r} is {seconds}; "
+            f"it must be between {MIN_SESSION} and {MAX_SESSION}"
+        )
+    return seconds
+
+
+def session_for(ctx: Context, name: str, keys: Source, serial: str) -> MfaSessionSource:
+    """The MFA session of keyring profile ``name`` (its region, endpoint and session duration)."""
+    section = ctx.config.profile(name)
+    return MfaSessionSource(
+        profile=name,
+        serial=serial,
+        parent=keys,
+        region=aws.region_for(ctx.environ, ctx.config, name, ctx.region) or aws.DEFAULT_REGION,
+        endpoint=aws.endpoint_url(ctx.environ, ctx.config, name, "sts"),
+        duration=parse_session_duration(get_str(section, DURATION_KEY), name),
+    )
+
+
+def rebase(ctx: Context, parent: Source, mfa_serial: str | None) -> tuple[Source, str | None]:
+    """The parent and MFA serial an AssumeRole should use (the rule in this module's docstring).
+
+    Keyring keys + ``mfa_serial`` → an MFA session parent and no MFA on the AssumeRole; a parent
+    that is already an MFA session → the AssumeRole needs no MFA of its own; anything else is
+    left as the AWS CLI does it (MFA parameters on the AssumeRole call).
+    """
+    if parent.kind == KIND:
+        return parent, None
+    if mfa_serial and parent.kind in BASE_KINDS and parent.profile:
+        return session_for(ctx, parent.profile, parent, mfa_serial), None
+    return parent, mfa_serial
