@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -239,8 +239,10 @@ def _write_token(name: str, expires_in: float, refresh: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     expires = datetime.fromtimestamp(NOW + expires_in, tz=timezone.utc)
     token = {"accessToken": "secret-access-token", "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    if refresh:
-        token["refreshToken"] = "secret-refresh-token"
+    if refresh:  # refreshable: a refresh token and a client registration that is still valid
+        token.update(refreshToken="secret-refresh-token", clientId="client-1", clientSecret="secret-client",
+                     registrationExpiresAt=datetime.fromtimestamp(NOW + 86400, tz=timezone.utc)
+                     .strftime("%Y-%m-%dT%H:%M:%SZ"))
     path.write_text(json.dumps(token))
     return path
 
@@ -358,3 +360,35 @@ def test_a_credential_process_that_is_not_executable_is_a_problem(tmp_path: Path
 def test_the_clock_is_only_asked_over_http() -> None:
     assert doctor.server_date("file:///etc/passwd", {}) is None
     assert doctor.server_date("ftp://127.0.0.1/", {}) is None
+
+
+SSO_FILE_CONFIG = """\
+    [profile corp]
+    sso_session = corp
+    sso_account_id = 111111111111
+    sso_role_name = Admin
+    region = us-east-1
+
+    [sso-session corp]
+    sso_start_url = https://corp.awsapps.com/start
+    sso_region = us-east-1
+"""
+
+
+def test_an_sso_profile_is_explained_and_its_login_state_decides_health(aws_files: AwsFiles) -> None:
+    aws_files.write_config(SSO_FILE_CONFIG)
+    code, out, _ = _doctor("--profile", "corp", "--offline")
+    assert code == 1
+    assert "1. IAM Identity Center role Admin in 111111111111 via sso-session corp" in out
+    assert _fails(out, "no SSO token for sso-session 'corp'")
+    assert "→ run `credproc login --profile corp`" in out
+
+    path = Path(doctor.sso_token_path(os.environ, "corp"))
+    path.parent.mkdir(parents=True)
+    expires = datetime.now(timezone.utc) + timedelta(hours=2)
+    path.write_text(json.dumps({"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1",
+                                "accessToken": "secret-token", "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+    code, out, _ = _doctor("--profile", "corp", "--offline")
+    assert code == 0, out
+    assert "  ok   sso                SSO token for sso-session 'corp': valid, 1" in out
+    assert "secret-token" not in out

@@ -7,8 +7,6 @@ broken backend without patching.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import stat
@@ -265,8 +263,9 @@ def _chain(cfg: AwsConfig, profile: str) -> Iterator[str]:
 
 def sso_token_path(environ: Mapping[str, str], cache_name: str) -> str:
     """The AWS CLI names a token file after the SHA-1 of the session name (or legacy start URL)."""
-    digest = hashlib.sha1(cache_name.encode("utf-8"), usedforsecurity=False).hexdigest()
-    return os.path.join(paths.sso_cache_dir(environ), digest + ".json")
+    from credproc.sso import token_cache
+
+    return token_cache.token_path(environ, cache_name)
 
 
 def check_sso(world: World, cfg: AwsConfig, profile: str) -> list[Finding]:
@@ -286,25 +285,20 @@ def check_sso(world: World, cfg: AwsConfig, profile: str) -> list[Finding]:
 
 
 def _token_state(world: World, path: str, what: str, profile: str) -> Finding:
-    login = f"run `credproc login --profile {profile}`"
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        return Finding(PROBLEM, "sso", f"no SSO token for {what} ({path})", login)
-    except (OSError, ValueError):
-        return Finding(PROBLEM, "sso", f"the SSO token file for {what} is unreadable ({path})", login)
-    expires_raw = data.get("expiresAt") if isinstance(data, dict) else None
-    try:
-        from credproc.credentials import parse_expiration
+    """Read through the SSO module's own reader, so doctor judges a token exactly as login does."""
+    from credproc.sso import token_cache
 
-        expires = parse_expiration(expires_raw).timestamp()
-    except CredprocError:
-        return Finding(PROBLEM, "sso", f"the SSO token for {what} has no readable expiresAt", login)
-    left = expires - world.clock()
+    login = f"run `credproc login --profile {profile}`"
+    if not os.path.exists(path):
+        return Finding(PROBLEM, "sso", f"no SSO token for {what} ({path})", login)
+    token = token_cache.load(path)
+    if token is None:
+        return Finding(PROBLEM, "sso", f"the SSO token file for {what} is unreadable ({path})", login)
+    now = world.clock()
+    left = token.seconds_left(now)
     if left > 0:
         return Finding(OK, "sso", f"SSO token for {what}: valid, {_minutes(left)} min left")
-    if isinstance(data, dict) and data.get("refreshToken"):
+    if token.refreshable(now):
         return Finding(WARN, "sso", f"SSO token for {what} expired; it has a refresh token, so the next "
                        "use refreshes it without a browser")
     return Finding(PROBLEM, "sso", f"SSO token for {what} expired {_minutes(-left)} min ago", login)
