@@ -32,6 +32,22 @@ def require(what: str, available: bool, why: str) -> None:
     pytest.skip(f"{what} not available: {why}")
 
 
+# Modules whose tests drive programs outside credproc (SDKs, shells, a keyring daemon, the AWS CLI).
+# Marked here, in one place, so CI can run the rest on every interpreter (see .ci/test).
+SDK_MODULES = {"test_exec_sdk"}
+E2E_MODULES = {"test_keyring_e2e", "test_shell_functions", "test_completion", "test_render_shells",
+               "test_sso_interop"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in SDK_MODULES:
+            item.add_marker(pytest.mark.sdk)
+        if module in E2E_MODULES or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(autouse=True)
 def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own HOME and cache, and sees no AWS_* or CREDPROC_* of the machine."""
