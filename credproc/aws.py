@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from credproc.config import AwsConfig, get_str
@@ -28,7 +29,8 @@ MAX_ATTEMPTS = 3  # bounded: the Go SDK kills a credential_process after 60 s
 RUN_BUDGET = 30.0
 MIN_TRY_TIMEOUT = 1.0
 LOCK_GRACE = 5.0
-_deadline: float | None = None  # monotonic; None: no budget (a server refreshing in the background)
+# Monotonic deadline of the current budget, per thread (a server refreshes in several): None: none.
+_deadline: ContextVar[float | None] = ContextVar("credproc_aws_deadline", default=None)
 # AWS error codes that mean the request itself was wrong (bad input, exit 1), not a refusal.
 VALIDATION_CODES = frozenset({"ValidationError", "ValidationException", "InvalidParameterValue",
                               "InvalidParameterCombination", "MalformedPolicyDocument"})
@@ -71,29 +73,28 @@ def region_for(
 @contextmanager
 def budget(seconds: float = RUN_BUDGET) -> Iterator[None]:
     """Bound every upstream call made inside to ``seconds`` in all (nested budgets only shrink)."""
-    global _deadline
-    outer = _deadline
+    outer = _deadline.get()
     mine = time.monotonic() + seconds
-    _deadline = mine if outer is None else min(outer, mine)
+    token = _deadline.set(mine if outer is None else min(outer, mine))
     try:
         yield
     finally:
-        _deadline = outer
+        _deadline.reset(token)
 
 
 @contextmanager
 def unbounded() -> Iterator[None]:
     """No budget inside: an interactive login waits for a person, not for AWS."""
-    global _deadline
-    outer, _deadline = _deadline, None
+    token = _deadline.set(None)
     try:
         yield
     finally:
-        _deadline = outer
+        _deadline.reset(token)
 
 
 def time_left() -> float | None:
-    return None if _deadline is None else _deadline - time.monotonic()
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
 
 
 def wait_limit(default: float) -> float:

@@ -142,8 +142,11 @@ def _credential_source(ctx: Context, name: str, value: str) -> Source:
 
 
 def resolve_profile(ctx: Context, name: str) -> Credentials:
-    """Credentials for profile ``name``, each hop through the cache, with the profile's region."""
-    return resolve_source(ctx, name, build_source(ctx, name))
+    """Credentials for profile ``name``, each hop through the cache, with the profile's region.
+    Bounded like a credential-process run (aws.budget): a shell, `exec` or a server's refresh
+    never waits on AWS for minutes."""
+    with aws.budget():
+        return resolve_source(ctx, name, build_source(ctx, name))
 
 
 def resolve_source(ctx: Context, name: str, source: Source) -> Credentials:

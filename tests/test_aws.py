@@ -117,3 +117,27 @@ def test_lock_waits_follow_the_budget() -> None:
         assert aws.wait_limit(3) == 3
     with aws.budget(-100):
         assert aws.wait_limit(50) == 0
+
+
+def test_a_budget_belongs_to_the_thread_that_set_it() -> None:
+    """A server refreshes in several threads: one request's budget is not another's."""
+    import threading
+
+    seen: list[float | None] = []
+    with aws.budget(10):
+        worker = threading.Thread(target=lambda: seen.append(aws.time_left()))
+        worker.start()
+        worker.join()
+    assert seen == [None]
+
+
+def test_resolving_a_profile_runs_in_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """env, exec and a server's refreshes resolve through resolve_profile: bounded like a
+    credential-process run."""
+    from credproc import resolve
+
+    seen: list[float | None] = []
+    monkeypatch.setattr(resolve, "build_source", lambda ctx, name: None)
+    monkeypatch.setattr(resolve, "resolve_source", lambda ctx, name, source: seen.append(aws.time_left()))
+    resolve.resolve_profile(None, "p")  # type: ignore[arg-type]
+    assert seen[0] is not None and 0 < seen[0] <= aws.RUN_BUDGET
