@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from credproc.config import AwsConfig, get_str
@@ -29,8 +30,16 @@ MAX_ATTEMPTS = 3  # bounded: the Go SDK kills a credential_process after 60 s
 RUN_BUDGET = 30.0
 MIN_TRY_TIMEOUT = 1.0
 LOCK_GRACE = 5.0
-# Monotonic deadline of the current budget, per thread (a server refreshes in several): None: none.
-_deadline: ContextVar[float | None] = ContextVar("credproc_aws_deadline", default=None)
+
+
+@dataclass
+class _Budget:
+    deadline: float  # monotonic
+    outer: _Budget | None  # the enclosing budget, moved along when a person's time is given back
+
+
+# The current budget, per thread (a server refreshes in several); None: no budget.
+_budget: ContextVar[_Budget | None] = ContextVar("credproc_aws_budget", default=None)
 # AWS error codes that mean the request itself was wrong (bad input, exit 1), not a refusal.
 VALIDATION_CODES = frozenset({"ValidationError", "ValidationException", "InvalidParameterValue",
                               "InvalidParameterCombination", "MalformedPolicyDocument"})
@@ -73,28 +82,35 @@ def region_for(
 @contextmanager
 def budget(seconds: float = RUN_BUDGET) -> Iterator[None]:
     """Bound every upstream call made inside to ``seconds`` in all (nested budgets only shrink)."""
-    outer = _deadline.get()
+    outer = _budget.get()
     mine = time.monotonic() + seconds
-    token = _deadline.set(mine if outer is None else min(outer, mine))
+    token = _budget.set(_Budget(mine if outer is None else min(outer.deadline, mine), outer))
     try:
         yield
     finally:
-        _deadline.reset(token)
+        _budget.reset(token)
 
 
 @contextmanager
-def unbounded() -> Iterator[None]:
-    """No budget inside: an interactive login waits for a person, not for AWS."""
-    token = _deadline.set(None)
+def paused() -> Iterator[None]:
+    """A person's time (a prompt, a browser sign-in) is not AWS's: no budget inside, and the
+    time spent is given back to the enclosing budgets."""
+    current = _budget.get()
+    token = _budget.set(None)
+    start = time.monotonic()
     try:
         yield
     finally:
-        _deadline.reset(token)
+        _budget.reset(token)
+        spent = time.monotonic() - start
+        while current is not None:
+            current.deadline += spent
+            current = current.outer
 
 
 def time_left() -> float | None:
-    deadline = _deadline.get()
-    return None if deadline is None else deadline - time.monotonic()
+    current = _budget.get()
+    return None if current is None else current.deadline - time.monotonic()
 
 
 def wait_limit(default: float) -> float:

@@ -56,7 +56,9 @@ class Terminal:
 
     def ask(self, prompt: str, why: str, secret: bool = False, hint: str | None = None) -> str:
         """Ask on the terminal; ``why`` completes "…, but there is no terminal to ask on"."""
-        with self._open(why, hint) as (reader, writer):
+        from credproc import aws
+
+        with aws.paused(), self._open(why, hint) as (reader, writer):  # typing is not AWS's time
             try:
                 if secret and not self.windows:
                     return _read_hidden(prompt, reader, writer)

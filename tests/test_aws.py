@@ -89,14 +89,30 @@ def test_a_budget_shrinks_each_clients_timeouts_to_fit_the_attempts() -> None:
     assert aws.time_left() is None
 
 
-def test_nested_budgets_only_shrink_and_unbounded_lifts_them() -> None:
+def test_nested_budgets_only_shrink_and_a_pause_lifts_them() -> None:
     with aws.budget(30):
         with aws.budget(100):
             left = aws.time_left()
             assert left is not None and left <= 30
-        with aws.unbounded():
+        with aws.paused():
             assert aws.time_left() is None
         assert aws.time_left() is not None
+
+
+def test_time_a_person_spends_is_given_back_to_every_enclosing_budget() -> None:
+    """An MFA code typed in 20 s must not leave the AssumeRole that follows without time."""
+    import time
+
+    with aws.budget(1.0), aws.budget(0.8):
+        with aws.paused():
+            time.sleep(1.0)
+        inner = aws.time_left()
+        assert inner is not None and inner > 0.5
+    with aws.budget(1.0):
+        with aws.budget(5), aws.paused():
+            time.sleep(1.0)
+        outer = aws.time_left()
+        assert outer is not None and outer > 0.5
 
 
 def test_a_spent_budget_refuses_new_calls_with_an_upstream_error() -> None:

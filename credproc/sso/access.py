@@ -44,7 +44,7 @@ def valid_token(rt: Runtime, session: SsoSession, command: str,
         raise needs_login(session, "has expired" if token is not None else "has no sign-in yet", command)
     from credproc import aws
 
-    with aws.unbounded():  # --auto-login waits for a person; the run budget is for AWS's answers
+    with aws.paused():  # --auto-login waits for a person; the run budget is for AWS's answers
         return login(rt, session, login_options, replace=token.access_token if token is not None else None)
 
 
