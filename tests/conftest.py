@@ -44,7 +44,11 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setenv("CREDPROC_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    from credproc import keystore
+
+    keystore.forget_backend()  # a test that switches keyring backends must not see the last one's
     yield home
+    keystore.forget_backend()
 
 
 @pytest.fixture(scope="session")
