@@ -26,7 +26,7 @@ def refresh_window_option(f: Any) -> Any:
 
 def region_option(f: Any) -> Any:
     return click.option("--region", metavar="R", default=None,
-                        help="Region for the child (AWS_REGION, AWS_DEFAULT_REGION).")(f)
+                        help="Region to set as AWS_REGION and AWS_DEFAULT_REGION (default: the profile's).")(f)
 
 
 class _ExecCommand(click.Command):
@@ -45,7 +45,7 @@ class _ExecCommand(click.Command):
               help="Serve credentials on a loopback endpoint (kept fresh) instead of env keys.")
 @region_option
 @refresh_window_option
-@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
 def exec_command(profile: str | None, use_server: bool, region: str | None, refresh_window: str | None,
                  command: tuple[str, ...]) -> int:
     """Run CMD with credentials injected. Exits with CMD's status; 125 when credproc fails,
