@@ -25,9 +25,8 @@ def refresh_window_option(f: Any) -> Any:
 
 
 def region_option(f: Any) -> Any:
-    return click.option("--region", metavar="R", default=None,
-                        help="Region to set as AWS_REGION and AWS_DEFAULT_REGION (default: the profile's).",
-                        )(f)
+    help_text = "Region to set as AWS_REGION and AWS_DEFAULT_REGION (default: the profile's)."
+    return click.option("--region", metavar="R", default=None, help=help_text)(f)
 
 
 class _ExecCommand(click.Command):
