@@ -83,7 +83,7 @@ def resolve_for_keys(ctx: Context, profile: str) -> Credentials:
 
     source = build_source(ctx, profile)
     region = aws.region_for(ctx.environ, ctx.config, profile, ctx.region)
-    if not ctx.cache.enabled:
+    if not ctx.cache.enabled or not source.cacheable:  # long-term keys never go to disk
         return resolve_source(ctx, profile, source)
     key = exec_fast.exec_key(profile, ctx.region, ctx.environ)
     meta = {"kind": "exec", "profile": profile, "source": source.kind, "label": source.describe()[0],
