@@ -1,13 +1,117 @@
-"""IAM Identity Center (SSO) profiles. Filled in by the SSO issue."""
+"""IAM Identity Center (SSO) profiles: GetRoleCredentials with the session's access token.
+
+The token comes from the AWS CLI's own cache (refreshed there when it runs low); the role
+credentials are cached like any hop, under an identity that names the session, start URL,
+account and role, never the token. Without ``--auto-login`` an expired session is exit 4 with the
+exact login command; with it, one single-flight login (browser, or a code on the terminal).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from credproc.config import Section
-from credproc.errors import ConfigError
+from credproc.credentials import Credentials
 from credproc.sources.base import Context, Source
+from credproc.sso import settings
+from credproc.sso.settings import SsoSession
+
+if TYPE_CHECKING:
+    from credproc.sso.login import LoginOptions
+    from credproc.sso.runtime import Runtime
+
+LOGIN_TIMEOUT_VAR = "CREDPROC_SSO_LOGIN_TIMEOUT"
+
+
+@dataclass(frozen=True)
+class SsoSource:
+    profile: str
+    session: SsoSession
+    account_id: str
+    role_name: str
+    kind: str = "sso"
+
+    @property
+    def identity(self) -> str:
+        s = self.session
+        return "\0".join(["sso", s.name or "", s.start_url, s.region, s.portal_endpoint or "",
+                          self.account_id, self.role_name])
+
+    @property
+    def cacheable(self) -> bool:
+        return True
+
+    @property
+    def login_command(self) -> str:
+        return self.session.login_command(self.profile)
+
+    def fetch(self, ctx: Context) -> Credentials:
+        from credproc.sso import access, portal
+
+        rt = runtime(ctx)
+        options = login_options(ctx, self.login_command) if ctx.auto_login else None
+        token = access.valid_token(rt, self.session, self.login_command, options)
+        try:
+            return self._role_credentials(rt, token.access_token)
+        except portal.TokenRefused:
+            pass
+        # The portal refused a token the file called valid: signed out elsewhere, or revoked.
+        token = access.valid_token(rt, self.session, self.login_command, options, bad=token.access_token)
+        try:
+            return self._role_credentials(rt, token.access_token)
+        except portal.TokenRefused:
+            raise access.needs_login(self.session, "was refused by the portal (signed out or revoked)",
+                                     self.login_command) from None
+
+    def _role_credentials(self, rt: Runtime, access_token: str) -> Credentials:
+        from credproc.sso import portal
+
+        return portal.role_credentials(rt, self.session, access_token, self.account_id, self.role_name)
+
+    def describe(self) -> list[str]:
+        return [f"IAM Identity Center role {self.role_name} in {self.account_id} via {self.session.label}"]
+
+    def deps(self) -> list[str]:
+        return []
+
+
+def runtime(ctx: Context) -> Runtime:
+    from credproc.sso.runtime import Runtime
+
+    return Runtime(environ=ctx.environ, clock=ctx.clock, verify_ssl=ctx.verify_ssl,
+                   say=ctx.terminal.say, warn=ctx.warn)
+
+
+def login_options(ctx: Context, command: str) -> LoginOptions:
+    """Options of a login started by ``--auto-login``: the browser if one opens, else a device code
+    on the terminal; with neither, exit 4 at once."""
+    import webbrowser
+
+    from credproc.sso.login import DEFAULT_TIMEOUT, LoginOptions
+
+    raw = ctx.environ.get(LOGIN_TIMEOUT_VAR, "")
+    try:
+        timeout = float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        timeout = DEFAULT_TIMEOUT
+    return LoginOptions(open_browser=webbrowser.open, timeout=timeout,
+                        interactive=ctx.terminal.available(), retry_hint=command)
 
 
 def detect(ctx: Context, name: str, section: Section, stack: tuple[str, ...]) -> Source | None:
-    if "sso_session" in section or "sso_start_url" in section:
-        raise ConfigError(f"profile {name!r} uses IAM Identity Center, which this build cannot resolve yet")
-    return None
+    if not settings.uses_sso(section):
+        return None
+    session = settings.from_profile(ctx.environ, ctx.config, name)
+    account, role = settings.account_and_role(section, name)
+    source = SsoSource(name, session, account, role)
+    if ctx.auto_login:
+        # Sign in before the credential cache takes its per-answer locks: a person may take
+        # minutes in the browser, and the other runs should wait on the session's login lock
+        # (bounded by the login timeout), not time out on a cache lock meant for API calls.
+        from credproc.sso import access
+
+        access.valid_token(runtime(ctx), session, source.login_command,
+                           login_options(ctx, source.login_command))
+    return source
+

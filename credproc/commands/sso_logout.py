@@ -1,0 +1,81 @@
+"""``credproc logout``: Logout at the portal, remove the token files, and remove every cached
+credential that was derived from those sessions (the SSO role credentials themselves and the
+assume-role answers built on top of them), so nothing signed-out lingers in credproc's cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from credproc import aws
+from credproc.cache import Cache, CachedItem
+from credproc.config import AwsConfig
+from credproc.errors import CredprocError
+from credproc.sso import portal, settings, token_cache
+from credproc.sso.runtime import Runtime
+from credproc.sso.settings import SsoSession
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sessions: list[str] = field(default_factory=list)  # labels of the sessions signed out
+    tokens_removed: int = 0
+    cache_removed: int = 0
+
+
+def profiles_of(config: AwsConfig, environ: Mapping[str, str], cache_ids: Iterable[str] | None) -> set[str]:
+    """Profiles whose credentials come from these sessions (all SSO sessions when None)."""
+    wanted = None if cache_ids is None else set(cache_ids)
+    found = set()
+    for name in config.profiles:
+        root = settings.sso_root(config, environ, name)
+        if root is not None and (wanted is None or root in wanted):
+            found.add(name)
+    return found
+
+
+def _end(rt: Runtime, session: SsoSession, path: str) -> bool:
+    """Logout at the portal (best effort: a dead token is already signed out) and remove the file."""
+    token = token_cache.load(path)
+    if token is not None and token.seconds_left(rt.clock()) > 0:
+        try:
+            portal.logout(rt, session, token.access_token)
+        except portal.TokenRefused:
+            pass
+        except CredprocError as exc:
+            rt.warn(f"could not sign out at the portal ({exc.message}); removing the local token anyway")
+    return token_cache.remove(path)
+
+
+def logout(rt: Runtime, config: AwsConfig, cache: Cache, sessions: list[SsoSession] | None) -> Outcome:
+    """End ``sessions``; None means every token in the cache, as ``aws sso logout`` does."""
+    targets: list[tuple[SsoSession, str]]
+    if sessions is None:
+        targets = [(_session_of_file(rt.environ, config, path, token), path)
+                   for path, token in token_cache.all_tokens(rt.environ)]
+        cache_ids: set[str] | None = None
+    else:
+        targets = [(s, token_cache.token_path(rt.environ, s.cache_id)) for s in sessions]
+        cache_ids = {s.cache_id for s in sessions}
+    removed = sum(1 for session, path in targets if _end(rt, session, path))
+    doomed = profiles_of(config, rt.environ, cache_ids)
+
+    def derived(item: CachedItem) -> bool:
+        return item.meta.get("profile") in doomed or (cache_ids is None and item.meta.get("source") == "sso")
+
+    cleared = cache.clear(derived) if cache.enabled else 0
+    return Outcome([s.label for s, _ in targets], removed, cleared)
+
+
+def _session_of_file(environ: Mapping[str, str], config: AwsConfig, path: str,
+                     token: token_cache.Token) -> SsoSession:
+    """A token file found on disk: its configured session if one names it, else a legacy session."""
+    for name in config.sso_sessions:
+        if token_cache.token_path(environ, name) == path:
+            try:
+                return settings.from_session(environ, config, name)
+            except CredprocError:
+                break
+    return SsoSession(name=None, start_url=token.start_url, region=token.region or aws.DEFAULT_REGION,
+                      scopes=settings.DEFAULT_SCOPES,
+                      portal_endpoint=aws.endpoint_url(environ, config, None, "sso"))

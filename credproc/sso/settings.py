@@ -1,0 +1,131 @@
+"""Which SSO session a profile uses, read the way the AWS CLI reads it.
+
+Two shapes: ``sso_session = NAME`` with an ``[sso-session NAME]`` section (token file named after
+the session), and the legacy ``sso_start_url`` + ``sso_region`` in the profile itself (token file
+named after the start URL). Endpoints follow botocore's rules through ``credproc.aws``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from credproc import aws
+from credproc.config import AwsConfig, Section, get_str
+from credproc.errors import ConfigError
+
+DEFAULT_SCOPES = ("sso:account:access",)
+MAX_CHAIN = 32
+
+
+@dataclass(frozen=True)
+class SsoSession:
+    name: str | None  # None: the legacy form, keyed on the start URL
+    start_url: str
+    region: str
+    scopes: tuple[str, ...]
+    oidc_endpoint: str | None = None
+    portal_endpoint: str | None = None
+
+    @property
+    def cache_id(self) -> str:
+        """What the AWS CLI hashes to name the token file."""
+        return self.name if self.name is not None else self.start_url
+
+    @property
+    def label(self) -> str:
+        return f"sso-session {self.name}" if self.name is not None else self.start_url
+
+    def login_command(self, profile: str | None = None) -> str:
+        if self.name is not None:
+            return f"credproc login --sso-session {self.name}"
+        return f"credproc login --profile {profile}" if profile else "credproc login"
+
+
+def _scopes(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return DEFAULT_SCOPES
+    return tuple(s.strip() for s in raw.split(",") if s.strip()) or DEFAULT_SCOPES
+
+
+def uses_sso(section: Section) -> bool:
+    return "sso_session" in section or "sso_start_url" in section
+
+
+def from_session(environ: Mapping[str, str], config: AwsConfig, name: str,
+                 profile: str | None = None) -> SsoSession:
+    section = config.sso_session(name)
+    start_url, region = get_str(section, "sso_start_url"), get_str(section, "sso_region")
+    if not start_url or not region:
+        raise ConfigError(f"[sso-session {name}] needs both sso_start_url and sso_region")
+    return SsoSession(
+        name=name, start_url=start_url, region=region,
+        scopes=_scopes(get_str(section, "sso_registration_scopes")),
+        oidc_endpoint=aws.endpoint_url(environ, config, profile, "sso_oidc"),
+        portal_endpoint=aws.endpoint_url(environ, config, profile, "sso"),
+    )
+
+
+def from_profile(environ: Mapping[str, str], config: AwsConfig, profile: str) -> SsoSession:
+    """The session of an SSO profile; checks the profile agrees with its [sso-session] as botocore does."""
+    section = config.profile(profile)
+    session_name = get_str(section, "sso_session")
+    if session_name:
+        session = from_session(environ, config, session_name, profile)
+        for key, value in (("sso_start_url", session.start_url), ("sso_region", session.region)):
+            mine = get_str(section, key)
+            if mine and mine != value:
+                raise ConfigError(
+                    f"profile {profile!r} sets {key} = {mine}, but [sso-session {session_name}] says {value}",
+                    "remove the key from the profile; the sso-session section is enough",
+                )
+        return session
+    start_url, region = get_str(section, "sso_start_url"), get_str(section, "sso_region")
+    if not start_url or not region:
+        raise ConfigError(f"profile {profile!r} has sso_start_url but not sso_region (both are needed)")
+    return SsoSession(
+        name=None, start_url=start_url, region=region, scopes=DEFAULT_SCOPES,
+        oidc_endpoint=aws.endpoint_url(environ, config, profile, "sso_oidc"),
+        portal_endpoint=aws.endpoint_url(environ, config, profile, "sso"),
+    )
+
+
+def account_and_role(section: Section, profile: str) -> tuple[str, str]:
+    account, role = get_str(section, "sso_account_id"), get_str(section, "sso_role_name")
+    if not account or not role:
+        raise ConfigError(
+            f"profile {profile!r} uses IAM Identity Center but lacks sso_account_id or sso_role_name",
+            "add both, or let `credproc configure sso` write the profiles",
+        )
+    if not (len(account) == 12 and account.isdigit()):
+        raise ConfigError(f"sso_account_id of profile {profile!r} is {account!r}, not a 12-digit account id")
+    return account, role
+
+
+def sso_root(config: AwsConfig, environ: Mapping[str, str], profile: str) -> str | None:
+    """The token cache id of the SSO session ``profile`` ends in (through source_profile and
+    credproc credential_process lines), or None. Reads the config only: no keyring, no network."""
+    from credproc.errors import CredprocError
+    from credproc.sources.process import credproc_target, split_command
+
+    seen: set[str] = set()
+    name: str | None = profile
+    while name is not None and name not in seen and len(seen) < MAX_CHAIN:
+        seen.add(name)
+        section = config.profiles.get(name)
+        if section is None:
+            return None
+        if get_str(section, "role_arn"):
+            name = get_str(section, "source_profile")
+            continue
+        if uses_sso(section):
+            session = get_str(section, "sso_session")
+            return session if session else get_str(section, "sso_start_url")
+        command = get_str(section, "credential_process")
+        if not command:
+            return None
+        try:
+            name = credproc_target(split_command(command), environ)
+        except CredprocError:
+            return None
+    return None
