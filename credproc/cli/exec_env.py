@@ -104,20 +104,21 @@ def serve_command(profile: str | None, port: int, fmt: str | None, region: str |
     name = profile_name(profile, environ)
     running, changes = serve_cmd.start(ctx, name, port, exec_cmd.max_ttl(environ))
     with running:
+        stop = _stop_on_signals()  # before printing: a caller may signal as soon as it reads them
         output.payload(render.render(changes, chosen))
         output.info(f"serving profile {name!r} on {running.endpoint.url}; Ctrl+C stops")
-        _wait_for_stop()
+        while not stop.wait(0.5):
+            pass
 
 
-def _wait_for_stop() -> None:
+def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def handler(signum: int, frame: object) -> None:
         stop.set()
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
-        signum = getattr(signal, name, None)
+    for signame in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
+        signum = getattr(signal, signame, None)
         if signum is not None:
             signal.signal(signum, handler)
-    while not stop.wait(0.5):
-        pass
+    return stop
