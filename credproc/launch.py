@@ -14,12 +14,14 @@ import ntpath
 import os
 import re
 import signal
-import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from credproc.errors import LaunchError
+
+if TYPE_CHECKING:  # subprocess costs milliseconds on the exec hit path, which never spawns
+    import subprocess
 
 NOT_EXECUTABLE, NOT_FOUND, FAILED = 126, 127, 125
 DEFAULT_PATHEXT = ".COM;.EXE;.BAT;.CMD"
@@ -190,7 +192,7 @@ def _signals_forwarded(child: subprocess.Popen[bytes], windows: bool) -> Iterato
 
 
 def spawn_and_wait(path: str, argv: Sequence[str], env: Mapping[str, str], *, windows: bool,
-                   popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen) -> int:
+                   popen: Callable[..., subprocess.Popen[bytes]] | None = None) -> int:
     """Start the child, relay signals while it runs, return the status credproc should exit with."""
     if windows and is_batch(path):
         comspec = _get_windows(env, "COMSPEC") or r"C:\Windows\System32\cmd.exe"
@@ -200,6 +202,10 @@ def spawn_and_wait(path: str, argv: Sequence[str], env: Mapping[str, str], *, wi
         args, executable = list(argv), path
     sys.stdout.flush()
     sys.stderr.flush()
+    if popen is None:
+        import subprocess
+
+        popen = subprocess.Popen
     try:
         child = popen(args, executable=executable, env=dict(env))
     except FileNotFoundError as exc:

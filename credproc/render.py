@@ -16,18 +16,18 @@ from credproc.envbuild import EnvChanges
 from credproc.errors import ConfigError, UsageError
 
 FORMATS = ("bash", "zsh", "sh", "fish", "powershell", "cmd", "dotenv", "json")
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # PowerShell treats the typographic single quotes as quotes too (about_Quoting_Rules); each one
 # inside a single-quoted string is doubled, like the ASCII one.
 PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 # cmd expands %...% (and !...! with delayed expansion) even inside double quotes, cannot escape a
 # double quote inside one, ends a statement at a line break, and reads the console's code page.
-CMD_SAFE = re.compile(r'^[\x20-\x7e]*$')
+CMD_SAFE = re.compile(r"[\x20-\x7e]*")
 CMD_UNSAFE = set('"%!^')
 
 
 def _check_common(name: str, value: str) -> None:
-    if not NAME.match(name):  # names are credproc's own constants; this guards future ones
+    if not NAME.fullmatch(name):  # names are credproc's own constants; this guards future ones
         raise ConfigError(f"refusing to render the variable name {name!r}")
     if "\0" in value:
         raise ConfigError(f"the value of {name} contains a NUL character, which no environment can hold")
@@ -60,7 +60,7 @@ def powershell_quote(value: str) -> str:
 
 
 def cmd_value(name: str, value: str) -> str:
-    if not CMD_SAFE.match(value):
+    if not CMD_SAFE.fullmatch(value):  # not match(): `$` also matches before a final newline
         raise _refuse(name, "cmd", "a line break, control or non-ASCII character")
     bad = sorted(CMD_UNSAFE.intersection(value))
     if bad:

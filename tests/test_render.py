@@ -41,7 +41,7 @@ def test_cmd_quotes_the_whole_assignment_and_ends_lines_with_crlf() -> None:
 
 
 @pytest.mark.parametrize("value", ['a"b', "50%", "%PATH%", "hi!", "a^b", "a\nb", "a\rb", "caf\u00e9",
-                                   "\x1b[2J"])
+                                   "\x1b[2J", "\n", "eu-west-1\n"])
 def test_cmd_refuses_values_it_cannot_carry_and_names_the_variable_not_the_value(value: str) -> None:
     with pytest.raises(ConfigError) as info:
         render.render(one(value, "AWS_REGION"), "cmd")
@@ -76,6 +76,8 @@ def test_unknown_format_and_bad_variable_names_are_refused() -> None:
         render.render(one("x"), "tcsh")
     with pytest.raises(ConfigError):
         render.render(EnvChanges((("A;rm", "x"),), ()), "bash")
+    with pytest.raises(ConfigError):
+        render.render(EnvChanges((("A\n", "x"),), ()), "bash")
 
 
 def test_posix_and_fish_quoting_of_a_quote() -> None:

@@ -25,8 +25,8 @@ def refresh_window_option(f: Any) -> Any:
 
 
 def region_option(f: Any) -> Any:
-    return click.option("--region", metavar="R", default=None,
-                        help="Region for the child (AWS_REGION, AWS_DEFAULT_REGION).")(f)
+    help_text = "Region to set as AWS_REGION and AWS_DEFAULT_REGION (default: the profile's)."
+    return click.option("--region", metavar="R", default=None, help=help_text)(f)
 
 
 class _ExecCommand(click.Command):
@@ -45,7 +45,7 @@ class _ExecCommand(click.Command):
               help="Serve credentials on a loopback endpoint (kept fresh) instead of env keys.")
 @region_option
 @refresh_window_option
-@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
 def exec_command(profile: str | None, use_server: bool, region: str | None, refresh_window: str | None,
                  command: tuple[str, ...]) -> int:
     """Run CMD with credentials injected. Exits with CMD's status; 125 when credproc fails,
@@ -104,20 +104,21 @@ def serve_command(profile: str | None, port: int, fmt: str | None, region: str |
     name = profile_name(profile, environ)
     running, changes = serve_cmd.start(ctx, name, port, exec_cmd.max_ttl(environ))
     with running:
+        stop = _stop_on_signals()  # before printing: a caller may signal as soon as it reads them
         output.payload(render.render(changes, chosen))
         output.info(f"serving profile {name!r} on {running.endpoint.url}; Ctrl+C stops")
-        _wait_for_stop()
+        while not stop.wait(0.5):
+            pass
 
 
-def _wait_for_stop() -> None:
+def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def handler(signum: int, frame: object) -> None:
         stop.set()
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
-        signum = getattr(signal, name, None)
+    for signame in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
+        signum = getattr(signal, signame, None)
         if signum is not None:
             signal.signal(signum, handler)
-    while not stop.wait(0.5):
-        pass
+    return stop

@@ -75,6 +75,23 @@ def max_ttl(environ: Mapping[str, str]) -> float | None:
     return value
 
 
+def resolve_for_keys(ctx: Context, profile: str) -> Credentials:
+    """Resolve through the cache, and keep the answer with the child's region where
+    ``credproc.exec_fast`` finds it next time without parsing a config file."""
+    from credproc import aws, exec_fast
+    from credproc.resolve import build_source, resolve_source
+
+    source = build_source(ctx, profile)
+    region = aws.region_for(ctx.environ, ctx.config, profile, ctx.region)
+    if not ctx.cache.enabled or not source.cacheable:  # long-term keys never go to disk
+        return resolve_source(ctx, profile, source)
+    key = exec_fast.exec_key(profile, ctx.region, ctx.environ)
+    meta = {"kind": "exec", "profile": profile, "source": source.kind, "label": source.describe()[0],
+            "region": region}
+    creds = ctx.cache.obtain(key, lambda: resolve_source(ctx, profile, source), meta, source.deps)
+    return creds.with_region(region)
+
+
 def find(command: str, environ: Mapping[str, str], windows: bool) -> str:
     return launch.find_windows(command, environ) if windows else launch.find_posix(command, environ)
 
@@ -87,10 +104,10 @@ def run(ctx: Context, request: ExecRequest, base_env: Mapping[str, str]) -> int:
     command = request.argv[0]
     with before_launch():
         path = find(command, base_env, request.windows)
-        creds = resolve_profile(ctx, request.profile)
-        ttl = max_ttl(ctx.environ) if request.use_server else None
-    if request.use_server:
-        return _run_with_server(ctx, request, base_env, path, creds, ttl)
+        if request.use_server:
+            ttl = max_ttl(ctx.environ)
+            return _run_with_server(ctx, request, base_env, path, resolve_profile(ctx, request.profile), ttl)
+        creds = resolve_for_keys(ctx, request.profile)
     warning = dapr_warning(command, creds, ctx.clock(), request.windows)
     if warning:
         ctx.warn(warning)
