@@ -1,0 +1,45 @@
+"""The client side of the server benchmark, run as the child of ``credproc exec --server``.
+
+It reads the endpoint the way an SDK does (``AWS_CONTAINER_CREDENTIALS_FULL_URI`` and
+``AWS_CONTAINER_AUTHORIZATION_TOKEN``), makes N sequential GETs, one connection each (the server
+carries one request per connection, as SDKs use it), checks every answer, and prints one JSON line
+of per-request latencies (ms) on stdout. No secret is printed.
+
+    python bench/serverload.py N
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import sys
+import time
+from urllib.parse import urlsplit
+
+
+def main() -> int:
+    count = int(sys.argv[1])
+    url = urlsplit(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"])
+    token = os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for _ in range(count):
+        before = time.perf_counter()
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        conn.request("GET", url.path, headers={"Authorization": token})
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        latencies.append((time.perf_counter() - before) * 1000)
+        if response.status != 200 or "AccessKeyId" not in json.loads(body):
+            print(json.dumps({"error": f"HTTP {response.status}"}))
+            return 1
+    total = time.perf_counter() - started
+    print(json.dumps({"latencies_ms": latencies, "total_s": total}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
