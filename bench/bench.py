@@ -331,13 +331,12 @@ def parallel_cold(w: World, profile: str, n: int) -> dict[str, Any]:
 
 
 def server_load(w: World, requests: int) -> dict[str, Any]:
-    """``credproc exec --server`` with a child that makes N requests; max RSS is the larger of the
-    two processes (the server's, unless the client outgrows it)."""
+    """``credproc exec --server`` with a child (bench/serverload.py) that makes N requests."""
     argv = [*launcher(), "exec", "--server", "--profile", "top", "--",
             sys.executable, str(REPO / "bench" / "serverload.py"), str(requests)]
     result = json.loads(spawn(argv, w.env, capture=True)[1])
     latencies = sorted(result["latencies_ms"])
-    rss = max_rss_kb(argv, w.env)
+    rss = result["server_max_rss_kb"]
     return {"requests": requests, "p50_ms": statistics.median(latencies),
             "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
             "throughput_rps": requests / result["total_s"],
@@ -432,7 +431,7 @@ def report(settings: Settings, rows: list[Row], parallel: list[dict[str, Any]],
     out += [f"- note: {n}" for n in notes]
     out += ["", *main_table(rows), "", *goals_table(rows), "", *parallel_table(parallel), ""]
     if server is not None:
-        out += ["| `exec --server` endpoint | requests | p50 ms | p99 ms | requests/s | max RSS MB |",
+        out += ["| `exec --server` endpoint | requests | p50 ms | p99 ms | requests/s | server max RSS MB |",
                 "|---|---:|---:|---:|---:|---:|",
                 f"| sequential, one connection per request | {server['requests']} | {server['p50_ms']:.2f} | "
                 f"{server['p99_ms']:.2f} | {server['throughput_rps']:.0f} | {server['max_rss_mb']} |", ""]

@@ -3,7 +3,11 @@
 It reads the endpoint the way an SDK does (``AWS_CONTAINER_CREDENTIALS_FULL_URI`` and
 ``AWS_CONTAINER_AUTHORIZATION_TOKEN``), makes N sequential GETs, one connection each (the server
 carries one request per connection, as SDKs use it), checks every answer, and prints one JSON line
-of per-request latencies (ms) on stdout. No secret is printed.
+of per-request latencies (ms) and the server's peak RSS on stdout. No secret is printed.
+
+The server is this process's parent (``exec --server`` serves while it waits for its child), so its
+peak RSS is the parent's ``VmHWM`` in /proc, read after the load; GNU time around ``exec`` would
+report the larger of the two processes instead.
 
     python bench/serverload.py N
 """
@@ -15,7 +19,19 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
+
+
+def parent_peak_rss_kb() -> int | None:
+    try:
+        status = Path(f"/proc/{os.getppid()}/status").read_text()
+    except OSError:  # not Linux
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
 
 
 def main() -> int:
@@ -37,7 +53,8 @@ def main() -> int:
             print(json.dumps({"error": f"HTTP {response.status}"}))
             return 1
     total = time.perf_counter() - started
-    print(json.dumps({"latencies_ms": latencies, "total_s": total}))
+    print(json.dumps({"latencies_ms": latencies, "total_s": total,
+                      "server_max_rss_kb": parent_peak_rss_kb()}))
     return 0
 
 
