@@ -268,10 +268,15 @@ def credproc_rows(w: World) -> list[Row]:
         rows.append(Row(f"credproc cold, {label} (empty cache)",
                         [*launcher(), "credential-process", "--profile", profile],
                         w.cache(cache), w.clear(cache)))
-    boto3_probe = ("import boto3; boto3.Session(profile_name='work').get_credentials()"
-                   ".get_frozen_credentials()")
+    def boto3_probe(profile: str) -> list[str]:
+        return [py, "-c", f"import boto3; boto3.Session(profile_name={profile!r}).get_credentials()"
+                ".get_frozen_credentials()"]
+
     rows.append(Row("boto3 resolving `work` (credential_process = credproc, 2-hop; fresh process)",
-                    [py, "-c", boto3_probe], w.env))
+                    boto3_probe("work"), w.env))
+    # The same chain by boto3 alone: it keeps no disk cache, so each fresh process calls STS per hop.
+    rows.append(Row("boto3 resolving `top` itself (2-hop, no disk cache; fresh process)",
+                    boto3_probe("top"), w.env))
     if has_exec(w.env):
         true = shutil.which("true") or "/bin/true"
         rows.append(Row("`true`", [true], w.env))
