@@ -96,6 +96,7 @@ class Row:
     seconds: list[float] = field(default_factory=list)
     max_rss_kb: int | None = None
     calls: int = 0  # upstream calls its timed runs made: 0 proves a hit is a hit
+    warmup_calls: int = 0  # a peer's first run fills its cache from the emulators: proof it used them
 
     @property
     def calls_per_run(self) -> float:
@@ -158,7 +159,9 @@ def measure(rows: list[Row], runs: int, warmup: int, calls: Callable[[], int]) -
         for row in rows:
             if row.before:
                 row.before()
+            before = calls()
             spawn(row.argv, row.env)
+            row.warmup_calls += calls() - before
     for _ in range(runs):
         for row in rows:
             if row.before:
@@ -494,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         settings.json_path.write_text(json.dumps({
             "machine": machine(), "runs": settings.runs,
             "rows": {r.name: {"median_ms": r.median_ms, "max_rss_kb": r.max_rss_kb,
-                              "calls_per_run": r.calls_per_run} for r in rows},
+                              "calls_per_run": r.calls_per_run, "warmup_calls": r.warmup_calls}
+                     for r in rows},
             "parallel": parallel, "server": server, "signing_us": signing, "notes": notes}, indent=2))
     return 0
 

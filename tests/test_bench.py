@@ -59,6 +59,8 @@ def check_peers(rows: dict[str, Any], notes: list[str]) -> None:
     require("the clean venvs (PyPI)", all(p in rows for p in peers), "; ".join(notes))
     for peer in peers:
         assert rows[peer]["calls_per_run"] == 0, peer  # their caches were hit too
+    for peer in peers[:2]:  # ... after their first run had filled them from the emulators
+        assert rows[peer]["warmup_calls"] >= 1, peer
 
 
 def check_exec(results: dict[str, Any]) -> None:
