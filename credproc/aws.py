@@ -75,8 +75,10 @@ def client(
     from botocore import UNSIGNED
     from botocore.config import Config
 
-    session = botocore.session.Session()
     # Keep botocore away from the user's files and profile: every setting comes from our arguments.
+    # The profile variable gets no env var, or an AWS_PROFILE naming a profile (as `exec` children
+    # and the AWS CLI's credential_process calls often have) raises ProfileNotFound on /dev/null.
+    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     session.set_config_variable("config_file", os.devnull)
     session.set_config_variable("credentials_file", os.devnull)
     session.set_config_variable("profile", None)

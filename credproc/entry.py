@@ -25,6 +25,13 @@ def main() -> None:
                     return
         except Exception:  # noqa: S110 - any surprise on the fast path falls back to the slow path
             pass
+    elif argv[:1] == ["exec"]:
+        from credproc import exec_fast
+
+        try:  # noqa: SIM105 - contextlib would be one more import on the hit path
+            exec_fast.try_exec(argv[1:], os.environ)  # returns only when it did not exec
+        except Exception:  # noqa: S110 - any surprise on the fast path falls back to the slow path
+            pass
     from credproc.cli.boundary import run
 
     sys.exit(run(argv))

@@ -8,6 +8,7 @@ its environment, so a credproc it starts further down can still see the loop.
 from __future__ import annotations
 
 import json
+import ntpath
 import os
 import shlex
 import subprocess
@@ -27,9 +28,11 @@ TIMEOUT_SECONDS = 55  # under the Go SDK's 60 s limit for the whole credential_p
 def split_command(command: str, windows: bool | None = None) -> list[str]:
     windows = is_windows() if windows is None else windows
     try:
-        return shlex.split(command, posix=not windows)
+        parts = shlex.split(command, posix=not windows)
     except ValueError as exc:
         raise ConfigError(f"cannot parse credential_process {command!r}: {exc}") from None
+    # posix=False keeps a token's double quotes; Windows (and botocore there) drops them.
+    return [p[1:-1] if windows and len(p) > 1 and p[0] == p[-1] == '"' else p for p in parts]
 
 
 def credproc_target(argv: list[str], environ: Mapping[str, str]) -> str | None:
@@ -37,7 +40,7 @@ def credproc_target(argv: list[str], environ: Mapping[str, str]) -> str | None:
     with nothing but a profile (and flags that do not change the answer)."""
     if not argv:
         return None
-    prog = os.path.basename(argv[0]).lower()
+    prog = (ntpath if is_windows() else os.path).basename(argv[0]).lower()
     rest: list[str]
     if prog in ("credproc", "credproc.exe"):
         rest = argv[1:]

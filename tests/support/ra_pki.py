@@ -62,6 +62,7 @@ class Ca:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
                            critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(k.public_key()), critical=False)
             .sign(k, hashes.SHA256())
         )
         return cls(name, k, cert)
@@ -76,6 +77,11 @@ class Ca:
             .subject_name(_name(subject)).issuer_name(self.cert.subject)
             .public_key(public_key).serial_number(serial)  # type: ignore[arg-type]
             .not_valid_before(now + timedelta(days=days[0])).not_valid_after(now + timedelta(days=days[1]))
+            # Key identifiers: Python 3.13's strict X.509 verification (VERIFY_X509_STRICT) wants them,
+            # as every public CA sets them.
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),  # type: ignore[arg-type]
+                           critical=False)
         )
 
     def intermediate(self, name: str = "credproc test intermediate CA", kind: str = "p384") -> Ca:

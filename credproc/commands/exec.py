@@ -1,0 +1,132 @@
+"""``exec``: run a command with credentials in its environment, or behind the loopback endpoint."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from credproc import envbuild, launch
+from credproc.credentials import Credentials
+from credproc.errors import CredprocError, Interrupted, LaunchError
+from credproc.resolve import resolve_profile
+from credproc.sources.base import Context
+
+DAPR_PROGRAMS = frozenset({"daprd", "dapr"})
+MAX_TTL_VAR = "CREDPROC_SERVER_MAX_TTL"
+USAGE = "usage: credproc exec [--profile P] [--server] [--region R] -- CMD [ARGS...]"
+
+
+@contextlib.contextmanager
+def before_launch() -> Iterator[None]:
+    """Any failure of credproc itself before the child starts exits 125, so that a script can
+    tell it from the child's own 1, 2 or 3 (the convention of env(1), nohup and timeout)."""
+    try:
+        yield
+    except (LaunchError, Interrupted):
+        raise
+    except CredprocError as exc:
+        raise LaunchError(exc.message, launch.FAILED, exc.hint) from None
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    profile: str
+    argv: tuple[str, ...]
+    use_server: bool
+    windows: bool
+
+
+def program_name(command: str, windows: bool) -> str:
+    base = command.replace("\\", "/").rsplit("/", 1)[-1]
+    if windows:
+        base = base.lower()
+        for suffix in (".exe", ".cmd", ".bat", ".com"):
+            if base.endswith(suffix):
+                return base[: -len(suffix)]
+    return base
+
+
+def dapr_warning(command: str, creds: Credentials, now: float, windows: bool) -> str | None:
+    """daprd reads env credentials once; when they expire its AWS components fail for good."""
+    if program_name(command, windows) not in DAPR_PROGRAMS:
+        return None
+    left = creds.seconds_left(now)
+    if left is None:
+        return None
+    minutes = max(0, int(left // 60))
+    return (
+        f"{program_name(command, windows)} never re-reads credentials from its environment; they expire in "
+        f"{minutes} minutes and its AWS components will then fail. Use `credproc exec --server -- ...` "
+        "to serve it credentials that stay fresh"
+    )
+
+
+def max_ttl(environ: Mapping[str, str]) -> float | None:
+    raw = environ.get(MAX_TTL_VAR)
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise LaunchError(f"{MAX_TTL_VAR} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def resolve_for_keys(ctx: Context, profile: str) -> Credentials:
+    """Resolve through the cache, and keep the answer with the child's region where
+    ``credproc.exec_fast`` finds it next time without parsing a config file."""
+    from credproc import aws, exec_fast
+    from credproc.resolve import build_source, resolve_source
+
+    source = build_source(ctx, profile)
+    region = aws.region_for(ctx.environ, ctx.config, profile, ctx.region)
+    if not ctx.cache.enabled or not source.cacheable:  # long-term keys never go to disk
+        return resolve_source(ctx, profile, source)
+    key = exec_fast.exec_key(profile, ctx.region, ctx.environ)
+    meta = {"kind": "exec", "profile": profile, "source": source.kind, "label": source.describe()[0],
+            "region": region}
+    creds = ctx.cache.obtain(key, lambda: resolve_source(ctx, profile, source), meta, source.deps)
+    return creds.with_region(region)
+
+
+def find(command: str, environ: Mapping[str, str], windows: bool) -> str:
+    return launch.find_windows(command, environ) if windows else launch.find_posix(command, environ)
+
+
+def run(ctx: Context, request: ExecRequest, base_env: Mapping[str, str]) -> int:
+    """Resolve, build the child's env, launch. Returns the child's status (POSIX keys mode: never
+    returns, credproc becomes the child)."""
+    if not request.argv:
+        raise LaunchError("no command given", launch.FAILED, USAGE)
+    command = request.argv[0]
+    with before_launch():
+        path = find(command, base_env, request.windows)
+        if request.use_server:
+            ttl = max_ttl(ctx.environ)
+            return _run_with_server(ctx, request, base_env, path, resolve_profile(ctx, request.profile), ttl)
+        creds = resolve_for_keys(ctx, request.profile)
+    warning = dapr_warning(command, creds, ctx.clock(), request.windows)
+    if warning:
+        ctx.warn(warning)
+    env = envbuild.for_keys(creds, request.profile).apply(base_env)
+    if request.windows:
+        return launch.spawn_and_wait(path, request.argv, env, windows=True)
+    launch.exec_posix(path, request.argv, env)
+
+
+def _run_with_server(ctx: Context, request: ExecRequest, base_env: Mapping[str, str], path: str,
+                     creds: Credentials, ttl: float | None) -> int:
+    from credproc import server  # http.server costs milliseconds that keys mode need not pay
+
+    def provider() -> Credentials:
+        return resolve_profile(ctx, request.profile)
+
+    with before_launch(), server.start(provider, warn=ctx.warn, max_ttl=ttl) as running:
+        changes = envbuild.for_server(running.endpoint, request.profile, creds.region)
+        env = changes.apply(base_env)
+        return launch.spawn_and_wait(path, request.argv, env, windows=request.windows)
+
+
