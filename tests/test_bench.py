@@ -1,0 +1,84 @@
+"""The benchmark script runs end to end (--quick) and reports every measurement.
+
+Behaviour only, never time: the report has its tables, every hit row made no upstream call, every
+cold run made exactly one call per hop, parallel cold runs agreed on one set of keys, and the
+peers were installed and measured on a hit too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench" / "bench.py"
+
+
+def run_quick(tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    out = tmp_path / "results.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)], env=env,
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout, json.loads(out.read_text())
+
+
+def check_tables(text: str) -> None:
+    for header in ("| measurement | median ms | ratio to `python -c pass` | max RSS MB |",
+                   "| goal | measured | met |",
+                   "| parallel cold runs | profile | wall ms (all done) | upstream calls |",
+                   "| Roles Anywhere: sign one CreateSession (in process) | median µs |"):
+        assert header in text
+    assert "Python " in text.splitlines()[0]  # the machine line
+
+
+def check_calls(rows: dict[str, Any], parallel: list[dict[str, Any]]) -> None:
+    hits = [name for name in rows if name.startswith("credproc hit")]
+    assert len(hits) >= 3  # 2-hop, SSO, Roles Anywhere
+    assert all(rows[name]["calls_per_run"] == 0 for name in hits)
+    assert rows["credproc cold, 2-hop (empty cache)"]["calls_per_run"] == 2
+    assert rows["credproc cold, Roles Anywhere (empty cache)"]["calls_per_run"] == 1
+    assert {run["profile"] for run in parallel} == {"top", "legacy", "ra"}
+    for run in parallel:
+        assert run["calls"] == run["expected"], run
+        assert run["distinct_keys"] == 1, run
+
+
+def check_peers(rows: dict[str, Any], notes: list[str]) -> None:
+    peers = ("aws-export-credentials hit, 2-hop", "aws-sso-util credential-process hit, SSO",
+             "credproc hit, 2-hop (clean venv)")
+    require("the clean venvs (PyPI)", all(p in rows for p in peers), "; ".join(notes))
+    for peer in peers:
+        assert rows[peer]["calls_per_run"] == 0, peer  # their caches were hit too
+    for peer in peers[:2]:  # ... after their first run had filled them from the emulators
+        assert rows[peer]["warmup_calls"] >= 1, peer
+
+
+def check_exec(results: dict[str, Any]) -> None:
+    if not (REPO / "credproc" / "server.py").exists():
+        return  # exec --server is not in this tree yet
+    assert "`credproc exec --profile top -- true` (warm cache)" in results["rows"]
+    assert results["server"]["requests"] == 50  # each answer was checked by the client
+    assert [run["how"] for run in results["server"]["runs"]] == [
+        "sequential, one connection per request", "8 clients at once"]
+
+
+# One test, one run: the run takes a minute, and xdist would start it once per worker.
+@pytest.mark.slow
+def test_quick_run_reports_every_measurement_and_hits_stay_off_the_network(tmp_path: Path) -> None:
+    text, results = run_quick(tmp_path)
+    check_tables(text)
+    check_calls(results["rows"], results["parallel"])
+    check_peers(results["rows"], results["notes"])
+    require("GNU time", Path("/usr/bin/time").exists(), "apt-get install time (.ci/install.d/80-bench.sh)")
+    assert all(row["max_rss_kb"] > 0 for row in results["rows"].values())
+    check_exec(results)
