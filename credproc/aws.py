@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credproc.config import AwsConfig, get_str
-from credproc.credentials import Credentials
+from credproc.credentials import Credentials, parse_expiration
 from credproc.errors import ConfigError, UpstreamError
 
 DEFAULT_REGION = "us-east-1"
@@ -180,6 +180,16 @@ def client(
     else:
         kwargs.update(aws_access_key_id="", aws_secret_access_key="")
     return session.create_client(service, **kwargs)
+
+
+def sts_credentials(what: str, answer: Mapping[str, Any]) -> Credentials:
+    """The ``Credentials`` block of an STS answer (AssumeRole*, GetSessionToken)."""
+    with reading(what):
+        block = answer["Credentials"]
+        return Credentials(
+            block["AccessKeyId"], block["SecretAccessKey"], block["SessionToken"],
+            parse_expiration(block["Expiration"]),
+        )
 
 
 @contextmanager

@@ -8,7 +8,7 @@ stay readable: they hold no secret.
 
 Cost: the plain hit path stays stdlib-only and only learns to step aside for a sealed payload.
 A sealed hit is served here instead, which must import ``keyring`` and ``cryptography`` and ask
-the keyring for the key (see docs/readme/keyring.md for the measured numbers). Anything wrong
+the keyring for the key (the README section on the keyring has the measured numbers). Anything wrong
 (no key, a wrong key, a damaged entry) is a miss: the slow path refreshes, never a wrong answer.
 """
 

@@ -34,6 +34,7 @@ DEFAULT_REFRESH_WINDOW = 20 * 60
 # is refreshed after ~4.5 minutes instead of on every call, and still hands botocore more than its
 # 10-minute mandatory-refresh margin.
 SHORT_SESSION_SHARE = 0.7
+BOTOCORE_MANDATORY_MARGIN = 10 * 60
 ENTRY_SUFFIX = ".entry"
 # A payload sealed by credproc.cache_crypto (cache encryption on): never printed from here.
 SEALED = b"\0credproc-sealed/1\0"
@@ -167,7 +168,11 @@ class Entry:
 
     def window(self, configured: float) -> float:
         lifetime = self.expires - self.issued
-        return min(configured, lifetime * SHORT_SESSION_SHARE) if lifetime > 0 else configured
+        if lifetime <= 0:
+            return configured
+        # Scaled down for short sessions, but never below botocore's 10-minute mandatory margin
+        # (unless the user asked for a smaller window).
+        return min(configured, max(lifetime * SHORT_SESSION_SHARE, BOTOCORE_MANDATORY_MARGIN))
 
     def is_fresh(self, now: float, configured_window: float) -> bool:
         return self.expires - now > self.window(configured_window)

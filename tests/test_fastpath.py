@@ -143,6 +143,10 @@ def test_window_scales_down_for_short_sessions() -> None:
     assert quarter.window(1200) == pytest.approx(630)  # refreshed after ~4.5 minutes, not every call
     assert quarter.is_fresh(10_000 - 700, 1200)
     assert not quarter.is_fresh(10_000 - 600, 1200)  # never hand out less than botocore's 10 minutes
+    twelve = fastpath.decode_entry(_entry(10_000, 10_000 - 720))  # arrived with 12 minutes left
+    assert twelve is not None
+    assert twelve.window(1200) == 600  # not 0.7 * 720 = 504: botocore would refuse those
+    assert twelve.window(300) == 300  # a window the user chose is theirs
 
 
 def test_a_changed_dependency_file_invalidates_an_entry(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from credproc import aws
-from credproc.credentials import Credentials, parse_expiration
+from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.sources.base import Context, Source, obtain
 
@@ -96,11 +96,8 @@ class AssumeRoleSource:
         sts = aws.client("sts", region=self.region, endpoint=self.endpoint, creds=base,
                          environ=ctx.environ, verify=None if ctx.verify_ssl else False)
         with aws.calling(f"AssumeRole {self.role_arn}"):
-            answer = sts.assume_role(**params)["Credentials"]
-        return Credentials(
-            answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"],
-            parse_expiration(answer["Expiration"]),
-        )
+            answer = sts.assume_role(**params)
+        return aws.sts_credentials(f"AssumeRole {self.role_arn}", answer)
 
     def describe(self) -> list[str]:
         mfa = f" with MFA {self.mfa_serial}" if self.mfa_serial else ""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from credproc import aws
 from credproc.config import get_str
-from credproc.credentials import Credentials, parse_expiration
+from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.sources.assume_role import ask_mfa_code
 from credproc.sources.base import Context, Source, obtain
@@ -53,11 +53,8 @@ class MfaSessionSource:
         with aws.calling(f"GetSessionToken with MFA {self.serial}"):
             answer = sts.get_session_token(
                 DurationSeconds=self.duration, SerialNumber=self.serial, TokenCode=code
-            )["Credentials"]
-        return Credentials(
-            answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"],
-            parse_expiration(answer["Expiration"]),
-        )
+            )
+        return aws.sts_credentials("GetSessionToken", answer)
 
     def describe(self) -> list[str]:
         return [f"MFA session {self.serial} ({self.duration}s)", *self.parent.describe()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from credproc import aws
-from credproc.credentials import Credentials, parse_expiration
+from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.sources.base import Context
 
@@ -51,11 +51,8 @@ class WebIdentitySource:
         sts = aws.client("sts", region=self.region, endpoint=self.endpoint, creds=None,
                          environ=ctx.environ, verify=None if ctx.verify_ssl else False)
         with aws.calling(f"AssumeRoleWithWebIdentity {self.role_arn}"):
-            answer = sts.assume_role_with_web_identity(**params)["Credentials"]
-        return Credentials(
-            answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"],
-            parse_expiration(answer["Expiration"]),
-        )
+            answer = sts.assume_role_with_web_identity(**params)
+        return aws.sts_credentials(f"AssumeRoleWithWebIdentity {self.role_arn}", answer)
 
     def describe(self) -> list[str]:
         return [f"assume {self.role_arn} with the web identity token in {self.token_file}"]
