@@ -232,3 +232,47 @@ def test_concurrent_clients_resolve_one_at_a_time() -> None:
 def test_a_port_in_use_is_a_clear_error() -> None:
     with server.start(lambda: CREDS) as srv, pytest.raises(CredprocError, match="cannot listen"):
         server.start(lambda: CREDS, srv.port)
+
+
+def test_a_flood_of_bad_tokens_does_not_stop_the_child_being_served(running: server.RunningServer) -> None:
+    """1,000 requests with wrong tokens from 8 threads; the child's own requests keep getting
+    answers (an SDK retries a dropped connection, so one retry is allowed, as it would do)."""
+    stop = threading.Event()
+    refused: list[int] = []
+
+    def flood() -> None:
+        bad = {"Host": f"127.0.0.1:{running.port}", "Authorization": "x" * 64}
+        for _ in range(125):
+            try:
+                refused.append(get(running, bad)[0])
+            except OSError:  # closed at the connection limit: also a refusal
+                refused.append(0)
+            if stop.is_set():
+                return
+
+    threads = [threading.Thread(target=flood) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    served = 0
+    try:
+        while any(t.is_alive() for t in threads):
+            for _attempt in range(3):
+                try:
+                    status, body = get(running, good(running))
+                except OSError:
+                    continue
+                assert status == 200
+                assert json.loads(body)["AccessKeyId"] == "ASIAEXAMPLE"
+                served += 1
+                break
+            else:
+                pytest.fail("the child could not get credentials during the flood")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert served > 0
+    assert len(refused) == 1000
+    assert set(refused) <= {403, 0}
+    assert refused.count(403) > 900  # nearly all answered, not dropped
+    assert get(running, good(running))[0] == 200
