@@ -24,9 +24,14 @@ import os
 import sys
 import time
 from _blake2 import blake2b  # builtin; `import hashlib` costs ~2.5 ms on every hit
-from collections.abc import Iterable, Mapping, Sequence
 
 from credproc import __version__, paths
+
+# Not `from typing import TYPE_CHECKING`: importing typing costs more than this whole module.
+# mypy treats any name TYPE_CHECKING as true; at run time the annotations are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 MAGIC = b"credproc-cache/1"
 DEFAULT_REFRESH_WINDOW = 20 * 60

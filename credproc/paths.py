@@ -8,7 +8,10 @@ without importing platformdirs, which costs several milliseconds on every hit.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+
+TYPE_CHECKING = False  # see credproc/fastpath.py: no typing import on the hit path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 APP = "credproc"
 
