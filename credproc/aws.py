@@ -9,6 +9,7 @@ the profile's ``endpoint_url``; ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` tur
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -179,7 +180,53 @@ def client(
         )
     else:
         kwargs.update(aws_access_key_id="", aws_secret_access_key="")
-    return session.create_client(service, **kwargs)
+    made = session.create_client(service, **kwargs)
+    made.meta.events.register("before-parse", _refuse_cut_off_body)
+    return _Retrying(made)
+
+
+def _refuse_cut_off_body(response_dict: Mapping[str, Any], **_: Any) -> None:
+    """A body shorter than its Content-Length was cut off in transit. botocore's JSON parser would
+    read it as ``{}`` (and its XML parser fail late); call it what it is, a garbled answer."""
+    from botocore.parsers import ResponseParserError
+
+    declared = response_dict.get("headers", {}).get("content-length")
+    body = response_dict.get("body")
+    if declared is not None and isinstance(body, bytes) and declared.isdigit() and len(body) < int(declared):
+        raise ResponseParserError(f"answer cut off: {len(body)} of {declared} bytes")
+
+
+class _Retrying:
+    """A botocore client whose operations also retry an answer that could not be parsed.
+
+    botocore's retries cover status codes and transport errors, but a body cut off mid-way
+    surfaces, in recent botocore, only when parsing it (ResponseParserError), past its retry loop.
+    Such an answer is as transient as a 503: retry it the same bounded number of times, with
+    jitter, inside the run's budget.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name not in self._inner.meta.method_to_api_mapping:
+            return attr
+
+        def operation(**params: Any) -> Any:
+            from botocore.parsers import ResponseParserError
+
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    return attr(**params)
+                except ResponseParserError:
+                    left = time_left()
+                    if attempt == MAX_ATTEMPTS or (left is not None and left < MIN_TRY_TIMEOUT):
+                        raise
+                time.sleep(random.uniform(0, 0.2 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+            raise AssertionError("unreachable")
+
+        return operation
 
 
 def sts_credentials(what: str, answer: Mapping[str, Any]) -> Credentials:
