@@ -33,9 +33,12 @@ def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     keystore.forget_backend()
 
 
+# One fixed expiry: a test that built two at different moments could straddle a second boundary.
+EXPIRES = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)
+
+
 def creds() -> Credentials:
-    return Credentials("ASIAEXAMPLEEXAMPLE12", SESSION_SECRET, TOKEN,
-                       datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1))
+    return Credentials("ASIAEXAMPLEEXAMPLE12", SESSION_SECRET, TOKEN, EXPIRES)
 
 
 def sealed_cache(warnings: list[str] | None = None) -> Cache:
