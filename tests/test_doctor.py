@@ -209,14 +209,24 @@ def test_a_missing_keyring_backend_is_a_warning(aws_files: AwsFiles) -> None:
     env = dict(os.environ, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     code, out, _ = _doctor("--profile", "dev", "--offline", env=env)
     assert code == 0, out
-    assert " warn  keyring            no keyring backend" in out
+    assert " warn  keyring            no OS keyring is available to keep secrets in" in out
 
 
-def test_the_keyring_backend_in_use_is_named(aws_files: AwsFiles) -> None:
+def test_a_plaintext_keyring_backend_is_reported_as_refused(aws_files: AwsFiles) -> None:
+    """`keys add` refuses a plaintext backend; doctor must not call the same backend healthy."""
     aws_files.write_config(STATIC)
     env = dict(os.environ, PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring")
     _, out, _ = _doctor("--profile", "dev", "--offline", env=env)
-    assert "  ok   keyring            keyrings.alt.file.PlaintextKeyring" in out
+    assert " warn  keyring            the keyring backend keyrings.alt.file.PlaintextKeyring keeps secrets " \
+           "in a plaintext file; credproc refuses it" in out
+
+
+def test_the_keyring_backend_in_use_is_named(aws_files: AwsFiles, tmp_path: Path) -> None:
+    aws_files.write_config(STATIC)
+    env = dict(os.environ, PYTHON_KEYRING_BACKEND="tests.support.keyrings.FileKeyring",
+               TEST_KEYRING_FILE=str(tmp_path / "keyring.json"))
+    _, out, _ = _doctor("--profile", "dev", "--offline", env=env)
+    assert "  ok   keyring            tests.support.keyrings.FileKeyring" in out
 
 
 # SSO token state, checked in-process against files in the AWS CLI's cache format.

@@ -88,10 +88,11 @@ def server_date(url: str, environ: Mapping[str, str]) -> float | None:
 
 
 def keyring_backend() -> str:
-    import keyring
+    """The backend credproc would use, by the keystore's own rules: a plaintext, null or fail
+    backend raises ConfigError here exactly as it would for `keys add`."""
+    from credproc import keystore
 
-    backend = keyring.get_keyring()
-    return f"{type(backend).__module__}.{type(backend).__name__}"
+    return keystore.backend_name(keystore.backend())
 
 
 @dataclass
@@ -307,11 +308,11 @@ def _token_state(world: World, path: str, what: str, profile: str) -> Finding:
 def check_keyring(world: World) -> list[Finding]:
     try:
         name = world.keyring_backend()
+    except CredprocError as exc:  # refused: no keyring, or one that would keep secrets in plaintext
+        return [Finding(WARN, "keyring", f"{exc.message}: `credproc keys` cannot store keys",
+                        "install a Secret Service (gnome-keyring, KeePassXC) or set PYTHON_KEYRING_BACKEND")]
     except Exception as exc:  # a broken backend raises anything; doctor reports, never crashes
         return [Finding(WARN, "keyring", f"no usable keyring backend ({type(exc).__name__})")]
-    if name.startswith("keyring.backends.fail"):
-        return [Finding(WARN, "keyring", "no keyring backend: `credproc keys` cannot store keys",
-                        "install a Secret Service (gnome-keyring, KeePassXC) or set PYTHON_KEYRING_BACKEND")]
     return [Finding(OK, "keyring", name)]
 
 
