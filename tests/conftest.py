@@ -16,6 +16,8 @@ from tests.support import leaks
 from tests.support.moto_sts import MotoSTS
 
 REPO = Path(__file__).resolve().parent.parent
+# Shared fixtures: in-memory and file keyrings, the Roles Anywhere world.
+pytest_plugins = ["tests.support.fixtures"]
 IN_CI = os.environ.get("CI") == "true"
 
 # Fake, well-formed long-term keys. Never real.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,15 +21,6 @@ from tests.support.moto_sts import MotoSTS
 
 SESSION_SECRET = "S" * 40
 TOKEN = "T" * 300
-
-
-@pytest.fixture
-def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    kr = MemoryKeyring()
-    monkeypatch.setattr(keyring.core, "_keyring_backend", kr)
-    keystore.forget_backend()
-    yield kr
-    keystore.forget_backend()
 
 
 # One fixed expiry: a test that built two at different moments could straddle a second boundary.

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,9 @@ from credproc.rolesanywhere import transport
 from tests.conftest import run_credproc
 from tests.support.cachetools import age_all
 from tests.support.faults import RUN_LIMIT, Fault, assert_clean_failure, assert_stale_served, timed
-from tests.support.ra_world import RaWorld, running, without_proxies
+from tests.support.ra_world import RaWorld
 
+pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 ATTEMPTS = transport.RetryPolicy().attempts
 TRANSIENT = {
     "5xx": Fault("status", 503, "ServiceUnavailableException"),
@@ -27,18 +27,6 @@ TRANSIENT = {
     "reset": Fault("reset"),
     "truncated body": Fault("truncate"),
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_machine_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    without_proxies(monkeypatch)
-
-
-@pytest.fixture
-def ra(tmp_path: Path) -> Iterator[RaWorld]:
-    with running(tmp_path) as world:
-        yield world
-
 
 
 @pytest.mark.parametrize("name", sorted(TRANSIENT))

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring.core
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credproc import config, fastpath, keystore
+from credproc import config, fastpath
 from credproc.cache import Cache
 from credproc.errors import CredprocError
 from credproc.resolve import build_source
 from credproc.sources.base import Context
 from credproc.terminal import Terminal
-from tests.support.keyrings import MemoryKeyring
 
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -51,14 +48,6 @@ INI = st.lists(LINES, max_size=14).map("\n".join)
 PROFILE = st.one_of(st.sampled_from(["default", "p", "q", "dev", "corp"]), st.text(max_size=12))
 
 
-@pytest.fixture
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(keyring.core, "_keyring_backend", MemoryKeyring())
-    keystore.forget_backend()
-    yield
-    keystore.forget_backend()
-
-
 def _context(home: Path) -> Context:
     environ = {"HOME": str(home), "AWS_CONFIG_FILE": str(home / "config"),
                "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"), "PATH": os.environ.get("PATH", "")}
@@ -73,7 +62,7 @@ def _write(path: Path, text: str) -> None:
 @FUZZ
 @given(config_text=INI, credentials_text=INI, profile=PROFILE)
 def test_arbitrary_config_raises_only_credproc_errors(
-    tmp_path: Path, memory_keyring: None, config_text: str, credentials_text: str, profile: str
+    tmp_path: Path, memory: object, config_text: str, credentials_text: str, profile: str
 ) -> None:
     _write(tmp_path / "config", config_text)
     _write(tmp_path / "credentials", credentials_text)
@@ -85,7 +74,7 @@ def test_arbitrary_config_raises_only_credproc_errors(
 
 @FUZZ
 @given(data=st.binary(max_size=300))
-def test_arbitrary_bytes_as_config_raise_only_credproc_errors(tmp_path: Path, memory_keyring: None,
+def test_arbitrary_bytes_as_config_raise_only_credproc_errors(tmp_path: Path, memory: object,
                                                                data: bytes) -> None:
     (tmp_path / "config").write_bytes(data)
     with contextlib.suppress(CredprocError):

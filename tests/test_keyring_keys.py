@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import keyring.core
 import pytest
@@ -20,15 +19,6 @@ from tests.support.keyrings import MemoryKeyring
 from tests.support.moto_sts import MotoSTS
 
 OTHER_SECRET = "x" * 40
-
-
-@pytest.fixture
-def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    kr = MemoryKeyring()
-    monkeypatch.setattr(keyring.core, "_keyring_backend", kr)
-    keystore.forget_backend()
-    yield kr
-    keystore.forget_backend()
 
 
 def put_keys(name: str, secret: str = BASE_SECRET) -> None:

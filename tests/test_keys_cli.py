@@ -15,7 +15,6 @@ from tests.conftest import (
     BASE_SECRET,
     CHAIN_CONFIG,
     CREDPROC,
-    REPO,
     AwsFiles,
     run_credproc,
 )
@@ -23,16 +22,6 @@ from tests.support.moto_sts import MotoSTS
 
 NEW_KEY_ID = "AKIAI44QH8DHBEXAMPLE"
 NEW_SECRET = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
-
-
-@pytest.fixture
-def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the credproc processes at the test file keyring (tests/support/keyrings.py)."""
-    store = tmp_path / "test-keyring.json"
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.keyrings.FileKeyring")
-    monkeypatch.setenv("TEST_KEYRING_FILE", str(store))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    return store
 
 
 def feed(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:

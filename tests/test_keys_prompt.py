@@ -7,21 +7,11 @@ import os
 from pathlib import Path
 
 import pexpect
-import pytest
 
-from tests.conftest import BASE_KEY_ID, BASE_SECRET, CREDPROC, REPO, AwsFiles
+from tests.conftest import BASE_KEY_ID, BASE_SECRET, CREDPROC, AwsFiles
 from tests.support.moto_sts import MotoSTS
 
 SERIAL = "arn:aws:iam::123456789012:mfa/alice"
-
-
-@pytest.fixture
-def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    store = tmp_path / "test-keyring.json"
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.keyrings.FileKeyring")
-    monkeypatch.setenv("TEST_KEYRING_FILE", str(store))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    return store
 
 
 def spawn(*args: str) -> pexpect.spawn:

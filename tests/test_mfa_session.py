@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
-import keyring.core
 import pytest
 
 from credproc import config, keystore
@@ -37,13 +35,10 @@ CONFIG = f"""
 
 
 @pytest.fixture
-def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    kr = MemoryKeyring()
-    monkeypatch.setattr(keyring.core, "_keyring_backend", kr)
-    keystore.forget_backend()
+def memory(memory: MemoryKeyring) -> MemoryKeyring:
+    """The shared in-memory keyring, holding the base profile's keys."""
     keystore.store(keystore.KEYS, "base", keystore.AccessKeys(BASE_KEY_ID, BASE_SECRET).to_json())
-    yield kr
-    keystore.forget_backend()
+    return memory
 
 
 def make_ctx(answers: list[str] | None, mfa_token: str | None = None) -> Context:

@@ -4,7 +4,6 @@ locally with exit 1 before any network call."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,10 @@ from credproc.sources import rolesanywhere
 from credproc.sources.base import Context
 from credproc.terminal import ScriptedTerminal
 from tests.support import ra_pki
-from tests.support.ra_world import RaWorld, running, without_proxies
+from tests.support.ra_world import RaWorld
 
+pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture(autouse=True)
-def _no_machine_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    without_proxies(monkeypatch)
-
-
-@pytest.fixture
-def ra(tmp_path: Path) -> Iterator[RaWorld]:
-    with running(tmp_path) as world:
-        yield world
 
 
 def context(environ: dict[str, str] | None = None, answers: list[str] | None = None) -> Context:

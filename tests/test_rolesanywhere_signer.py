@@ -7,7 +7,6 @@ import base64
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,18 +17,9 @@ from credproc.rolesanywhere import material, signer
 from credproc.rolesanywhere.transport import host_header
 from tests.support import ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, REGION, ROLE_ARN, TRUST_ANCHOR_ARN
-from tests.support.ra_world import RaWorld, running, without_proxies
+from tests.support.ra_world import RaWorld, running
 
-
-@pytest.fixture(autouse=True)
-def _no_machine_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    without_proxies(monkeypatch)
-
-
-@pytest.fixture
-def ra(tmp_path: Path) -> Iterator[RaWorld]:
-    with running(tmp_path) as world:
-        yield world
+pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 
 
 def load(files: ra_pki.Files) -> material.Material:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,18 +14,9 @@ import pytest
 from tests.conftest import AwsFiles, run_credproc
 from tests.support import ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
-from tests.support.ra_world import RaWorld, running, without_proxies
+from tests.support.ra_world import RaWorld
 
-
-@pytest.fixture(autouse=True)
-def _no_machine_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    without_proxies(monkeypatch)
-
-
-@pytest.fixture
-def ra(tmp_path: Path) -> Iterator[RaWorld]:
-    with running(tmp_path) as world:
-        yield world
+pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 
 
 def env_with(**extra: str) -> dict[str, str]:
