@@ -12,12 +12,12 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from credproc import aws, fastpath, paths
+from credproc import atomic, aws, cachefile, paths
+from credproc.cachekey import hop_key
 from credproc.credentials import Credentials, from_process_dict
 from credproc.errors import CredprocError, NeedsHumanError, UpstreamError
 from credproc.lock import hold
@@ -28,29 +28,57 @@ LOCK_TIMEOUT_SECONDS = 50.0
 LOCK_SUFFIX = ".lock"
 
 
+__all__ = ["Cache", "CachedItem", "EntryMeta", "NoCache", "entry_credentials", "hop_key"]
+
+
+@dataclass(frozen=True)
+class EntryMeta:
+    """What `cache list`, `logout` and `keys` need to know of an entry (never a secret).
+
+    ``kind``: "answer" (credential-process), "exec" or "hop" (one link of a chain); ``region``: the
+    region exec gives its child (exec entries only)."""
+
+    kind: str = ""
+    profile: str = ""
+    source: str = ""
+    label: str = ""
+    region: str | None = None
+
+    def to_json(self) -> bytes:
+        fields = {"kind": self.kind, "profile": self.profile, "source": self.source, "label": self.label}
+        if self.region is not None:
+            fields["region"] = self.region
+        return json.dumps(fields, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> EntryMeta:
+        """Whatever a file holds; anything unreadable is an empty record, never an error."""
+        try:
+            data = json.loads(raw.decode("utf-8")) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        text = {k: v for k, v in data.items() if isinstance(v, str)}
+        return cls(text.get("kind", ""), text.get("profile", ""), text.get("source", ""),
+                   text.get("label", ""), text.get("region"))
+
+
 @dataclass(frozen=True)
 class CachedItem:
     key: str
-    entry: fastpath.Entry
-    meta: Mapping[str, object]
+    entry: cachefile.Entry
+    meta: EntryMeta
 
     @property
     def expires(self) -> int:
         return self.entry.expires
 
 
-def _decode_meta(raw: bytes) -> dict[str, object]:
-    try:
-        meta = json.loads(raw.decode("utf-8")) if raw else {}
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
 @dataclass
 class Cache:
-    directory: str | None  # None: caching is off for this run (disabled or unusable)
-    refresh_window: float = fastpath.DEFAULT_REFRESH_WINDOW
+    directory: str
+    refresh_window: float = cachefile.DEFAULT_REFRESH_WINDOW
     warn: Callable[[str], None] = field(default=lambda message: None)
     clock: Callable[[], float] = time.time
     encrypt: bool = False  # seal payloads with a keyring-held key (credproc.cache_crypto)
@@ -65,43 +93,39 @@ class Cache:
         enabled: bool = True,
     ) -> Cache:
         if not enabled:
-            return cls(None, refresh_window, warn)
+            return NoCache(refresh_window=refresh_window, warn=warn)
         directory = paths.cache_dir(environ, platform)
         try:
             os.makedirs(directory, mode=0o700, exist_ok=True)
         except OSError as exc:
             warn(f"cache folder {directory} is unusable ({exc.strerror}); continuing without a cache")
-            return cls(None, refresh_window, warn)
-        if not fastpath.trusted_dir(directory):
+            return NoCache(refresh_window=refresh_window, warn=warn)
+        if not cachefile.trusted_dir(directory):
             warn(
                 f"cache folder {directory} is writable by other users or not yours; "
                 "continuing without a cache (fix: chmod 700 it, or remove it)"
             )
-            return cls(None, refresh_window, warn)
+            return NoCache(refresh_window=refresh_window, warn=warn)
         from credproc import cache_crypto
 
         return cls(directory, refresh_window, warn, encrypt=cache_crypto.enabled(environ))
 
-    @property
-    def enabled(self) -> bool:
-        return self.directory is not None
+    enabled = True
 
     def _path(self, key: str, suffix: str) -> str:
-        return os.path.join(self.directory or "", key + suffix)
+        return os.path.join(self.directory, key + suffix)
 
-    def read(self, key: str) -> fastpath.Entry | None:
-        if self.directory is None:
-            return None
-        entry = fastpath.read_entry(self.directory, key)
+    def read(self, key: str) -> cachefile.Entry | None:
+        entry = cachefile.read_entry(self.directory, key)
         if entry is None or not entry.deps_unchanged():
             return None
-        if entry.payload.startswith(fastpath.SEALED):
+        if entry.payload.startswith(cachefile.SEALED):
             from credproc import cache_crypto
 
             plain = cache_crypto.unseal(key, entry.payload)
             if plain is None:
                 return None
-            return fastpath.Entry(plain, entry.expires, entry.issued, entry.deps, entry.meta)
+            return cachefile.Entry(plain, entry.expires, entry.issued, entry.deps, entry.meta)
         if self.encrypt:  # written before encryption was turned on: refresh it sealed
             return None
         return entry
@@ -116,12 +140,10 @@ class Cache:
         self,
         key: str,
         fetch: Callable[[], Credentials],
-        meta: Mapping[str, object],
+        meta: EntryMeta,
         deps: Callable[[], Iterable[str]] = tuple,
     ) -> Credentials:
         """The cached answer for ``key`` if fresh, else one refresh (single-flight) via ``fetch``."""
-        if self.directory is None:
-            return fetch()
         hit = self.fresh(key)
         if hit is not None:
             return hit
@@ -139,7 +161,7 @@ class Cache:
         self,
         key: str,
         fetch: Callable[[], Credentials],
-        meta: Mapping[str, object],
+        meta: EntryMeta,
         deps: Callable[[], Iterable[str]],
     ) -> Credentials:
         entry = self.read(key)
@@ -153,7 +175,7 @@ class Cache:
         self.store(key, creds, meta, deps())
         return creds
 
-    def _stale_or_raise(self, entry: fastpath.Entry | None, now: float, exc: CredprocError) -> Credentials:
+    def _stale_or_raise(self, entry: cachefile.Entry | None, now: float, exc: CredprocError) -> Credentials:
         """Stale-on-error: cached credentials still valid for long enough, with a warning."""
         if entry is not None and entry.expires - now > STALE_FLOOR_SECONDS:
             minutes = int((entry.expires - now) // 60)
@@ -165,10 +187,10 @@ class Cache:
         raise exc
 
     def store(
-        self, key: str, creds: Credentials, meta: Mapping[str, object], deps: Iterable[str] = ()
+        self, key: str, creds: Credentials, meta: EntryMeta, deps: Iterable[str] = ()
     ) -> None:
         """Write atomically. Long-term keys (no expiration) are never written to disk."""
-        if self.directory is None or creds.expiration is None:
+        if creds.expiration is None:
             return
         payload = (creds.to_process_json() + "\n").encode()
         if self.encrypt:
@@ -179,52 +201,36 @@ class Cache:
             except CredprocError as exc:  # never fall back to writing it in the clear
                 self.warn(f"cache encryption unavailable ({exc.message}); credentials not cached")
                 return
-        meta_bytes = json.dumps(dict(meta), sort_keys=True).encode()
         try:
-            data = fastpath.encode_entry(
-                payload, int(creds.expiration.timestamp()), int(self.clock()), deps, meta_bytes
+            data = cachefile.encode_entry(
+                payload, int(creds.expiration.timestamp()), int(self.clock()), deps, meta.to_json()
             )
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)  # created 0600
+            # A new file, 0600 whatever the umask; a symlink planted at the entry's name is replaced.
+            atomic.write_bytes(self._path(key, cachefile.ENTRY_SUFFIX), data, mode=0o600,
+                               follow_symlinks=False, prefix=atomic.TEMP_PREFIX)
         except OSError as exc:
             self.warn(f"could not write the cache ({exc.strerror}); credentials not cached")
-            return
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self._path(key, fastpath.ENTRY_SUFFIX))
-        except OSError as exc:
-            self.warn(f"could not write the cache ({exc.strerror}); credentials not cached")
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
     def items(self) -> Iterator[CachedItem]:
-        if self.directory is None:
-            return
         try:
             names = sorted(os.listdir(self.directory))
         except OSError:
             return
         for name in names:
-            if not name.endswith(fastpath.ENTRY_SUFFIX):
+            if not name.endswith(cachefile.ENTRY_SUFFIX):
                 continue
-            key = name[: -len(fastpath.ENTRY_SUFFIX)]
-            entry = fastpath.read_entry(self.directory, key)
+            key = name[: -len(cachefile.ENTRY_SUFFIX)]
+            entry = cachefile.read_entry(self.directory, key)
             if entry is not None:
-                yield CachedItem(key, entry, _decode_meta(entry.meta))
+                yield CachedItem(key, entry, EntryMeta.from_json(entry.meta))
 
     def remove(self, key: str) -> None:
-        if self.directory is None:
-            return
-        for suffix in (fastpath.ENTRY_SUFFIX, LOCK_SUFFIX):
+        for suffix in (cachefile.ENTRY_SUFFIX, LOCK_SUFFIX):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path(key, suffix))
 
     def clear(self, predicate: Callable[[CachedItem], bool] | None = None) -> int:
         """Remove matching entries (all with no predicate, stray temp and lock files too)."""
-        if self.directory is None:
-            return 0
         removed = 0
         for item in list(self.items()):
             if predicate is None or predicate(item):
@@ -232,25 +238,43 @@ class Cache:
                 removed += 1
         if predicate is None:
             for name in os.listdir(self.directory):
-                if name.startswith(".tmp-") or name.endswith((fastpath.ENTRY_SUFFIX, LOCK_SUFFIX)):
+                if name.startswith(atomic.TEMP_PREFIX) or name.endswith((cachefile.ENTRY_SUFFIX, LOCK_SUFFIX)):
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(self.directory, name))
         return removed
 
 
-def entry_credentials(entry: fastpath.Entry) -> Credentials:
+@dataclass
+class NoCache(Cache):
+    """Caching is off for this run (``--no-cache``, or a folder credproc may not use): every read
+    misses, every write is dropped, every refresh goes straight to ``fetch``."""
+
+    directory: str = ""
+    enabled = False
+
+    def read(self, key: str) -> cachefile.Entry | None:
+        return None
+
+    def obtain(self, key: str, fetch: Callable[[], Credentials], meta: EntryMeta,
+               deps: Callable[[], Iterable[str]] = tuple) -> Credentials:
+        return fetch()
+
+    def store(self, key: str, creds: Credentials, meta: EntryMeta, deps: Iterable[str] = ()) -> None:
+        return None
+
+    def items(self) -> Iterator[CachedItem]:
+        return iter(())
+
+    def remove(self, key: str) -> None:
+        return None
+
+    def clear(self, predicate: Callable[[CachedItem], bool] | None = None) -> int:
+        return 0
+
+
+def entry_credentials(entry: cachefile.Entry) -> Credentials:
     try:
         data = json.loads(entry.payload)
     except ValueError as exc:  # checksum passed, so only a foreign writer gets here
         raise CredprocError("cache entry unreadable; run `credproc cache clear`") from exc
     return from_process_dict(data, "cache entry")
-
-
-def hop_key(identity: str) -> str:
-    """The key of one hop of a chain, from the hop's identity string (hashed: ARNs stay private)."""
-    from _blake2 import blake2b
-
-    from credproc import __version__
-
-    material = f"{__version__}\0{identity}".encode()
-    return "h-" + blake2b(material, digest_size=20, person=b"credproc-hop").hexdigest()

@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from credproc import fastpath
+from credproc import cachefile, fastpath
 
 ENV = "CREDPROC_CACHE_ENCRYPTION"
 KEY_USERNAME = "cache-key"
@@ -60,12 +60,12 @@ def seal(cache_key: str, payload: bytes) -> bytes:
             "remove it: `credproc cache clear` then delete the keyring entry credproc/cache-key",
         )
     nonce = os.urandom(NONCE_BYTES)
-    return fastpath.SEALED + nonce + AESGCM(key).encrypt(nonce, payload, cache_key.encode())
+    return cachefile.SEALED + nonce + AESGCM(key).encrypt(nonce, payload, cache_key.encode())
 
 
 def unseal(cache_key: str, payload: bytes) -> bytes | None:
     """The plaintext of a sealed payload, or None when it cannot be opened (treated as a miss)."""
-    if not payload.startswith(fastpath.SEALED):
+    if not payload.startswith(cachefile.SEALED):
         return None
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -76,7 +76,7 @@ def unseal(cache_key: str, payload: bytes) -> bytes | None:
         key = _key(create=False)
     except CredprocError:
         return None
-    body = payload[len(fastpath.SEALED):]
+    body = payload[len(cachefile.SEALED):]
     if key is None or len(body) <= NONCE_BYTES:
         return None
     try:

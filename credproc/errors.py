@@ -1,6 +1,6 @@
-"""The one error hierarchy. Each class carries its exit code (CONTRACT.md, "Exit codes").
+"""The one error hierarchy. Each class carries its exit code (the README's "Exit codes" table).
 
-Core code raises these; exactly one place (credproc.cli.errors.handle) turns them into a message on
+Core code raises these; exactly one place (credproc.cli.run) turns them into a message on
 stderr and a process exit status. Messages never contain secrets: callers pass ARNs, profile
 names and paths, never key material.
 """
@@ -53,3 +53,10 @@ class LaunchError(CredprocError):
 
 class Interrupted(CredprocError):
     exit_code = 130
+
+
+class InternalError(CredprocError):
+    """A bug: an exception nobody expected. Its own code (sysexits' EX_SOFTWARE), never 1 (bad input),
+    so a script can tell "fix your config" from "report this"."""
+
+    exit_code = 70

@@ -16,66 +16,31 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from credproc import fastpath, paths
-
-KEY_PREFIX = "x-"
-VALUE_FLAGS = {"--profile": "profile", "-p": "profile", "--region": "region",
-               "--refresh-window": "refresh_window"}
-WARNED_PROGRAMS = frozenset({"daprd", "dapr"})  # the slow path prints their warning
-
-
-def parse(argv: Sequence[str]) -> tuple[dict[str, str], list[str]] | None:
-    """``[--profile P] [--region R] [--refresh-window S] -- CMD [ARGS...]`` or give up."""
-    options: dict[str, str] = {}
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--":
-            command = list(argv[i + 1:])
-            return (options, command) if command else None
-        name, eq, value = arg.partition("=")
-        if name not in VALUE_FLAGS or (eq and name == "-p"):
-            return None
-        if not eq:
-            if i + 1 >= len(argv):
-                return None
-            value = argv[i + 1]
-            i += 1
-        options[VALUE_FLAGS[name]] = value
-        i += 1
-    return None
-
-
-def profile_name(given: str | None, environ: Mapping[str, str]) -> str:
-    """The same rule as ``credproc.cli.common.profile_name`` (a test keeps them equal)."""
-    return given or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
-
-
-def exec_key(profile: str, region: str | None, environ: Mapping[str, str]) -> str:
-    options = {"profile": profile, **({"region": region} if region else {})}
-    return KEY_PREFIX + fastpath.cache_key(options, environ)[2:]
+from credproc import cachefile, cachekey, flags, paths
+from credproc.launch import DAPR_PROGRAMS
+from credproc.profiles import selected_profile
 
 
 def try_exec(argv: Sequence[str], environ: Mapping[str, str]) -> None:
     """Replace the process with the command on a fresh hit; return on anything else."""
-    parsed = parse(argv)
+    parsed = flags.parse(flags.EXEC, argv, command=True)
     if parsed is None or sys.platform == "win32" or environ.get("CREDPROC_CACHE_ENCRYPTION"):
         return
     options, command = parsed
-    if os.path.basename(command[0]) in WARNED_PROGRAMS:
+    if os.path.basename(command[0]) in DAPR_PROGRAMS:  # the full CLI prints their warning
         return
-    window = fastpath.refresh_window(options, environ)
+    window = cachefile.refresh_window(options.get("refresh_window"), environ)
     directory = paths.cache_dir(environ, sys.platform)
-    if window is None or not fastpath.trusted_dir(directory):
+    if window is None or not cachefile.trusted_dir(directory):
         return
-    profile = profile_name(options.get("profile"), environ)
-    entry = fastpath.read_entry(directory, exec_key(profile, options.get("region"), environ))
+    profile = selected_profile(options.get("profile"), environ)
+    entry = cachefile.read_entry(directory, cachekey.exec_key(profile, options.get("region"), environ))
     if entry is None or not entry.is_fresh(time.time(), window) or not entry.deps_unchanged():
         return
-    from credproc import envbuild, launch
+    from credproc import envbuild, launch  # noqa: PLC0415 - only a hit pays for them
     from credproc.credentials import from_process_dict
 
-    region = json.loads(entry.meta).get("region")
+    region = json.loads(entry.meta).get("region")  # credproc.cache.EntryMeta, without dataclasses
     creds = from_process_dict(json.loads(entry.payload), "cache entry").with_region(region)
     env = envbuild.for_keys(creds, profile).apply(environ)
     path = launch.find_posix(command[0], env)  # not found: the slow path reports it (127)

@@ -27,6 +27,8 @@ NOT_EXECUTABLE, NOT_FOUND, FAILED = 126, 127, 125
 DEFAULT_PATHEXT = ".COM;.EXE;.BAT;.CMD"
 BATCH_SUFFIXES = (".bat", ".cmd")
 FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP")
+# Programs that read env credentials once and never again (exec warns; its fast path steps aside).
+DAPR_PROGRAMS = frozenset({"daprd", "dapr"})
 # Inside double quotes cmd.exe keeps & | < > ( ) ^ , ; = and spaces literal; it still expands %
 # (and ! with delayed expansion), cannot escape a double quote, and ends the line at CR/LF.
 BATCH_UNSAFE = re.compile(r'["%!\r\n\x00-\x1f]')

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False  # see credproc/fastpath.py: no typing import on the hit path
+TYPE_CHECKING = False  # see credproc/flags.py: no typing import on the hit path
 if TYPE_CHECKING:
     from collections.abc import Mapping
 

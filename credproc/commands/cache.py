@@ -20,14 +20,14 @@ class Row:
 def rows(cache: Cache, now: float, profile: str | None = None) -> list[Row]:
     found = []
     for item in cache.items():
-        if profile is not None and item.meta.get("profile") != profile:
+        if profile is not None and item.meta.profile != profile:
             continue
         found.append(
             Row(
-                profile=str(item.meta.get("profile") or "-"),
-                kind=str(item.meta.get("kind") or "?"),
-                source=str(item.meta.get("source") or "?"),
-                label=str(item.meta.get("label") or ""),
+                profile=item.meta.profile or "-",
+                kind=item.meta.kind or "?",
+                source=item.meta.source or "?",
+                label=item.meta.label,
                 expires=item.expires,
                 minutes_left=int((item.expires - now) // 60),
             )
@@ -40,6 +40,6 @@ def clear(cache: Cache, profile: str | None = None) -> int:
         return cache.clear()
 
     def matches(item: CachedItem) -> bool:
-        return item.meta.get("profile") == profile
+        return item.meta.profile == profile
 
     return cache.clear(matches)

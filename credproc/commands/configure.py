@@ -7,18 +7,15 @@ the keys given (region, the source's keys). Everything else in the file stays by
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
 import shlex
 import shutil
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from credproc import config_edit, paths
+from credproc import atomic, config_edit, paths
 from credproc.errors import ConfigError
 from credproc.platform import is_windows
 
@@ -188,24 +185,7 @@ def diff(p: Plan) -> str:
 
 def write(p: Plan) -> None:
     """Replace the file atomically, keeping its mode; a new file is 0600 in a 0700 folder."""
-    folder = os.path.dirname(p.path) or "."
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        try:
-            mode = stat.S_IMODE(os.stat(p.path).st_mode)
-        except FileNotFoundError:
-            mode = 0o600
-        fd, tmp = tempfile.mkstemp(prefix=".config-", dir=folder)
+        atomic.write_text(p.path, p.edit.after, mode=None)
     except OSError as exc:
-        raise ConfigError(f"cannot write {p.display_path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(p.edit.after.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, p.path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise ConfigError(f"cannot write {p.display_path}: {exc.strerror}") from None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from credproc import fastpath
+from credproc import cachekey
+from credproc.cache import EntryMeta
 from credproc.credentials import Credentials
 from credproc.resolve import build_source, resolve_source
 from credproc.sources.base import Context
@@ -30,8 +31,8 @@ def resolve_answer(ctx: Context, profile: str, options: Mapping[str, str]) -> Cr
         label, source_kind, deps = source.describe()[0], source.kind, source.deps
     if not ctx.cache.enabled:
         return fetch()
-    key = fastpath.cache_key(options, ctx.environ)
-    meta = {"kind": "answer", "profile": profile, "source": source_kind, "label": label}
+    key = cachekey.answer_key(options, ctx.environ)
+    meta = EntryMeta(kind="answer", profile=profile, source=source_kind, label=label)
     return ctx.cache.obtain(key, fetch, meta, deps)
 
 

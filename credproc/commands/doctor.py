@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from credproc import aws, config, fastpath, paths
-from credproc.cache import Cache
+from credproc import aws, cachefile, config, paths
+from credproc.cache import Cache, NoCache
 from credproc.commands import cache as cache_cmd
 from credproc.config import AwsConfig, get_str
 from credproc.credentials import format_expiration
@@ -124,7 +124,7 @@ def check_files(world: World) -> tuple[list[Finding], AwsConfig | None]:
 
 
 def _context(world: World, cfg: AwsConfig) -> Context:
-    return Context(environ=world.environ, config=cfg, cache=Cache(None), terminal=Terminal(),
+    return Context(environ=world.environ, config=cfg, cache=NoCache(), terminal=Terminal(),
                    warn=lambda message: None, clock=world.clock, stack=guard_stack(world.environ))
 
 
@@ -215,7 +215,7 @@ def _mode_problems(directory: str) -> list[Finding]:
     found = []
     st = os.stat(directory)
     mode = stat.S_IMODE(st.st_mode)
-    if not fastpath.owner_ok(st):
+    if not cachefile.owner_ok(st):
         found.append(Finding(PROBLEM, "cache", f"cache folder {directory} is writable by other users or "
                              f"not yours (mode {mode:04o}): credproc does not use it",
                              f"chmod 700 {directory}"))
@@ -223,10 +223,10 @@ def _mode_problems(directory: str) -> list[Finding]:
         found.append(Finding(PROBLEM, "cache", f"cache folder {directory} is open to other users "
                              f"(mode {mode:04o}, expected 0700)", f"chmod 700 {directory}"))
     for name in sorted(os.listdir(directory)):
-        if not name.endswith(fastpath.ENTRY_SUFFIX):
+        if not name.endswith(cachefile.ENTRY_SUFFIX):
             continue
         file_st = os.lstat(os.path.join(directory, name))
-        if not fastpath.file_ok(file_st) or stat.S_ISLNK(file_st.st_mode):
+        if not cachefile.file_ok(file_st) or stat.S_ISLNK(file_st.st_mode):
             found.append(Finding(PROBLEM, "cache", f"cache entry {name} has mode "
                                  f"{stat.S_IMODE(file_st.st_mode):04o} (expected 0600) and is ignored",
                                  "run `credproc cache clear`"))

@@ -7,12 +7,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from credproc import envbuild, launch
+from credproc.cache import EntryMeta
 from credproc.credentials import Credentials
 from credproc.errors import CredprocError, Interrupted, LaunchError
 from credproc.resolve import resolve_profile
 from credproc.sources.base import Context
 
-DAPR_PROGRAMS = frozenset({"daprd", "dapr"})
 MAX_TTL_VAR = "CREDPROC_SERVER_MAX_TTL"
 USAGE = "usage: credproc exec [--profile P] [--server] [--region R] -- CMD [ARGS...]"
 
@@ -49,7 +49,7 @@ def program_name(command: str, windows: bool) -> str:
 
 def dapr_warning(command: str, creds: Credentials, now: float, windows: bool) -> str | None:
     """daprd reads env credentials once; when they expire its AWS components fail for good."""
-    if program_name(command, windows) not in DAPR_PROGRAMS:
+    if program_name(command, windows) not in launch.DAPR_PROGRAMS:
         return None
     left = creds.seconds_left(now)
     if left is None:
@@ -63,14 +63,13 @@ def dapr_warning(command: str, creds: Credentials, now: float, windows: bool) ->
 
 
 def max_ttl(environ: Mapping[str, str]) -> float | None:
+    from credproc import durations
+
     raw = environ.get(MAX_TTL_VAR)
     if not raw:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1
-    if value <= 0:
+    value = durations.seconds(raw, minimum=0, inclusive=False)
+    if value is None:
         raise LaunchError(f"{MAX_TTL_VAR} must be a positive number of seconds, got {raw!r}")
     return value
 
@@ -78,16 +77,16 @@ def max_ttl(environ: Mapping[str, str]) -> float | None:
 def resolve_for_keys(ctx: Context, profile: str) -> Credentials:
     """Resolve through the cache, and keep the answer with the child's region where
     ``credproc.exec_fast`` finds it next time without parsing a config file."""
-    from credproc import aws, exec_fast
+    from credproc import aws, cachekey
     from credproc.resolve import build_source, resolve_source
 
     source = build_source(ctx, profile)
     region = aws.region_for(ctx.environ, ctx.config, profile, ctx.region)
     if not ctx.cache.enabled or not source.cacheable:  # long-term keys never go to disk
         return resolve_source(ctx, profile, source)
-    key = exec_fast.exec_key(profile, ctx.region, ctx.environ)
-    meta = {"kind": "exec", "profile": profile, "source": source.kind, "label": source.describe()[0],
-            "region": region}
+    key = cachekey.exec_key(profile, ctx.region, ctx.environ)
+    meta = EntryMeta(kind="exec", profile=profile, source=source.kind, label=source.describe()[0],
+                     region=region)
     creds = ctx.cache.obtain(key, lambda: resolve_source(ctx, profile, source), meta, source.deps)
     return creds.with_region(region)
 

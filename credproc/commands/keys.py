@@ -123,6 +123,6 @@ def dependents(config: AwsConfig, name: str, environ: Mapping[str, str]) -> set[
 
 def clear_cache(cache: Cache, profiles: set[str]) -> int:
     def built_on(item: CachedItem) -> bool:
-        return item.meta.get("profile") in profiles
+        return item.meta.profile in profiles
 
     return cache.clear(built_on)

@@ -9,14 +9,13 @@ appended; existing profiles, comments and order are left exactly as they were.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from credproc import atomic
 from credproc.errors import ConfigError
 from credproc.sso.portal import Assignment
-from credproc.sso.token_cache import write_text_atomic
 
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
 SSO_SUFFIX = ".sso"
@@ -83,18 +82,18 @@ def plan(assignments: Iterable[Assignment], session: str, template: str, region:
 
 
 def append(config_file: str, text: str) -> None:
-    """Append to the config file as one atomic replace (0600 when new; the old mode otherwise)."""
+    """Append to the config file as one atomic replace (0600 when new; the old mode otherwise; a
+    symlinked config file stays a link and the file it points at is updated)."""
     try:
         with open(config_file, encoding="utf-8") as fh:
             current = fh.read()
-        mode = os.stat(config_file).st_mode & 0o777
     except FileNotFoundError:
-        current, mode = "", 0o600
+        current = ""
     except OSError as exc:
         raise ConfigError(f"cannot read {config_file}: {exc.strerror}") from None
     if current and not current.endswith("\n"):
         current += "\n"
     try:
-        write_text_atomic(config_file, current + text, mode)
+        atomic.write_text(config_file, current + text)
     except OSError as exc:
         raise ConfigError(f"cannot write {config_file}: {exc.strerror}") from None

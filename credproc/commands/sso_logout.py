@@ -61,7 +61,7 @@ def logout(rt: Runtime, config: AwsConfig, cache: Cache, sessions: list[SsoSessi
     doomed = profiles_of(config, rt.environ, cache_ids)
 
     def derived(item: CachedItem) -> bool:
-        return item.meta.get("profile") in doomed or (cache_ids is None and item.meta.get("source") == "sso")
+        return item.meta.profile in doomed or (cache_ids is None and item.meta.source == "sso")
 
     cleared = cache.clear(derived) if cache.enabled else 0
     return Outcome([s.label for s, _ in targets], removed, cleared)

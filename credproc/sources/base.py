@@ -106,7 +106,7 @@ def obtain(ctx: Context, source: Source) -> Credentials:
 
     if not source.cacheable or not ctx.cache.enabled:
         return fetch()
-    from credproc.cache import hop_key
+    from credproc.cache import EntryMeta, hop_key
 
-    meta = {"kind": "hop", "profile": source.profile, "source": source.kind, "label": source.describe()[0]}
+    meta = EntryMeta(kind="hop", profile=source.profile, source=source.kind, label=source.describe()[0])
     return ctx.cache.obtain(hop_key(source.identity), fetch, meta, source.deps)

@@ -50,12 +50,13 @@ def credproc_target(argv: list[str], environ: Mapping[str, str]) -> str | None:
         return None
     if not rest or rest[0] != "credential-process":
         return None
-    from credproc import fastpath
+    from credproc import cachekey, fastpath
+    from credproc.profiles import selected_profile
 
     options = fastpath.parse_args(rest[1:])
-    if options is None or set(options) - {"profile"} - fastpath.NON_ANSWER:
+    if options is None or set(options) - {"profile"} - cachekey.NON_ANSWER:
         return None
-    return options.get("profile") or environ.get("AWS_PROFILE") or "default"
+    return selected_profile(options.get("profile"), environ)
 
 
 def guard_stack(environ: Mapping[str, str]) -> tuple[str, ...]:

@@ -13,17 +13,15 @@ from what the registration is for, so a login reuses one until it expires.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from credproc import paths
+from credproc import atomic, paths
 from credproc.credentials import format_expiration, parse_expiration
 from credproc.errors import CredprocError
 
@@ -136,38 +134,9 @@ def load(path: str) -> Token | None:
 
 
 def write_json(path: str, data: Mapping[str, Any]) -> None:
-    """Atomic 0600 write in a 0700 folder (made if missing)."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(dict(data), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(path: str, text: str, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``text`` atomically (the config file written by `configure sso`)."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Atomic 0600 write in a 0700 folder (made if missing); a symlink there is replaced."""
+    atomic.write_bytes(path, json.dumps(dict(data)).encode("utf-8"), mode=atomic.NEW_FILE_MODE,
+                       follow_symlinks=False, suffix=".json")
 
 
 def save(path: str, token: Token) -> None:

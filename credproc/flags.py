@@ -1,0 +1,144 @@
+"""The flags of the resolving commands, declared once as data, and the one parser of the fast paths.
+
+The click options of ``credential-process``, ``exec``, ``env`` and ``serve`` are generated from these
+tables (credproc.options); the fast paths (credproc.fastpath, credproc.exec_fast) read argv with
+``parse`` below. So the two readings agree by construction, and a property test compares them on
+generated argv. Stdlib only, and cheap to import: this module runs on every cache hit.
+
+A new flag of a resolving command is one line in a table here. ``answer`` says whether its value
+changes the answer (then it is part of the cache key); ``fast`` False makes the fast path step
+aside whenever the flag is given (``--no-cache``, ``--server``).
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs more than this module
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+RA_HELP = "Roles Anywhere (aws_signing_helper-compatible): "
+
+
+class Flag:
+    """One option: its names, whether it takes a value, and what it means to the cache."""
+
+    __slots__ = ("answer", "dest", "fast", "help", "long", "metavar", "short", "takes_value")
+
+    def __init__(
+        self,
+        long: str,
+        help: str,
+        *,
+        short: str | None = None,
+        metavar: str | None = None,
+        answer: bool = True,
+        fast: bool = True,
+        dest: str | None = None,
+    ) -> None:
+        self.long = long
+        self.short = short
+        self.metavar = metavar
+        self.takes_value = metavar is not None
+        self.answer = answer
+        self.fast = fast
+        self.help = help
+        self.dest = dest or long.lstrip("-").replace("-", "_")
+
+    def with_help(self, help: str) -> Flag:
+        """The same flag, described for another command."""
+        return Flag(self.long, help, short=self.short, metavar=self.metavar, answer=self.answer,
+                    fast=self.fast, dest=self.dest)
+
+
+PROFILE = Flag("--profile", "Profile to resolve (default: $AWS_PROFILE, else 'default').", short="-p",
+               metavar="P")
+NO_CACHE = Flag("--no-cache", "Neither read nor write the cache.", answer=False, fast=False)
+REFRESH_WINDOW = Flag(
+    "--refresh-window",
+    "Refresh when fewer seconds than this remain (default 1200; scaled down for short sessions; also "
+    "CREDPROC_REFRESH_WINDOW).",
+    metavar="SECONDS", answer=False,
+)
+AUTO_LOGIN = Flag("--auto-login", "Start an SSO login when the session has expired.", answer=False)
+MFA_TOKEN = Flag("--mfa-token", "MFA code for scripts, instead of the terminal prompt.", metavar="CODE",
+                 answer=False)
+REGION = Flag("--region", "Region (Roles Anywhere and STS calls).", metavar="R")
+NO_VERIFY_SSL = Flag("--no-verify-ssl", "Do not verify TLS certificates (never do this in production).")
+
+# aws_signing_helper credential-process's own flags (their values change the answer).
+ROLES_ANYWHERE = (
+    Flag("--certificate", RA_HELP + "certificate (PEM/DER/PKCS#12).", metavar="PATH"),
+    Flag("--private-key", RA_HELP + "private key; an encrypted key's passphrase comes from the keyring, "
+         "else $CREDPROC_PRIVATE_KEY_PASSPHRASE, else a terminal prompt.", metavar="PATH"),
+    Flag("--intermediates", RA_HELP + "intermediate CA bundle.", metavar="PATH"),
+    Flag("--trust-anchor-arn", RA_HELP + "trust anchor ARN.", metavar="ARN"),
+    Flag("--profile-arn", RA_HELP + "Roles Anywhere profile ARN.", metavar="ARN"),
+    Flag("--role-arn", RA_HELP + "role ARN.", metavar="ARN"),
+    Flag("--session-duration", RA_HELP + "session duration.", metavar="SECONDS"),
+)
+RA_TAIL = (
+    REGION,
+    Flag("--endpoint", RA_HELP + "endpoint URL.", metavar="URL"),
+    Flag("--role-session-name", RA_HELP + "role session name.", metavar="NAME"),
+    Flag("--with-proxy", RA_HELP + "accepted for compatibility; HTTPS_PROXY/NO_PROXY are always honoured.",
+         answer=False),
+)
+
+# In --help order.
+CREDENTIAL_PROCESS: tuple[Flag, ...] = (
+    PROFILE, NO_CACHE, REFRESH_WINDOW, AUTO_LOGIN, MFA_TOKEN, *ROLES_ANYWHERE, *RA_TAIL, NO_VERIFY_SSL,
+)
+
+SERVER = Flag("--server", "Serve credentials on a loopback endpoint (kept fresh) instead of env keys.",
+              fast=False, dest="use_server")
+CHILD_REGION = REGION.with_help("Region to set as AWS_REGION and AWS_DEFAULT_REGION (default: the profile's).")
+CHILD_REFRESH_WINDOW = REFRESH_WINDOW.with_help(
+    "Refresh upstream when fewer seconds than this remain (also CREDPROC_REFRESH_WINDOW)."
+)
+EXEC: tuple[Flag, ...] = (PROFILE, SERVER, CHILD_REGION, CHILD_REFRESH_WINDOW)
+
+
+def parse(
+    table: Sequence[Flag], argv: Sequence[str], *, command: bool = False
+) -> tuple[dict[str, str], list[str]] | None:
+    """Read ``argv`` as click reads these flags, or give up (``None``) on anything else.
+
+    Long flags: ``--name VALUE`` or ``--name=VALUE``. Short flags: ``-p VALUE`` or ``-pVALUE`` (so
+    ``-p=a`` is the profile ``=a``, as click has it). Flags without a value are ``"1"``. With
+    ``command``, ``--`` ends the flags and what follows (never empty) is returned as the command;
+    without, nothing may follow. Giving up is always safe: the full CLI then parses and explains.
+    """
+    longs = {f.long: f for f in table}
+    shorts = {f.short: f for f in table if f.short}
+    options: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--":
+            rest = list(argv[i:])
+            return (options, rest) if command and rest else None
+        if arg.startswith("--"):
+            name, eq, value = arg.partition("=")
+            flag = longs.get(name)
+            if flag is None or (eq and not flag.takes_value):
+                return None
+        else:
+            flag = shorts.get(arg[:2])
+            if flag is None:
+                return None
+            value, eq = arg[2:], "=" if len(arg) > 2 else ""
+            if eq and not flag.takes_value:  # bundled short flags: none exist, so nothing to read
+                return None
+        if not flag.fast:
+            return None
+        if not flag.takes_value:
+            options[flag.dest] = "1"
+            continue
+        if not eq:
+            if i >= len(argv):
+                return None
+            value = argv[i]
+            i += 1
+        options[flag.dest] = value
+    return None if command else (options, [])
