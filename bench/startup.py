@@ -33,7 +33,9 @@ ROWS: dict[str, tuple[list[str], dict[str, str]]] = {
     "`python -c pass`": ([sys.executable, "-c", "pass"], _env()),
     "`import` the CLI group": ([sys.executable, "-c", f"import {CLI_MODULE}"], _env()),
     "`credproc --help`": ([sys.executable, "-m", "credproc", "--help"], _env()),
-    "one completion TAB (`credproc cre<TAB>`, bash)": ([sys.executable, "-m", "credproc"], _env(COMPLETE_ENV)),
+    "one completion TAB (`credproc cre<TAB>`, bash)": (
+        [sys.executable, "-m", "credproc"], _env(COMPLETE_ENV)
+    ),
 }
 
 

@@ -238,7 +238,8 @@ class Cache:
                 removed += 1
         if predicate is None:
             for name in os.listdir(self.directory):
-                if name.startswith(atomic.TEMP_PREFIX) or name.endswith((cachefile.ENTRY_SUFFIX, LOCK_SUFFIX)):
+                stray = name.startswith(atomic.TEMP_PREFIX)
+                if stray or name.endswith((cachefile.ENTRY_SUFFIX, LOCK_SUFFIX)):
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(self.directory, name))
         return removed

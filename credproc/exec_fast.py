@@ -37,7 +37,7 @@ def try_exec(argv: Sequence[str], environ: Mapping[str, str]) -> None:
     entry = cachefile.read_entry(directory, cachekey.exec_key(profile, options.get("region"), environ))
     if entry is None or not entry.is_fresh(time.time(), window) or not entry.deps_unchanged():
         return
-    from credproc import envbuild, launch  # noqa: PLC0415 - only a hit pays for them
+    from credproc import envbuild, launch  # only a hit pays for them
     from credproc.credentials import from_process_dict
 
     region = json.loads(entry.meta).get("region")  # credproc.cache.EntryMeta, without dataclasses

@@ -9,7 +9,6 @@ the two paths cannot disagree about where an answer lives.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 

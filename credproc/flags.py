@@ -91,7 +91,9 @@ CREDENTIAL_PROCESS: tuple[Flag, ...] = (
 
 SERVER = Flag("--server", "Serve credentials on a loopback endpoint (kept fresh) instead of env keys.",
               fast=False, dest="use_server")
-CHILD_REGION = REGION.with_help("Region to set as AWS_REGION and AWS_DEFAULT_REGION (default: the profile's).")
+CHILD_REGION = REGION.with_help(
+    "Region to set as AWS_REGION and AWS_DEFAULT_REGION (default: the profile's)."
+)
 CHILD_REFRESH_WINDOW = REFRESH_WINDOW.with_help(
     "Refresh upstream when fewer seconds than this remain (also CREDPROC_REFRESH_WINDOW)."
 )

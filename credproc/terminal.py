@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import time
 from collections.abc import Iterator
 from typing import IO
 
@@ -131,3 +133,30 @@ def is_stdin_terminal() -> bool:
         return os.isatty(0)
     except OSError:
         return False
+
+
+SPINNER = "|/-\\"
+
+
+class Spinner:
+    """A one-line spinner on stderr, only when stderr is a terminal (never in logs or pipes)."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.frame = 0
+        self.last = 0.0
+
+    def tick(self, text: str) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.1:
+            return
+        self.last = now
+        self.frame += 1
+        sys.stderr.write(f"\r{SPINNER[self.frame % len(SPINNER)]} {text}… ")
+        sys.stderr.flush()
+
+    def say(self, text: str) -> None:
+        if self.enabled and self.frame:
+            sys.stderr.write("\r\x1b[K")
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()

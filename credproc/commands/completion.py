@@ -4,16 +4,14 @@ bash, zsh and fish use click's own completion protocol: the script calls ``credp
 ``_CREDPROC_COMPLETE=<shell>_complete`` and the words typed so far, and click answers. PowerShell
 has no click support, so it gets a script and a protocol class of its own here.
 
-Profile and sso-session names come from the user's config files at completion time (through
-``credproc.config.load``, the same reader every command uses), so a profile added a second ago
-completes at once. Options are recognised by their parameter name, whichever module defines them,
-so a ``--profile`` or ``--sso-session`` added by another command completes without extra wiring.
+Profile and sso-session names come from the user's config files at completion time: the shared
+options (credproc.options) pass click's public ``shell_complete=`` a reader of them, so a profile
+added a second ago completes at once.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
 
 import click
 from click.shell_completion import (
@@ -26,81 +24,18 @@ from click.shell_completion import (
     split_arg_string,
 )
 
-from credproc import config
-from credproc.errors import CredprocError
+from credproc import output
 
 SHELLS = ("bash", "zsh", "fish", "powershell")
 PROG = "credproc"
 COMPLETE_VAR = "_CREDPROC_COMPLETE"
-# Parameter names whose values are profile names / sso-session names.
-PROFILE_PARAMS = frozenset({"profile", "source_profile"})
-SSO_SESSION_PARAMS = frozenset({"sso_session"})
 
 
-def profile_names(environ: Mapping[str, str]) -> list[str]:
-    """Profiles of the config and credentials files; none (never an error) when they are unreadable."""
-    try:
-        return sorted(config.load(environ).profiles)
-    except CredprocError:
-        return []
-
-
-def sso_session_names(environ: Mapping[str, str]) -> list[str]:
-    try:
-        return sorted(config.load(environ).sso_sessions)
-    except CredprocError:
-        return []
-
-
-def _names_completer(
-    names: Callable[[Mapping[str, str]], list[str]],
-) -> Callable[[click.Context, click.Parameter, str], list[CompletionItem]]:
-    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-        return [CompletionItem(n) for n in names(os.environ) if n.startswith(incomplete)]
-
-    return complete
-
-
-def _walk(command: click.Command) -> Iterator[click.Command]:
-    yield command
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            yield from _walk(sub)
-
-
-def attach_dynamic(cli: click.Command) -> None:
-    """Give every profile / sso-session parameter without a completer of its own the config reader.
-
-    click keeps the ``shell_complete=`` callback of a parameter in ``_custom_shell_complete``; a test
-    pins that attribute, so a click release that renames it fails loudly instead of completing nothing.
-    """
-    for command in _walk(cli):
-        for param in command.params:
-            if getattr(param, "_custom_shell_complete", None) is not None:
-                continue
-            if param.name in PROFILE_PARAMS:
-                param._custom_shell_complete = _names_completer(profile_names)
-            elif param.name in SSO_SESSION_PARAMS:
-                param._custom_shell_complete = _names_completer(sso_session_names)
-
-
-class _Dynamic(ShellComplete):
-    """Attaches the config-file completers just before answering, when every command is registered."""
-
-    def get_completions(self, args: list[str], incomplete: str) -> list[CompletionItem]:
-        attach_dynamic(self.cli)
-        return super().get_completions(args, incomplete)
-
-
-class Bash(_Dynamic, BashComplete):
+class Bash(BashComplete):
     def source(self) -> str:
         # click's BashComplete.source() starts a bash to check its version; the script printed must not
         # depend on the machine that prints it (the committed file is compared with it in a test).
         return ShellComplete.source(self)
-
-
-class Zsh(_Dynamic, ZshComplete):
-    pass
 
 
 # click's fish script splits each answer on "\n" but click 8.4 answers one field per line, so fish
@@ -135,7 +70,7 @@ def _tab_line(item: CompletionItem) -> str:
     return f"{item.type}\t{item.value}\t{' '.join((item.help or '').split())}"
 
 
-class Fish(_Dynamic, FishComplete):
+class Fish(FishComplete):
     source_template = _SOURCE_FISH
 
     def format_completion(self, item: CompletionItem) -> str:
@@ -181,7 +116,7 @@ Register-ArgumentCompleter -Native -CommandName %(prog_name)s -ScriptBlock {
 """
 
 
-class PowerShell(_Dynamic):
+class PowerShell(ShellComplete):
     """``type<TAB>value<TAB>help`` lines, read by the script above (tabs never occur in names)."""
 
     name = "powershell"
@@ -199,7 +134,7 @@ class PowerShell(_Dynamic):
 
 
 CLASSES: dict[str, type[ShellComplete]] = {
-    "bash": Bash, "zsh": Zsh, "fish": Fish, "powershell": PowerShell,
+    "bash": Bash, "zsh": ZshComplete, "fish": Fish, "powershell": PowerShell,
 }
 
 
@@ -214,3 +149,18 @@ def script(shell: str, cli: click.Command) -> str:
     comp = CLASSES[shell](cli, {}, PROG, COMPLETE_VAR)
     text = comp.source()
     return text if text.endswith("\n") else text + "\n"
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(SHELLS))
+@click.pass_context
+def command(ctx: click.Context, shell: str) -> None:
+    """Print the completion script for SHELL.
+
+    \b
+    bash:        eval "$(credproc completion bash)"
+    zsh:         eval "$(credproc completion zsh)"   (after compinit)
+    fish:        credproc completion fish | source
+    PowerShell:  credproc completion powershell | Out-String | Invoke-Expression
+    """
+    output.payload(script(shell, ctx.find_root().command))

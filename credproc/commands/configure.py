@@ -1,23 +1,41 @@
-"""``credproc configure PROFILE``: write or update one profile block of ``~/.aws/config``.
+"""``credproc configure PROFILE`` and ``credproc configure sso``: profile blocks in ``~/.aws/config``.
 
-The block gets a ``credential_process`` line that runs this very credproc by absolute path, plus
-the keys given (region, the source's keys). Everything else in the file stays byte-for-byte
-(see credproc.config_edit). The write is atomic and keeps the file's mode and symlink.
+``configure PROFILE`` writes or updates one block: a ``credential_process`` line that runs this very
+credproc by absolute path, plus the keys given (region, the source's keys). Everything else in the
+file stays byte-for-byte (see credproc.config_edit).
+
+``configure sso`` writes one profile per account and role a session can reach. Each role gets two
+blocks. ``[profile NAME]`` holds only a ``credential_process`` line, so the AWS CLI and every SDK go
+through credproc (and its cache); the AWS CLI would otherwise prefer its own SSO provider over
+``credential_process`` in the same profile. ``[profile NAME.sso]`` holds the SSO coordinates that
+line resolves, and is usable by the AWS CLI directly too. Blocks are appended; existing profiles,
+comments and order are left exactly as they were.
+
+Both writes are atomic (credproc.atomic), keep the file's mode, and go through a symlinked config
+file to the file it points at.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 import shlex
 import shutil
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from credproc import atomic, config_edit, paths
-from credproc.errors import ConfigError
+import click
+from click.shell_completion import CompletionItem
+
+from credproc import atomic, config, config_edit, options, output, paths
+from credproc.commands.login import runtime
+from credproc.errors import ConfigError, UsageError
 from credproc.platform import is_windows
+from credproc.sso import settings as sso_settings
+from credproc.sso.portal import Assignment
 
 # Keys that make botocore resolve the profile itself, before it ever looks at credential_process.
 BOTOCORE_FIRST = (
@@ -189,3 +207,201 @@ def write(p: Plan) -> None:
         atomic.write_text(p.path, p.edit.after, mode=None)
     except OSError as exc:
         raise ConfigError(f"cannot write {p.display_path}: {exc.strerror}") from None
+
+
+DEFAULT_TEMPLATE = "{account_name}-{role_name}"
+SSO_SUFFIX = ".sso"
+UNSAFE = re.compile(r"[^A-Za-z0-9_.@+=,-]+")
+
+
+@dataclass(frozen=True)
+class SsoPlanned:
+    name: str
+    assignment: Assignment
+    text: str
+
+
+@dataclass(frozen=True)
+class SsoPlan:
+    new: list[SsoPlanned]
+    kept: list[str]  # profile names that exist already and are left alone
+
+    def text(self) -> str:
+        return "".join(p.text for p in self.new)
+
+
+def sso_profile_name(template: str, a: Assignment, session: str) -> str:
+    try:
+        raw = template.format(account_name=a.account_name, account_id=a.account_id, role_name=a.role_name,
+                              session=session)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"--name-template {template!r} is not usable ({exc!s})",
+            "use the fields {account_name}, {account_id}, {role_name} and {session}",
+        ) from None
+    name = UNSAFE.sub("-", raw).strip("-")
+    if not name:
+        raise ConfigError(f"--name-template {template!r} gives an empty profile name")
+    return name
+
+
+def sso_block(name: str, a: Assignment, session: str, region: str, command: str) -> str:
+    return (
+        f"\n[profile {name}]\n"
+        f"credential_process = {command} credential-process --profile {name}{SSO_SUFFIX}\n"
+        f"region = {region}\n"
+        f"\n[profile {name}{SSO_SUFFIX}]\n"
+        f"sso_session = {session}\n"
+        f"sso_account_id = {a.account_id}\n"
+        f"sso_role_name = {a.role_name}\n"
+        f"region = {region}\n"
+    )
+
+
+def plan_sso(assignments: Iterable[Assignment], session: str, template: str, region: str,
+         existing: Iterable[str], command: str = "credproc") -> SsoPlan:
+    have = set(existing)
+    new: list[SsoPlanned] = []
+    kept: list[str] = []
+    for a in sorted(assignments, key=lambda x: (x.account_name, x.account_id, x.role_name)):
+        name = sso_profile_name(template, a, session)
+        if name in have or name + SSO_SUFFIX in have:
+            kept.append(name)
+            continue
+        have.update((name, name + SSO_SUFFIX))
+        new.append(SsoPlanned(name, a, sso_block(name, a, session, region, command)))
+    return SsoPlan(new, kept)
+
+
+def append(config_file: str, text: str) -> None:
+    """Append to the config file as one atomic replace (0600 when new; the old mode otherwise; a
+    symlinked config file stays a link and the file it points at is updated)."""
+    try:
+        with open(config_file, encoding="utf-8") as fh:
+            current = fh.read()
+    except FileNotFoundError:
+        current = ""
+    except OSError as exc:
+        raise ConfigError(f"cannot read {config_file}: {exc.strerror}") from None
+    if current and not current.endswith("\n"):
+        current += "\n"
+    try:
+        atomic.write_text(config_file, current + text)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {config_file}: {exc.strerror}") from None
+
+
+# The hidden subcommand `configure PROFILE` runs; `configure profile NAME` also works, which is the
+# way to configure a profile whose name is also a subcommand's (`configure profile sso`).
+PROFILE_COMMAND = "profile"
+
+
+class _ProfileOrSubcommand(click.Group):
+    """A group whose first word is a subcommand when it names one, else the profile to write."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [PROFILE_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        found = super().shell_complete(ctx, incomplete)
+        if incomplete.startswith("-"):
+            return found
+        names = options.profile_names(os.environ)
+        return found + [CompletionItem(n) for n in names if n.startswith(incomplete)]
+
+
+@click.group("configure", cls=_ProfileOrSubcommand)
+def command() -> None:
+    """Write profile blocks into ~/.aws/config (keeping comments and order).
+
+    \b
+    credproc configure PROFILE [OPTIONS]   write or update one profile (see --help of it:
+                                           credproc configure PROFILE --help)
+    """
+
+
+def _pairs(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"--set takes KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@command.command(PROFILE_COMMAND, hidden=True)
+@click.argument("profile")
+@click.option("--region", metavar="R", default=None, help="Set the profile's region.")
+@click.option("--set", "set_", metavar="KEY=VALUE", multiple=True,
+              help="Set any key of the profile (repeatable), e.g. --set source_profile=base, "
+                   "--set rolesanywhere_certificate=~/certs/me.pem.")
+@click.option("--unset", metavar="KEY", multiple=True, help="Remove a key from the profile (repeatable).")
+@click.option("--resolve", metavar="OTHER", default=None,
+              help="Make credential_process resolve profile OTHER (default: PROFILE itself; credproc "
+                   "skips the line that calls it, and uses the profile's other keys).")
+@click.option("--no-credential-process", is_flag=True, help="Do not write a credential_process line.")
+@click.option("--credproc-path", metavar="PATH", default=None,
+              help="The credproc the line runs (default: this one, by absolute path).")
+@click.option("--dry-run", is_flag=True, help="Print the change as a diff and write nothing.")
+def configure_profile_cmd(profile: str, region: str | None, set_: tuple[str, ...], unset: tuple[str, ...],
+                          **opts: Any) -> None:
+    """Write or update PROFILE's block in ~/.aws/config ($AWS_CONFIG_FILE).
+
+    The block gets `credential_process = "/abs/path/credproc" credential-process --profile PROFILE`
+    plus the keys given. Every other line, comment and section of the file stays byte-for-byte.
+    """
+    environ = dict(os.environ)
+    settings = _pairs(set_)
+    if region is not None:
+        settings["region"] = region
+    command: list[str] | None = None
+    if not opts["no_credential_process"]:
+        path = opts["credproc_path"]
+        command = [os.path.abspath(path)] if path else find_credproc(sys.argv[0], environ)
+    planned = plan(environ, profile, settings, unset, command=command, resolve=opts["resolve"])
+    for warning in planned.warnings:
+        output.warn(warning)
+    if not planned.edit.changed:
+        output.info(f"profile {profile!r} in {planned.display_path} is already up to date")
+        return
+    if opts["dry_run"]:
+        output.payload(diff(planned))
+        return
+    write(planned)
+    verb = "added" if planned.edit.created else "updated"
+    output.info(f"{verb} profile {profile!r} in {planned.display_path}")
+
+
+@command.command("sso")
+@options.sso_session("The [sso-session S] to list roles of.", required=True)
+@click.option("--name-template", metavar="T", default=DEFAULT_TEMPLATE, show_default=True,
+              help="Profile names; fields {account_name} {account_id} {role_name} {session}.")
+@click.option("--region", metavar="R", default=None, help="region = of the profiles (default: sso_region).")
+@click.option("--dry-run", is_flag=True, help="Print the blocks on stdout instead of writing them.")
+def configure_sso_cmd(sso_session: str, name_template: str, region: str | None, dry_run: bool) -> None:
+    """Write one profile per account and role the session can reach."""
+    from credproc.sso import access, portal
+
+    environ = dict(os.environ)
+    cfg = config.load(environ)
+    session = sso_settings.from_session(environ, cfg, sso_session)
+    rt = runtime(environ)
+    token = access.valid_token(rt, session, session.login_command())
+    try:
+        found = list(portal.assignments(rt, session, token.access_token))
+    except portal.TokenRefused:
+        raise access.needs_login(session, "was refused by the portal (signed out or revoked)",
+                                 session.login_command()) from None
+    planned = plan_sso(found, sso_session, name_template, region or session.region, cfg.profiles)
+    for name in planned.kept:
+        output.info(f"profile {name} exists; left as it is")
+    if dry_run:
+        output.payload(planned.text().lstrip("\n"))
+        return
+    if planned.new:
+        append(cfg.config_file, planned.text())
+    output.info(f"wrote {len(planned.new)} profile(s) to {cfg.config_file}"
+                + "".join(f"\n  {p.name}" for p in planned.new))

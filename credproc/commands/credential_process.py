@@ -1,12 +1,16 @@
-"""``credential-process``: one credential JSON object, through the answer cache."""
+"""``credproc credential-process``: one credential JSON object, through the answer cache."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
-from credproc import cachekey
+import click
+
+from credproc import cachekey, flags, options, output
 from credproc.cache import EntryMeta
 from credproc.credentials import Credentials
+from credproc.profiles import selected_profile
 from credproc.resolve import build_source, resolve_source
 from credproc.sources.base import Context
 
@@ -41,3 +45,22 @@ def run(ctx: Context, profile: str, options: Mapping[str, str]) -> str:
 
     with aws.budget():  # the Go SDK kills a credential_process after 60 s
         return resolve_answer(ctx, profile, options).to_process_json()
+
+
+@click.command("credential-process")
+@options.from_table(flags.CREDENTIAL_PROCESS)
+def command(**opts: object) -> None:
+    """Print one credential_process JSON object (use in ~/.aws/config)."""
+    environ = dict(os.environ)
+    given = {k: ("1" if v is True else str(v)) for k, v in opts.items() if v not in (None, False)}
+    ctx = options.make_context(
+        environ,
+        no_cache=bool(opts["no_cache"]),
+        refresh_window=given.get("refresh_window"),
+        region=given.get("region"),
+        mfa_token=given.get("mfa_token"),
+        auto_login=bool(opts["auto_login"]),
+        verify_ssl=not opts["no_verify_ssl"],
+        options=given,
+    )
+    output.payload(run(ctx, selected_profile(given.get("profile"), environ), given))

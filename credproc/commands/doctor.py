@@ -10,17 +10,21 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from credproc import aws, cachefile, config, paths
+import click
+
+from credproc import aws, cachefile, config, options, output, paths
 from credproc.cache import Cache, NoCache
 from credproc.commands import cache as cache_cmd
 from credproc.config import AwsConfig, get_str
 from credproc.credentials import format_expiration
 from credproc.errors import ConfigError, CredprocError
+from credproc.profiles import selected_profile
 from credproc.resolve import build_source
 from credproc.sources.base import Context
 from credproc.sources.process import credproc_target, guard_stack, split_command
@@ -413,3 +417,18 @@ def render(report: Report) -> str:
     n = len(report.problems)
     lines.append("healthy" if not n else f"{n} problem{'s' if n != 1 else ''} found")
     return "\n".join(lines) + "\n"
+
+
+@click.command("doctor")
+@options.profile_option
+@click.option("--offline", is_flag=True, help="Do not ask STS for the time (skips the clock check).")
+def command(profile: str | None, offline: bool) -> None:
+    """Explain how a profile resolves, what is cached, and what is wrong (exit 1 when anything is)."""
+    environ = dict(os.environ)
+    world = World(environ=environ, platform=sys.platform, offline=offline)
+    report = run(world, selected_profile(profile, environ))
+    output.payload(render(report))
+    if not report.healthy:
+        n = len(report.problems)
+        plural = "s" if n != 1 else ""
+        raise ConfigError(f"doctor found {n} problem{plural}", "see the lines marked FAIL above")

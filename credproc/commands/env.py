@@ -1,8 +1,13 @@
-"""``env``: the statements that set (or clear) the credentials in a shell."""
+"""``credproc env``: the statements that set (or clear) the credentials in a shell."""
 
 from __future__ import annotations
 
-from credproc import envbuild, render
+import os
+
+import click
+
+from credproc import envbuild, options, output, render
+from credproc.profiles import selected_profile
 from credproc.resolve import resolve_profile
 from credproc.sources.base import Context
 
@@ -16,3 +21,18 @@ def changes(ctx: Context | None, profile: str, unset: bool) -> envbuild.EnvChang
 def run(ctx: Context | None, profile: str, fmt: str, unset: bool) -> str:
     """``ctx`` may be None with ``unset``: clearing needs no profile and no config files."""
     return render.render(changes(ctx, profile, unset), fmt)
+
+
+@click.command("env")
+@options.profile_option
+@options.format_option
+@click.option("--unset", is_flag=True, help="Print statements that clear the variables instead.")
+@options.region_option
+@options.refresh_window_option
+def command(profile: str | None, fmt: str | None, unset: bool, region: str | None,
+            refresh_window: str | None) -> None:
+    """Print statements that set the credentials in your shell: eval "$(credproc env)"."""
+    environ = dict(os.environ)
+    chosen = options.output_format(fmt, environ)
+    ctx = None if unset else options.make_context(environ, refresh_window=refresh_window, region=region)
+    output.payload(run(ctx, selected_profile(profile, environ), chosen, unset))

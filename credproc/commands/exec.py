@@ -1,15 +1,20 @@
-"""``exec``: run a command with credentials in its environment, or behind the loopback endpoint."""
+"""``credproc exec``: run a command with credentials in its environment, or behind the loopback endpoint."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from credproc import envbuild, launch
+import click
+
+from credproc import envbuild, flags, launch, options
 from credproc.cache import EntryMeta
 from credproc.credentials import Credentials
 from credproc.errors import CredprocError, Interrupted, LaunchError
+from credproc.platform import is_windows
+from credproc.profiles import selected_profile
 from credproc.resolve import resolve_profile
 from credproc.sources.base import Context
 
@@ -129,3 +134,27 @@ def _run_with_server(ctx: Context, request: ExecRequest, base_env: Mapping[str, 
         return launch.spawn_and_wait(path, request.argv, env, windows=request.windows)
 
 
+
+
+class _ExecCommand(click.Command):
+    """Usage errors of exec exit 125 like its other failures, never a code the child could return."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise LaunchError(exc.format_message(), 125, USAGE) from None
+
+
+@click.command("exec", cls=_ExecCommand, context_settings={"allow_interspersed_args": False})
+@options.from_table(flags.EXEC)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
+def command(profile: str | None, use_server: bool, region: str | None, refresh_window: str | None,
+            command: tuple[str, ...]) -> int:
+    """Run CMD with credentials injected. Exits with CMD's status; 125 when credproc fails,
+    126 when CMD cannot run, 127 when it is not found."""
+    environ = dict(os.environ)
+    with before_launch():
+        ctx = options.make_context(environ, refresh_window=refresh_window, region=region)
+    request = ExecRequest(selected_profile(profile, environ), command, use_server, is_windows())
+    return run(ctx, request, environ)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from importlib import resources
 
+import click
+
+from credproc import output
+
 # shell name as typed → file name in credproc/data/shell/
 FILES = {
     "bash": "credproc.bash",
@@ -23,3 +27,17 @@ SHELLS = tuple(FILES)
 def script(shell: str) -> str:
     data = resources.files("credproc") / "data" / "shell" / FILES[shell]
     return data.read_bytes().decode("utf-8")
+
+
+@click.command("shell-init")
+@click.argument("shell", type=click.Choice(SHELLS))
+def command(shell: str) -> None:
+    """Print the shell integration (credproc-use, credproc-clear, credproc-prompt).
+
+    \b
+    bash/zsh:    eval "$(credproc shell-init bash)"      (in ~/.bashrc or ~/.zshrc)
+    fish:        credproc shell-init fish | source        (in config.fish)
+    PowerShell:  credproc shell-init powershell | Out-String | Invoke-Expression
+    cmd:         credproc shell-init cmd > %USERPROFILE%\\credproc.cmd, then run that file
+    """
+    output.payload(script(shell))

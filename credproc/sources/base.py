@@ -108,5 +108,5 @@ def obtain(ctx: Context, source: Source) -> Credentials:
         return fetch()
     from credproc.cache import EntryMeta, hop_key
 
-    meta = EntryMeta(kind="hop", profile=source.profile, source=source.kind, label=source.describe()[0])
+    meta = EntryMeta(kind="hop", profile=source.profile or "", source=source.kind, label=source.describe()[0])
     return ctx.cache.obtain(hop_key(source.identity), fetch, meta, source.deps)

@@ -4,13 +4,17 @@ assume-role answers built on top of them), so nothing signed-out lingers in cred
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from credproc import aws
+import click
+
+from credproc import aws, config, options, output
 from credproc.cache import Cache, CachedItem
+from credproc.commands.login import runtime, target
 from credproc.config import AwsConfig
-from credproc.errors import CredprocError
+from credproc.errors import CredprocError, UsageError
 from credproc.sso import portal, settings, token_cache
 from credproc.sso.runtime import Runtime
 from credproc.sso.settings import SsoSession
@@ -79,3 +83,21 @@ def _session_of_file(environ: Mapping[str, str], config: AwsConfig, path: str,
     return SsoSession(name=None, start_url=token.start_url, region=token.region or aws.DEFAULT_REGION,
                       scopes=settings.DEFAULT_SCOPES,
                       portal_endpoint=aws.endpoint_url(environ, config, None, "sso"))
+
+
+@click.command("logout")
+@options.profile("End the SSO session this profile uses.")
+@options.sso_session("End [sso-session S].")
+@click.option("--all", "all_", is_flag=True, help="End every SSO session (the default with no option).")
+def command(profile: str | None, sso_session: str | None, all_: bool) -> None:
+    """End SSO sessions: Logout, remove their tokens and the credentials cached from them."""
+    if all_ and (profile or sso_session):
+        raise UsageError("--all ends every session; do not combine it with --profile or --sso-session")
+    environ = dict(os.environ)
+    cfg = config.load(environ)
+    sessions = None if all_ or not (profile or sso_session) else [target(environ, cfg, profile, sso_session)]
+    cache = Cache.open(environ, 0, output.warn)
+    done = logout(runtime(environ), cfg, cache, sessions)
+    names = ", ".join(done.sessions) or "no SSO session"
+    output.info(f"signed out of {names}; removed {done.tokens_removed} token file(s) and "
+                f"{done.cache_removed} cached credential(s)")

@@ -1,0 +1,138 @@
+"""The ``credproc`` command group, and ``run``: the one boundary where errors become exit codes.
+
+Each command lives in its own module of credproc.commands and is imported only when it runs (click's
+documented lazy group): ``--help`` and completing a command's name read the names and one-line helps
+from the table below, so they import no command at all. A test keeps the table's helps equal to the
+commands' own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+
+import click
+from click.shell_completion import CompletionItem
+
+from credproc import __version__
+
+COMPLETE_VAR = "_CREDPROC_COMPLETE"
+
+# name -> (module in credproc.commands, the command's first help line as --help shows it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "cache": ("cache", "Show or remove cached credentials (never printing secrets)."),
+    "completion": ("completion", "Print the completion script for SHELL."),
+    "configure": ("configure", "Write profile blocks into ~/.aws/config (keeping comments and order)."),
+    "credential-process": ("credential_process", "Print one credential_process JSON object (use in "
+                           "~/.aws/config)."),
+    "doctor": ("doctor", "Explain how a profile resolves, what is cached, and what is wrong (exit 1 when "
+               "anything is)."),
+    "env": ("env", 'Print statements that set the credentials in your shell: eval "$(credproc env)".'),
+    "exec": ("exec", "Run CMD with credentials injected."),
+    "keys": ("keys", "Long-term IAM keys and key passphrases in the OS keyring."),
+    "login": ("login", "Sign in to IAM Identity Center; writes the AWS CLI's token cache."),
+    "logout": ("logout", "End SSO sessions: Logout, remove their tokens and the credentials cached from "
+               "them."),
+    "serve": ("serve", "Serve the container-credentials endpoint until interrupted; prints the variables "
+              "to set."),
+    "shell-init": ("shell_init", "Print the shell integration (credproc-use, credproc-clear, "
+                   "credproc-prompt)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports ``credproc.commands.<module>`` (its ``command``) on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module = importlib.import_module(f"credproc.commands.{COMMANDS[cmd_name][0]}")
+            self.add_command(module.command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, with the helps of the table (so --help imports no command)."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [(name, _short_help(self, name, limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Command names (with their helps) from the table, then the group's own options."""
+        names = [n for n in self.list_commands(ctx) if n.startswith(incomplete)]
+        found = [CompletionItem(n, help=_short_help(self, n, 45)) for n in names]
+        return found + click.Command.shell_complete(self, ctx, incomplete)
+
+
+def _short_help(group: click.Group, name: str, limit: int) -> str:
+    if name in group.commands:
+        return group.commands[name].get_short_help_str(limit)
+    from click.utils import make_default_short_help
+
+    return make_default_short_help(COMMANDS[name][1], limit)
+
+
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="credproc")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors (also CREDPROC_DEBUG=1).")
+def cli(debug: bool) -> None:
+    """A fast AWS credential helper: credential_process, exec wrapper, shell integration."""
+
+
+def debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv[: _first_command_index(argv)] or os.environ.get("CREDPROC_DEBUG") == "1"
+
+
+def _first_command_index(argv: Sequence[str]) -> int:
+    for i, arg in enumerate(argv):
+        if not arg.startswith("-"):
+            return i
+    return len(argv)
+
+
+def run(argv: Sequence[str]) -> int:
+    """Run the CLI on ``argv``; every error becomes one clear line on stderr and an exit code."""
+    import traceback
+
+    from credproc import output
+    from credproc.errors import CredprocError, InternalError, Interrupted
+
+    if COMPLETE_VAR in os.environ:  # click answers completion requests before any command runs
+        from credproc.commands import completion
+
+        completion.register()
+    debug = debug_requested(argv)
+    try:
+        result = cli.main(args=list(argv), prog_name="credproc", standalone_mode=False)
+    except CredprocError as exc:
+        if debug:
+            traceback.print_exc()
+        output.error(exc.message, exc.hint)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        output.error("interrupted")
+        return Interrupted.exit_code
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        return Interrupted.exit_code
+    except click.ClickException as exc:
+        # Usage errors: click's own message, our prefix, and where to read more.
+        output.error(exc.format_message(), "see `credproc --help`" if exc.exit_code == 2 else None)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # the last net: no traceback for users unless --debug
+        if debug:
+            traceback.print_exc()
+        output.error(f"unexpected {type(exc).__name__}", "run again with --debug and report the traceback")
+        return InternalError.exit_code
+    return result if isinstance(result, int) else 0
