@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from credproc.cli import boundary
-from credproc.cli import main as cli_main
+from credproc import cli as boundary
 from credproc.errors import LaunchError, UpstreamError
 
 
@@ -18,7 +17,7 @@ def stand_in_cli(debug: bool) -> None:
 
 @pytest.fixture(autouse=True)
 def _use_test_cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_main, "cli", stand_in_cli)
+    monkeypatch.setattr(boundary, "cli", stand_in_cli)
 
 
 @stand_in_cli.command("_boom")
@@ -44,7 +43,7 @@ def _boom(kind: str) -> None:
      ("abort", 130, "credproc: error: interrupted\n"),
      ("interrupt", 130, "\ncredproc: error: interrupted\n"),  # click ends the ^C line first
      ("pipe", 1, ""),
-     ("other", 1, "credproc: error: unexpected RuntimeError\n"
+     ("other", 70, "credproc: error: unexpected RuntimeError\n"
                   "credproc: hint: run again with --debug and report the traceback\n")],
 )
 def test_errors_become_exit_codes_in_one_place(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from credproc.cache import LOCK_SUFFIX, Cache
+from credproc.cache import Cache, EntryMeta, LOCK_SUFFIX
 from credproc.credentials import Credentials
 from credproc.lock import hold
 from tests.conftest import require
@@ -39,7 +39,7 @@ def _refresh_forever(directory: str) -> None:
     while True:
         n += 1
         with hold(lock, timeout=5):
-            cache.store("p-crash", _creds(n), {"profile": "crash"})
+            cache.store("p-crash", _creds(n), EntryMeta(profile="crash"))
 
 
 def test_sigkill_at_random_points_never_leaves_a_broken_entry(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_sigkill_at_random_points_never_leaves_a_broken_entry(tmp_path: Path) ->
     # the lock died with its holder: the next refresher gets it at once
     started = time.monotonic()
     with hold(os.path.join(directory, "p-crash" + LOCK_SUFFIX), timeout=5):
-        Cache(directory).store("p-crash", _creds(0), {})
+        Cache(directory).store("p-crash", _creds(0), EntryMeta())
     assert time.monotonic() - started < 1
     after = Cache(directory).fresh("p-crash")
     assert after is not None and after.access_key_id == "ASIACRASHTEST0000000"
@@ -93,7 +93,7 @@ def tiny_fs(tmp_path: Path) -> Iterator[Path]:
 def test_full_disk_keeps_the_old_entry_and_still_answers(tiny_fs: Path) -> None:
     warnings: list[str] = []
     cache = Cache(str(tiny_fs), refresh_window=1200, warn=warnings.append)
-    first = cache.obtain("p-disk", lambda: _creds(1), {})
+    first = cache.obtain("p-disk", lambda: _creds(1), EntryMeta())
     fd = os.open(tiny_fs / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         while os.write(fd, b"\0" * 4096):
@@ -104,7 +104,7 @@ def test_full_disk_keeps_the_old_entry_and_still_answers(tiny_fs: Path) -> None:
         os.close(fd)
     # 50 minutes later the entry is inside the refresh window
     stale = Cache(str(tiny_fs), refresh_window=1200, warn=warnings.append, clock=lambda: time.time() + 3000)
-    answer = stale.obtain("p-disk", lambda: _creds(2), {})
+    answer = stale.obtain("p-disk", lambda: _creds(2), EntryMeta())
     assert answer.access_key_id == _creds(2).access_key_id  # the fresh answer is still returned
     assert any("could not write the cache" in w for w in warnings)
     kept = Cache(str(tiny_fs), refresh_window=0).fresh("p-disk")

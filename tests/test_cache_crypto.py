@@ -12,8 +12,8 @@ import keyring.core
 import pytest
 from keyring.backends import fail
 
-from credproc import cache_crypto, fastpath, keystore
-from credproc.cache import Cache
+from credproc import cache_crypto, cachefile, cachekey, keystore
+from credproc.cache import Cache, EntryMeta
 from credproc.credentials import Credentials
 from tests.conftest import BASE_SECRET, CREDPROC, REPO, AwsFiles, run_credproc
 from tests.support.keyrings import MemoryKeyring
@@ -45,20 +45,20 @@ def test_encryption_is_off_unless_asked_for(value: str, on: bool) -> None:
 
 def test_sealed_entries_hold_no_secret_and_read_back(memory: MemoryKeyring) -> None:
     cache = sealed_cache()
-    cache.store("p-one", creds(), {"profile": "top"})
+    cache.store("p-one", creds(), EntryMeta(profile="top"))
     raw = (Path(os.environ["CREDPROC_CACHE_DIR"]) / "p-one.entry").read_bytes()
     assert SESSION_SECRET.encode() not in raw and TOKEN.encode() not in raw
-    assert fastpath.decode_entry(raw).payload.startswith(fastpath.SEALED)  # type: ignore[union-attr]
+    assert cachefile.decode_entry(raw).payload.startswith(cachefile.SEALED)  # type: ignore[union-attr]
     assert ("credproc", "cache-key") in memory.store
     assert cache.fresh("p-one") == creds()
     # Turning encryption off later still reads what was sealed (the key is still in the keyring).
     assert Cache.open(dict(os.environ), 0, lambda m: None).fresh("p-one") == creds()
-    assert [item.meta for item in cache.items()] == [{"profile": "top"}]
+    assert [item.meta for item in cache.items()] == [EntryMeta(profile="top")]
 
 
 def test_a_sealed_payload_moved_to_another_entry_is_a_miss(memory: MemoryKeyring) -> None:
     cache = sealed_cache()
-    cache.store("p-one", creds(), {})
+    cache.store("p-one", creds(), EntryMeta())
     folder = Path(os.environ["CREDPROC_CACHE_DIR"])
     (folder / "p-two.entry").write_bytes((folder / "p-one.entry").read_bytes())
     (folder / "p-two.entry").chmod(0o600)
@@ -67,7 +67,7 @@ def test_a_sealed_payload_moved_to_another_entry_is_a_miss(memory: MemoryKeyring
 
 def test_a_lost_or_damaged_key_is_a_miss_never_an_error(memory: MemoryKeyring) -> None:
     cache = sealed_cache()
-    cache.store("p-one", creds(), {})
+    cache.store("p-one", creds(), EntryMeta())
     memory.store[("credproc", "cache-key")] = "bm90IDMyIGJ5dGVz"  # valid base64, wrong length
     assert cache.fresh("p-one") is None
     memory.store[("credproc", "cache-key")] = "%%%"
@@ -80,15 +80,15 @@ def test_a_lost_or_damaged_key_is_a_miss_never_an_error(memory: MemoryKeyring) -
 
 def test_another_key_cannot_open_the_entry(memory: MemoryKeyring) -> None:
     cache = sealed_cache()
-    cache.store("p-one", creds(), {})
+    cache.store("p-one", creds(), EntryMeta())
     del memory.store[("credproc", "cache-key")]
-    cache.store("p-other", creds(), {})  # creates a new key
+    cache.store("p-other", creds(), EntryMeta())  # creates a new key
     assert cache.fresh("p-one") is None
     assert cache.fresh("p-other") == creds()
 
 
 def test_plain_entries_are_refreshed_once_encryption_is_on(memory: MemoryKeyring) -> None:
-    Cache.open(dict(os.environ), 0, lambda m: None).store("p-one", creds(), {})
+    Cache.open(dict(os.environ), 0, lambda m: None).store("p-one", creds(), EntryMeta())
     assert sealed_cache().fresh("p-one") is None
 
 
@@ -96,7 +96,7 @@ def test_no_keyring_means_no_cache_never_a_plaintext_one(monkeypatch: pytest.Mon
     monkeypatch.setattr(keyring.core, "_keyring_backend", fail.Keyring())
     keystore.forget_backend()
     warnings: list[str] = []
-    sealed_cache(warnings).store("p-one", creds(), {})
+    sealed_cache(warnings).store("p-one", creds(), EntryMeta())
     assert not (Path(os.environ["CREDPROC_CACHE_DIR"]) / "p-one.entry").exists()
     assert warnings == ["cache encryption unavailable (no OS keyring is available to keep secrets in); "
                         "credentials not cached"]
@@ -106,13 +106,13 @@ def test_no_keyring_means_no_cache_never_a_plaintext_one(monkeypatch: pytest.Mon
 def test_a_damaged_stored_key_refuses_to_seal(memory: MemoryKeyring) -> None:
     memory.store[("credproc", "cache-key")] = "%%%"
     warnings: list[str] = []
-    sealed_cache(warnings).store("p-one", creds(), {})
+    sealed_cache(warnings).store("p-one", creds(), EntryMeta())
     assert "the cache key in the keyring is damaged" in warnings[0]
 
 
 def test_unseal_refuses_what_is_not_sealed(memory: MemoryKeyring) -> None:
     assert cache_crypto.unseal("p-one", b'{"Version":1}') is None
-    assert cache_crypto.unseal("p-one", fastpath.SEALED + b"short") is None
+    assert cache_crypto.unseal("p-one", cachefile.SEALED + b"short") is None
 
 
 def test_sealed_hits_are_served_by_a_real_process_and_the_plain_path_steps_aside(
@@ -151,8 +151,8 @@ def test_the_sealed_hit_path_prints_only_what_it_can_open(
 ) -> None:
     argv = ["--profile", "top"]
     assert cache_crypto.try_hit(argv, os.environ) is False  # nothing cached
-    key = fastpath.cache_key({"profile": "top"}, os.environ)
-    sealed_cache().store(key, creds(), {"profile": "top"})
+    key = cachekey.answer_key({"profile": "top"}, os.environ)
+    sealed_cache().store(key, creds(), EntryMeta(profile="top"))
     assert cache_crypto.try_hit(argv, os.environ) is True
     assert capsysbinary.readouterr().out == (creds().to_process_json() + "\n").encode()
     del memory.store[("credproc", "cache-key")]

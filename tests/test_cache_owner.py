@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from credproc import fastpath
+from credproc import cachefile
 from tests.conftest import AwsFiles, require, run_credproc
 from tests.support.cachetools import entries
 from tests.support.moto_sts import MotoSTS
@@ -26,10 +26,10 @@ def root() -> None:
 
 def _forge(path: Path) -> None:
     """Rewrite a real entry with another user's answer: intact checksum, mode 0600, far expiry."""
-    entry = fastpath.decode_entry(path.read_bytes())
+    entry = cachefile.decode_entry(path.read_bytes())
     assert entry is not None
     payload = (json.dumps(FORGED, separators=(",", ":")) + "\n").encode()
-    path.write_bytes(fastpath.encode_entry(payload, 4070908800, entry.issued, [], entry.meta))
+    path.write_bytes(cachefile.encode_entry(payload, 4070908800, entry.issued, [], entry.meta))
     os.chmod(path, 0o600)
     os.chown(path, OTHER_UID, OTHER_UID)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from credproc import aws
-from credproc.cache import LOCK_SUFFIX, Cache
+from credproc.cache import Cache, EntryMeta, LOCK_SUFFIX
 from credproc.credentials import Credentials
 from credproc.errors import UpstreamError
 
@@ -42,10 +42,10 @@ def test_a_stuck_refresher_gets_stale_credentials_served_within_the_budget(stuck
     warnings: list[str] = []
     creds = Credentials("ASIACACHED", "cached-secret-value", "cached-token-value",
                         datetime.fromtimestamp(T0 + 3600, tz=timezone.utc))
-    _cache(stuck, T0, warnings).store(KEY, creds, {"kind": "answer"})
+    _cache(stuck, T0, warnings).store(KEY, creds, EntryMeta(kind="answer"))
     start = time.monotonic()
     with aws.budget(0.5):
-        got = _cache(stuck, T0 + 45 * 60, warnings).obtain(KEY, _never, {"kind": "answer"})
+        got = _cache(stuck, T0 + 45 * 60, warnings).obtain(KEY, _never, EntryMeta(kind="answer"))
     assert got.access_key_id == "ASIACACHED"
     assert time.monotonic() - start < 0.5 + aws.LOCK_GRACE + 1
     assert len(warnings) == 1 and "waiting for another credproc" in warnings[0]
@@ -55,5 +55,5 @@ def test_a_stuck_refresher_gets_stale_credentials_served_within_the_budget(stuck
 def test_a_stuck_refresher_with_nothing_to_serve_is_exit_3_within_the_budget(stuck: Path) -> None:
     start = time.monotonic()
     with aws.budget(0.5), pytest.raises(UpstreamError, match="waiting for another credproc"):
-        _cache(stuck, T0, []).obtain(KEY, _never, {"kind": "answer"})
+        _cache(stuck, T0, []).obtain(KEY, _never, EntryMeta(kind="answer"))
     assert time.monotonic() - start < 0.5 + aws.LOCK_GRACE + 1

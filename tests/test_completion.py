@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-import click
 import pexpect
 import pytest
 
@@ -197,28 +197,37 @@ def test_powershell_protocol_answers_type_value_and_help_per_line(world: dict[st
 def test_sso_session_options_complete_session_names(
     world: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The option belongs to another command group (login); any option of that name completes.
+    # Every command's --sso-session is the shared option, whose public shell_complete= reads the config.
     for key, value in world.items():
         monkeypatch.setenv(key, value)
-
-    @click.group()
-    def cli() -> None:
-        pass
-
-    @cli.command()
-    @click.option("--sso-session")
-    def login(sso_session: str | None) -> None:
-        pass
+    from credproc.cli import cli
 
     comp = completion.Bash(cli, {}, "credproc", completion.COMPLETE_VAR)
-    assert [i.value for i in comp.get_completions(["login", "--sso-session"], "")] == ["corp", "lab"]
-    assert [i.value for i in comp.get_completions(["login", "--sso-session"], "l")] == ["lab"]
+    for command in (["login"], ["logout"], ["configure", "sso"]):
+        assert [i.value for i in comp.get_completions([*command, "--sso-session"], "")] == ["corp", "lab"]
+        assert [i.value for i in comp.get_completions([*command, "--sso-session"], "l")] == ["lab"]
 
 
-def test_click_still_keeps_a_parameters_completer_where_credproc_attaches_it() -> None:
-    # attach_dynamic sets this attribute; if click renames it, completion would silently stop.
-    option = click.Option(["--profile"], shell_complete=lambda ctx, param, incomplete: [])
-    assert option._custom_shell_complete is not None
+def test_completion_uses_no_private_click_attribute() -> None:
+    source = (REPO / "credproc" / "commands" / "completion.py").read_text()
+    source += (REPO / "credproc" / "options.py").read_text()
+    assert "_custom_shell_complete" not in source
+
+
+def test_completing_a_command_name_imports_no_command() -> None:
+    probe = (
+        "import os, sys\n"
+        "os.environ.update(_CREDPROC_COMPLETE='bash_complete', COMP_WORDS='credproc cre', COMP_CWORD='1')\n"
+        "from credproc.cli import run\n"
+        "code = run([])\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('credproc.commands.') and m != "
+        "'credproc.commands.completion')\n"
+        "sys.stderr.write(repr((code, loaded)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                          check=False, cwd=REPO)
+    assert done.stdout == "plain,credential-process\n"
+    assert done.stderr == "(0, [])"
 
 
 def test_completion_answers_quickly_enough_for_a_tab_press(world: dict[str, str]) -> None:

@@ -208,7 +208,7 @@ def test_windows_branch_spawns_through_path_and_pathext_and_waits(
         chain: AwsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
         ) -> None:
     from credproc import platform
-    from credproc.cli.boundary import run
+    from credproc.cli import run
 
     tool = tmp_path / "bin" / "tool.EXE"
     tool.parent.mkdir()
@@ -289,7 +289,7 @@ def test_env_unset_needs_no_profile_or_config(aws_files: AwsFiles) -> None:
 
 def test_windows_branch_with_server_serves_the_child_and_returns_its_code(
         chain: AwsFiles, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    from credproc.cli.common import make_context
+    from credproc.options import make_context
     from credproc.commands import exec as exec_cmd
 
     tool = tmp_path / "bin" / "fetch.EXE"

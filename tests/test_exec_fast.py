@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from credproc import exec_fast
-from credproc.cli.common import profile_name
+from credproc import flags
+from credproc.profiles import selected_profile
 from tests.conftest import CREDPROC, AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
 
@@ -38,20 +38,25 @@ main()
     (["--profile=dev", "--refresh-window", "60", "--", "x"], ({"profile": "dev", "refresh_window": "60"}, ["x"])),
     (["--server", "--", "x"], None),
     (["-p", "dev", "x"], None),  # no `--`: let click parse it
-    (["-p=dev", "--", "x"], None),
+    (["-p=dev", "--", "x"], ({"profile": "=dev"}, ["x"])),  # click's reading of a short option
+    (["-pdev", "--", "x"], ({"profile": "dev"}, ["x"])),
     (["-p"], None),
     (["--"], None),
     (["--debug", "--", "x"], None),
 ])
 def test_parse_accepts_only_the_plain_shape(argv: list[str], expected: object) -> None:
-    assert exec_fast.parse(argv) == expected
+    assert flags.parse(flags.EXEC, argv, command=True) == expected
 
 
-@pytest.mark.parametrize("environ", [{}, {"AWS_PROFILE": "a"}, {"AWS_DEFAULT_PROFILE": "b"},
-                                     {"AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"}])
-@pytest.mark.parametrize("given", [None, "given"])
-def test_profile_rule_is_the_clis(given: str | None, environ: dict[str, str]) -> None:
-    assert exec_fast.profile_name(given, environ) == profile_name(given, environ)
+@pytest.mark.parametrize(("given", "environ", "expected"), [
+    (None, {}, "default"),
+    (None, {"AWS_PROFILE": "a"}, "a"),
+    (None, {"AWS_DEFAULT_PROFILE": "b"}, "b"),
+    (None, {"AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"}, "a"),
+    ("given", {"AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"}, "given"),
+])
+def test_the_profile_name_rule(given: str | None, environ: dict[str, str], expected: str) -> None:
+    assert selected_profile(given, environ) == expected
 
 
 def probe(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, object] | None]:

@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from credproc import __version__, fastpath
+from credproc import __version__, cachefile, cachekey, fastpath
 from tests.conftest import AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
 
 HEAVY = ("click", "boto3", "botocore", "keyring", "cryptography", "json", "hashlib", "platformdirs",
-         "configparser")
+         "configparser", "dataclasses")
+# The stdlib-only modules a hit may load, and no other of credproc's.
+HIT_PATH = ("credproc", "credproc.entry", "credproc.fastpath", "credproc.flags", "credproc.cachekey",
+            "credproc.cachefile", "credproc.durations", "credproc.paths")
 
 
 def test_a_cache_hit_imports_no_heavy_module(chain: AwsFiles, sts: MotoSTS) -> None:
@@ -25,14 +28,17 @@ def test_a_cache_hit_imports_no_heavy_module(chain: AwsFiles, sts: MotoSTS) -> N
         "from credproc.entry import main\n"
         "main()\n"
         f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
-        "sys.stderr.write(repr(heavy))\n"
+        "ours = sorted(m for m in sys.modules if m.startswith('credproc'))\n"
+        "sys.stderr.write(repr(heavy) + '\\n' + repr(ours))\n"
     )
     # Without coverage's subprocess hook: coverage itself imports json and friends.
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["Version"] == 1
-    assert done.stderr == "[]"
+    heavy, ours = done.stderr.splitlines()
+    assert heavy == "[]"
+    assert eval(ours) == sorted(HIT_PATH)  # noqa: S307 - our own repr of a list of names
 
 
 def test_a_miss_falls_through_to_the_full_cli(aws_files: AwsFiles) -> None:
@@ -58,12 +64,16 @@ def test_long_term_keys_are_never_written_to_the_cache(aws_files: AwsFiles, tmp_
         ([], {}),
         (["--profile", "a"], {"profile": "a"}),
         (["-p", "a"], {"profile": "a"}),
+        (["-pa"], {"profile": "a"}),
+        (["-p=a"], {"profile": "=a"}),  # click's reading of a short option with "="
         (["--profile=a", "--auto-login"], {"profile": "a", "auto_login": "1"}),
         (["--refresh-window", "60", "--region", "eu-west-1"], {"refresh_window": "60", "region": "eu-west-1"}),
         (["--profile"], None),
         (["--no-cache"], None),
+        (["--auto-login=1"], None),
         (["--bogus", "x"], None),
         (["positional"], None),
+        (["--"], None),
     ],
 )
 def test_fast_parser_accepts_exactly_what_it_understands(
@@ -72,23 +82,35 @@ def test_fast_parser_accepts_exactly_what_it_understands(
     assert fastpath.parse_args(argv) == expected
 
 
-def test_fast_parser_knows_every_flag_of_the_click_command() -> None:
-    from credproc.cli.credential_process import credential_process_cmd
+@pytest.mark.parametrize("command", ["credential_process", "exec"])
+def test_the_click_commands_take_their_options_from_the_flag_table(command: str) -> None:
+    import importlib
 
-    value_flags, bool_flags = set(), set()
-    for param in credential_process_cmd.params:
-        long_names = {o for o in param.opts if o.startswith("--")}
-        if getattr(param, "is_flag", False):
-            bool_flags |= long_names
-        else:
-            value_flags |= long_names
-    assert value_flags == set(fastpath.VALUE_FLAGS)
-    assert bool_flags - {"--no-cache"} == set(fastpath.BOOL_FLAGS)
+    from credproc import flags
+
+    table = {"credential_process": flags.CREDENTIAL_PROCESS, "exec": flags.EXEC}[command]
+    click_command = importlib.import_module(f"credproc.commands.{command}").command
+    options = [p for p in click_command.params if p.param_type_name == "option"]
+    assert [(p.name, sorted(p.opts), p.is_flag) for p in options] == [  # type: ignore[attr-defined]
+        (f.dest, sorted([f.long, *([f.short] if f.short else [])]), not f.takes_value) for f in table
+    ]
+
+
+def test_a_short_option_with_equals_is_one_profile_on_a_cold_and_a_warm_cache(
+    chain: AwsFiles, sts: MotoSTS
+) -> None:
+    # click reads `-p=top` as the profile "=top", which does not exist: a cold run fails, and a warm
+    # cache (filled by `--profile top`) must not answer it as "top" either.
+    assert run_credproc("credential-process", "--profile", "top").returncode == 0
+    warm = run_credproc("credential-process", "-p=top")
+    assert warm.returncode == 1, warm.stdout
+    assert warm.stdout == ""
+    assert "'=top'" in warm.stderr
 
 
 def _key(tmp_path: Path, options: dict[str, str], env: dict[str, str]) -> str:
     base = {"HOME": str(tmp_path), **env}
-    return fastpath.cache_key(options, base)
+    return cachekey.answer_key(options, base)
 
 
 def test_key_changes_with_everything_that_changes_the_answer(tmp_path: Path) -> None:
@@ -111,16 +133,16 @@ def test_key_changes_with_everything_that_changes_the_answer(tmp_path: Path) -> 
 
 def test_key_covers_the_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = _key(tmp_path, {}, {})
-    monkeypatch.setattr(fastpath, "__version__", __version__ + ".dev1")
+    monkeypatch.setattr(cachekey, "__version__", __version__ + ".dev1")
     assert _key(tmp_path, {}, {}) != before
 
 
 def _entry(expires: int = 2_000_000_000, issued: int = 1_999_996_400) -> bytes:
-    return fastpath.encode_entry(b'{"Version":1}\n', expires, issued, [], b'{"profile":"p"}')
+    return cachefile.encode_entry(b'{"Version":1}\n', expires, issued, [], b'{"profile":"p"}')
 
 
 def test_entry_round_trips() -> None:
-    entry = fastpath.decode_entry(_entry())
+    entry = cachefile.decode_entry(_entry())
     assert entry is not None
     assert entry.payload == b'{"Version":1}\n'
     assert entry.meta == b'{"profile":"p"}'
@@ -129,21 +151,21 @@ def test_entry_round_trips() -> None:
 @pytest.mark.parametrize("cut", [1, 5, 20, 40])
 def test_any_truncation_or_flip_of_an_entry_is_rejected(cut: int) -> None:
     data = _entry()
-    assert fastpath.decode_entry(data[:-cut]) is None
+    assert cachefile.decode_entry(data[:-cut]) is None
     flipped = bytearray(data)
     flipped[-cut] ^= 0x01
-    assert fastpath.decode_entry(bytes(flipped)) is None
+    assert cachefile.decode_entry(bytes(flipped)) is None
 
 
 def test_window_scales_down_for_short_sessions() -> None:
-    hour = fastpath.decode_entry(_entry(10_000, 10_000 - 3600))
-    quarter = fastpath.decode_entry(_entry(10_000, 10_000 - 900))
+    hour = cachefile.decode_entry(_entry(10_000, 10_000 - 3600))
+    quarter = cachefile.decode_entry(_entry(10_000, 10_000 - 900))
     assert hour is not None and quarter is not None
     assert hour.window(1200) == 1200
     assert quarter.window(1200) == pytest.approx(630)  # refreshed after ~4.5 minutes, not every call
     assert quarter.is_fresh(10_000 - 700, 1200)
     assert not quarter.is_fresh(10_000 - 600, 1200)  # never hand out less than botocore's 10 minutes
-    twelve = fastpath.decode_entry(_entry(10_000, 10_000 - 720))  # arrived with 12 minutes left
+    twelve = cachefile.decode_entry(_entry(10_000, 10_000 - 720))  # arrived with 12 minutes left
     assert twelve is not None
     assert twelve.window(1200) == 600  # not 0.7 * 720 = 504: botocore would refuse those
     assert twelve.window(300) == 300  # a window the user chose is theirs
@@ -152,8 +174,8 @@ def test_window_scales_down_for_short_sessions() -> None:
 def test_a_changed_dependency_file_invalidates_an_entry(tmp_path: Path) -> None:
     dep = tmp_path / "cert.pem"
     dep.write_text("one")
-    data = fastpath.encode_entry(b"{}\n", 2_000_000_000, 0, [str(dep)], b"")
-    entry = fastpath.decode_entry(data)
+    data = cachefile.encode_entry(b"{}\n", 2_000_000_000, 0, [str(dep)], b"")
+    entry = cachefile.decode_entry(data)
     assert entry is not None and entry.deps_unchanged()
     dep.write_text("two, longer")
     assert not entry.deps_unchanged()
@@ -166,4 +188,4 @@ def test_an_entry_readable_by_others_is_ignored(chain: AwsFiles, sts: MotoSTS, t
     entries = list((tmp_path / "cache").glob("p-*.entry"))
     assert len(entries) == 1
     entries[0].chmod(0o644)
-    assert fastpath.read_entry(str(tmp_path / "cache"), entries[0].name[: -len(".entry")]) is None
+    assert cachefile.read_entry(str(tmp_path / "cache"), entries[0].name[: -len(".entry")]) is None

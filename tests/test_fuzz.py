@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credproc import config, fastpath
-from credproc.cache import Cache
+from credproc import cachefile, config, fastpath, flags
+from credproc.cache import NoCache
 from credproc.errors import CredprocError
 from credproc.resolve import build_source
 from credproc.sources.base import Context
@@ -51,7 +51,7 @@ PROFILE = st.one_of(st.sampled_from(["default", "p", "q", "dev", "corp"]), st.te
 def _context(home: Path) -> Context:
     environ = {"HOME": str(home), "AWS_CONFIG_FILE": str(home / "config"),
                "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"), "PATH": os.environ.get("PATH", "")}
-    return Context(environ=environ, config=config.load(environ), cache=Cache(None), terminal=Terminal(),
+    return Context(environ=environ, config=config.load(environ), cache=NoCache(), terminal=Terminal(),
                    warn=lambda message: None)
 
 
@@ -83,35 +83,70 @@ def test_arbitrary_bytes_as_config_raise_only_credproc_errors(tmp_path: Path, me
 
 def _entry_bytes(payload: bytes, expires: int, issued: int, deps: bytes, meta: bytes) -> bytes:
     body = payload + deps + meta
-    return b"%s %d %d %d %d %s\n" % (fastpath.MAGIC, expires, issued, len(payload), len(deps),
-                                      fastpath.checksum(body).encode()) + body
+    return b"%s %d %d %d %d %s\n" % (cachefile.MAGIC, expires, issued, len(payload), len(deps),
+                                      cachefile.checksum(body).encode()) + body
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(data=st.one_of(
     st.binary(max_size=200),
-    st.builds(lambda head, rest: fastpath.MAGIC + b" " + head + b"\n" + rest,
+    st.builds(lambda head, rest: cachefile.MAGIC + b" " + head + b"\n" + rest,
               st.binary(max_size=60), st.binary(max_size=60)),
     st.builds(_entry_bytes, st.binary(max_size=40), st.integers(-2**70, 2**70), st.integers(-2**40, 2**40),
               st.binary(max_size=30), st.binary(max_size=30)),
 ))
 def test_decode_entry_never_raises(data: bytes) -> None:
-    entry = fastpath.decode_entry(data)
+    entry = cachefile.decode_entry(data)
     if entry is not None:
         assert entry.payload and len(entry.payload) + len(entry.deps) + len(entry.meta) < len(data)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
-@given(argv=st.lists(st.one_of(
-    st.sampled_from([*sorted(fastpath.VALUE_FLAGS | fastpath.BOOL_FLAGS | set(fastpath.ALIASES)), "--", "-"]),
-    st.sampled_from(sorted(fastpath.VALUE_FLAGS)).map(lambda f: f + "="),
-    st.text(max_size=15),
-), max_size=8))
-def test_parse_args_never_raises_and_gives_up_or_parses(argv: list[str]) -> None:
-    options = fastpath.parse_args(argv)
-    if options is not None:
-        known = {fastpath.option_name(f) for f in fastpath.VALUE_FLAGS | fastpath.BOOL_FLAGS}
-        assert set(options) <= known
+def _words(table: tuple[flags.Flag, ...]) -> st.SearchStrategy[list[str]]:
+    """argv built from the table's names (alone, with "=", glued to a short name), separators and text."""
+    names = sorted({f.long for f in table} | {f.short for f in table if f.short})
+    word = st.one_of(
+        st.sampled_from([*names, "--", "-", "-h", "--help", "--debug"]),
+        st.sampled_from(names).map(lambda n: n + "="),
+        st.builds(lambda n, v: n + v, st.sampled_from(names), st.text(max_size=6)),
+        st.text(max_size=8),
+    )
+    return st.lists(word, max_size=8)
+
+
+def _click_reading(name: str, argv: list[str]) -> tuple[dict[str, str], list[str]] | None:
+    """What the real click command reads from argv (as the slow path turns it into options), or
+    None where click refuses it or would only print help."""
+    import importlib
+
+    import click
+
+    from credproc.errors import CredprocError
+
+    command = importlib.import_module(f"credproc.commands.{name}").command
+    try:
+        ctx = command.make_context(name, list(argv))
+    except (click.exceptions.ClickException, click.exceptions.Exit, CredprocError):
+        return None
+    params = dict(ctx.params)
+    rest = list(params.pop("command", ()))
+    return {k: ("1" if v is True else str(v)) for k, v in params.items() if v not in (None, False)}, rest
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(argv=_words(flags.CREDENTIAL_PROCESS))
+def test_the_fast_parser_reads_credential_process_flags_as_click_does(argv: list[str]) -> None:
+    fast = flags.parse(flags.CREDENTIAL_PROCESS, argv)
+    if fast is not None:  # giving up is always allowed; a reading must be click's
+        assert fast == _click_reading("credential_process", argv)
+        assert fastpath.parse_args(argv) == fast[0]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(argv=_words(flags.EXEC))
+def test_the_fast_parser_reads_exec_flags_as_click_does(argv: list[str]) -> None:
+    fast = flags.parse(flags.EXEC, argv, command=True)
+    if fast is not None:
+        assert fast == _click_reading("exec", argv)
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)

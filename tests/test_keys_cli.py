@@ -235,12 +235,12 @@ def test_an_unreadable_config_still_drops_the_named_profiles_cache(
 ) -> None:
     from datetime import datetime, timedelta, timezone
 
-    from credproc.cache import Cache
+    from credproc.cache import Cache, EntryMeta
     from credproc.credentials import Credentials
 
     cache = Cache.open(dict(os.environ), 0, lambda m: None)
     expires = datetime.now(timezone.utc) + timedelta(hours=1)
-    cache.store("h-x", Credentials("ASIAEXAMPLE", "s", "t", expires), {"profile": "base"})
+    cache.store("h-x", Credentials("ASIAEXAMPLE", "s", "t", expires), EntryMeta(profile="base"))
     aws_files.write_config("[profile base\nbroken")
     added = feed("keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n")
     assert added.returncode == 0, added.stderr

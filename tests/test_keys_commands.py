@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from credproc import config
-from credproc.cache import Cache
+from credproc.cache import Cache, EntryMeta
 from credproc.commands import keys as keys_cmd
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError, NeedsHumanError
@@ -74,6 +74,6 @@ def test_clearing_drops_only_entries_of_the_named_profiles() -> None:
     cache = Cache.open(dict(os.environ), 0, lambda m: None)
     creds = Credentials("ASIAEXAMPLE", "s", "t", datetime.now(timezone.utc) + timedelta(hours=1))
     for key, profile in (("a", "top"), ("b", "mid"), ("c", "unrelated")):
-        cache.store(key, creds, {"profile": profile})
+        cache.store(key, creds, EntryMeta(profile=profile))
     assert keys_cmd.clear_cache(cache, {"top", "mid"}) == 2
     assert [item.key for item in cache.items()] == ["c"]

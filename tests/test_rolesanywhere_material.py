@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from credproc.cache import Cache
+from credproc.cache import NoCache
 from credproc.config import AwsConfig
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError, CredprocError, NeedsHumanError
@@ -24,7 +24,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def context(environ: dict[str, str] | None = None, answers: list[str] | None = None) -> Context:
-    return Context(environ=environ or {}, config=AwsConfig({}), cache=Cache(None),
+    return Context(environ=environ or {}, config=AwsConfig({}), cache=NoCache(),
                    terminal=ScriptedTerminal(answers), warn=lambda m: None)
 
 

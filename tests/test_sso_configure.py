@@ -78,7 +78,7 @@ def test_a_bad_name_template_is_bad_input(sso: SsoEmulator, hermetic_env: Path) 
 
 
 def test_append_creates_a_missing_file_and_ends_the_last_line(tmp_path: Path) -> None:
-    from credproc.commands.sso_configure import append
+    from credproc.commands.configure import append
 
     fresh = tmp_path / "new" / "config"
     append(str(fresh), "[profile a]\nregion = x\n")

@@ -253,7 +253,7 @@ def test_an_unknown_device_code_error_is_reported_as_aws_said_it(
 def test_the_spinner_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from credproc.cli import sso as cli_sso
+    from credproc.terminal import Spinner
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
@@ -261,7 +261,7 @@ def test_the_spinner_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -
 
     for stream, drawn in ((Tty(), True), (io.StringIO(), False)):
         monkeypatch.setattr(sys, "stderr", stream)
-        spinner = cli_sso.Spinner()
+        spinner = Spinner()
         spinner.tick("waiting for the browser")
         spinner.say("done")
         assert ("waiting for the browser" in stream.getvalue()) is drawn
@@ -299,7 +299,7 @@ def test_login_with_an_assume_role_profile_signs_in_to_the_session_at_its_root(
 
 def test_login_with_a_profile_built_on_a_legacy_sso_profile(sso: SsoEmulator, hermetic_env: Path) -> None:
     from credproc import config
-    from credproc.commands.sso_login import target
+    from credproc.commands.login import target
 
     config_file = hermetic_env / ".aws" / "config"
     config_file.write_text(config_file.read_text() + "\n[profile on-legacy]\n"

@@ -5,22 +5,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from credproc import fastpath
+from credproc import cachefile
 
 
 def entries(cache_dir: Path) -> list[Path]:
-    return sorted(cache_dir.glob("*" + fastpath.ENTRY_SUFFIX)) if cache_dir.is_dir() else []
+    return sorted(cache_dir.glob("*" + cachefile.ENTRY_SUFFIX)) if cache_dir.is_dir() else []
 
 
 def age_entry(path: Path, seconds: int) -> None:
     """Make an entry look ``seconds`` older: issued and expiry both move back, checksum redone."""
     data = path.read_bytes()
-    entry = fastpath.decode_entry(data)
+    entry = cachefile.decode_entry(data)
     assert entry is not None, f"{path} is not a valid entry"
     body = entry.payload + entry.deps + entry.meta
     header = b"%s %d %d %d %d %s\n" % (
-        fastpath.MAGIC, entry.expires - seconds, entry.issued - seconds,
-        len(entry.payload), len(entry.deps), fastpath.checksum(body).encode(),
+        cachefile.MAGIC, entry.expires - seconds, entry.issued - seconds,
+        len(entry.payload), len(entry.deps), cachefile.checksum(body).encode(),
     )
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(header + body)
