@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from credproc.cache import Cache, EntryMeta, LOCK_SUFFIX
+from credproc.cache import LOCK_SUFFIX, Cache, EntryMeta
 from credproc.credentials import Credentials
 from credproc.lock import hold
 from tests.conftest import require

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from credproc import aws
-from credproc.cache import Cache, EntryMeta, LOCK_SUFFIX
+from credproc.cache import LOCK_SUFFIX, Cache, EntryMeta
 from credproc.credentials import Credentials
 from credproc.errors import UpstreamError
 

@@ -289,8 +289,8 @@ def test_env_unset_needs_no_profile_or_config(aws_files: AwsFiles) -> None:
 
 def test_windows_branch_with_server_serves_the_child_and_returns_its_code(
         chain: AwsFiles, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    from credproc.options import make_context
     from credproc.commands import exec as exec_cmd
+    from credproc.options import make_context
 
     tool = tmp_path / "bin" / "fetch.EXE"
     tool.parent.mkdir()
