@@ -189,3 +189,33 @@ def test_an_entry_readable_by_others_is_ignored(chain: AwsFiles, sts: MotoSTS, t
     assert len(entries) == 1
     entries[0].chmod(0o644)
     assert cachefile.read_entry(str(tmp_path / "cache"), entries[0].name[: -len(".entry")]) is None
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_fast_path_surprise_is_shown_with_credproc_debug_and_the_full_cli_answers(
+    aws_files: AwsFiles, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], debug: bool
+) -> None:
+    from credproc import entry
+
+    aws_files.write_config("[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+                           "aws_secret_access_key = " + "s" * 40 + "\n")
+
+    def boom(argv: object, environ: object) -> bool:
+        raise RuntimeError("fast path bug")
+
+    monkeypatch.setattr(fastpath, "try_hit", boom)
+    monkeypatch.setattr(sys, "argv", ["credproc", "credential-process", "--profile", "p"])
+    if debug:
+        monkeypatch.setenv("CREDPROC_DEBUG", "1")
+    else:
+        monkeypatch.delenv("CREDPROC_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as stop:
+        entry.main()
+    assert stop.value.code == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["AccessKeyId"] == "AKIAIOSFODNN7EXAMPLE"
+    if debug:
+        assert "credproc: debug: the fast path failed" in captured.err
+        assert "RuntimeError: fast path bug" in captured.err
+    else:
+        assert captured.err == ""
