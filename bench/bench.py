@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import peers  # noqa: E402  (bench/ is sys.path[0]: this runs as a script)
+import startup  # noqa: E402
 
 from tests.support import ra_world  # noqa: E402
 from tests.support.moto_sts import MotoSTS  # noqa: E402
@@ -454,7 +455,8 @@ def parallel_table(results: list[dict[str, Any]]) -> list[str]:
 
 def report(settings: Settings, rows: list[Row], parallel: list[dict[str, Any]],
            server: dict[str, Any] | None, signing: dict[str, float],
-           installed: dict[str, peers.Installed], notes: list[str]) -> str:
+           installed: dict[str, peers.Installed], notes: list[str],
+           start_up: dict[str, float] | None = None) -> str:
     out = [f"credproc benchmark: {machine()} (at the end); {settings.runs} interleaved runs per row, medians",
            ""]
     for inst in installed.values():
@@ -472,6 +474,8 @@ def report(settings: Settings, rows: list[Row], parallel: list[dict[str, Any]],
         out += ["(`exec --server` not in this tree: endpoint not measured)", ""]
     out += ["| Roles Anywhere: sign one CreateSession (in process) | median µs |", "|---|---:|"]
     out += [f"| `sign_create_session`, {kind} key | {us:.0f} |" for kind, us in signing.items()]
+    if start_up is not None:  # the full CLI's own start (bench/startup.py; --baseline compares commits)
+        out += ["", *startup.table(start_up)]
     return "\n".join(out)
 
 
@@ -506,14 +510,16 @@ def main(argv: list[str] | None = None) -> int:
         parallel += [parallel_cold(w, "top", n) for n in more]
         server = server_load(w, settings.requests) if has_exec(w.env) else None
         signing = signing_cost(w, settings.signatures)
-    print(report(settings, rows, parallel, server, signing, installed, notes))
+    start_up = startup.measure(settings.runs, [startup.Tree("this tree", REPO)])
+    print(report(settings, rows, parallel, server, signing, installed, notes, start_up))
     if settings.json_path:
         settings.json_path.write_text(json.dumps({
             "machine": machine(), "runs": settings.runs,
             "rows": {r.name: {"median_ms": r.median_ms, "max_rss_kb": r.max_rss_kb,
                               "calls_per_run": r.calls_per_run, "warmup_calls": r.warmup_calls}
                      for r in rows},
-            "parallel": parallel, "server": server, "signing_us": signing, "notes": notes}, indent=2))
+            "parallel": parallel, "server": server, "signing_us": signing, "notes": notes,
+            "startup_ms": start_up}, indent=2))
     return 0
 
 

@@ -1,10 +1,11 @@
 """Start-up cost of the full CLI: importing it, `--help`, and one completion TAB.
 
-Measures whole processes (median wall ms of interleaved runs) plus the CLI's own import time as
-``python -X importtime`` reports it (the cumulative microseconds of the top-level ``credproc.cli``
-import), so the figure does not depend on what the interpreter itself costs to start.
+Whole processes, median wall ms of interleaved runs, plus the CLI group's own import time as
+``python -X importtime`` reports it (cumulative, so what the interpreter costs to start is not in
+it). ``--baseline DIR`` measures another checkout (e.g. ``git archive`` of an older commit) in the
+same interleaved runs, so a before/after comparison shares one machine state:
 
-    python bench/startup.py [--runs 15]
+    python bench/startup.py [--runs 15] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -15,56 +16,78 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# The module holding the click group (before issue 16 it was credproc.cli.main).
-CLI_MODULE = os.environ.get("CREDPROC_BENCH_CLI_MODULE", "credproc.cli")
 COMPLETE_ENV = {"_CREDPROC_COMPLETE": "bash_complete", "COMP_WORDS": "credproc cre", "COMP_CWORD": "1"}
+FLOOR = "`python -c pass`"
 
 
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "_CREDPROC"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return {**env, **(extra or {})}
+@dataclass(frozen=True)
+class Tree:
+    """A checkout to measure: where it is and which module holds its click group."""
 
+    label: str
+    root: Path
 
-ROWS: dict[str, tuple[list[str], dict[str, str]]] = {
-    "`python -c pass`": ([sys.executable, "-c", "pass"], _env()),
-    "`import` the CLI group": ([sys.executable, "-c", f"import {CLI_MODULE}"], _env()),
-    "`credproc --help`": ([sys.executable, "-m", "credproc", "--help"], _env()),
-    "one completion TAB (`credproc cre<TAB>`, bash)": (
-        [sys.executable, "-m", "credproc"], _env(COMPLETE_ENV)
-    ),
-}
+    @property
+    def cli_module(self) -> str:
+        # Before issue 16 the group lived in credproc/cli/main.py; since, in credproc/cli.py.
+        old = (self.root / "credproc" / "cli" / "main.py").exists()
+        return "credproc.cli.main" if old else "credproc.cli"
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "_CREDPROC", "COVERAGE"))}
+        env["PYTHONPATH"] = str(self.root)
+        return {**env, **(extra or {})}
+
+    def rows(self) -> dict[str, tuple[list[str], dict[str, str]]]:
+        py = sys.executable
+        tag = f" ({self.label})"
+        return {
+            "import the CLI group" + tag: ([py, "-c", f"import {self.cli_module}"], self.env()),
+            "`credproc --help`" + tag: ([py, "-m", "credproc", "--help"], self.env()),
+            "one completion TAB (`credproc cre<TAB>`, bash)" + tag: ([py, "-m", "credproc"],
+                                                                     self.env(COMPLETE_ENV)),
+        }
+
+    def import_ms(self) -> float:
+        """Cumulative import time of the group's module, from ``-X importtime`` (stderr lines)."""
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {self.cli_module}"],
+                              env=self.env(), capture_output=True, text=True, check=True, cwd=self.root)
+        for line in done.stderr.splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) == 3 and parts[2] == self.cli_module:
+                return int(parts[1]) / 1000
+        raise RuntimeError(f"{self.cli_module} not in -X importtime output")
 
 
 def wall_ms(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                   cwd=env["PYTHONPATH"])
     return (time.perf_counter() - start) * 1000
 
 
-def import_ms(module: str = CLI_MODULE) -> float:
-    """Cumulative import time of ``module`` itself, from ``-X importtime`` (stderr lines)."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=_env(),
-                          capture_output=True, text=True, check=True)
-    for line in done.stderr.splitlines():
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) == 3 and parts[2] == module:
-            return int(parts[1]) / 1000
-    raise RuntimeError(f"{module} not in -X importtime output")
-
-
-def measure(runs: int) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in ROWS}
-    imports: list[float] = []
+def measure(runs: int, trees: list[Tree]) -> dict[str, float]:
+    """Median ms per row; every tree's rows interleaved in each round, so drift hits all alike."""
+    rows: dict[str, tuple[list[str], dict[str, str]]] = {
+        FLOOR: ([sys.executable, "-c", "pass"], trees[0].env()),
+    }
+    for tree in trees:
+        rows.update(tree.rows())
+    samples: dict[str, list[float]] = {name: [] for name in rows}
+    imports: dict[str, list[float]] = {tree.label: [] for tree in trees}
     for _ in range(runs):
-        for name, (argv, env) in ROWS.items():
+        for name, (argv, env) in rows.items():
             samples[name].append(wall_ms(argv, env))
-        imports.append(import_ms())
+        for tree in trees:
+            imports[tree.label].append(tree.import_ms())
     result = {name: statistics.median(values) for name, values in samples.items()}
-    result[f"`{CLI_MODULE}` import (-X importtime, cumulative)"] = statistics.median(imports)
+    for tree in trees:
+        result[f"`{tree.cli_module}` import, -X importtime cumulative ({tree.label})"] = (
+            statistics.median(imports[tree.label]))
     return result
 
 
@@ -77,8 +100,12 @@ def table(result: dict[str, float]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout to measure beside")
     args = parser.parse_args(argv)
-    print("\n".join(table(measure(args.runs))))
+    trees = [Tree("this tree", REPO)]
+    if args.baseline is not None:
+        trees.insert(0, Tree("baseline", args.baseline.resolve()))
+    print("\n".join(table(measure(args.runs, trees))))
     return 0
 
 
