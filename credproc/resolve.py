@@ -16,10 +16,12 @@ from credproc import aws
 from credproc.config import get_str
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
-from credproc.sources import credential_source, keyring_keys, mfa_session, rolesanywhere, sso
+from credproc.sources import credential_source, keyring_keys, mfa_session
 from credproc.sources.assume_role import AssumeRoleSource, check_role_arn, parse_duration
 from credproc.sources.base import Context, Source, obtain
 from credproc.sources.process import ProcessSource, credproc_target, split_command
+from credproc.sources.rolesanywhere import source as rolesanywhere
+from credproc.sources.sso import source as sso
 from credproc.sources.static import StaticSource
 from credproc.sources.web_identity import WebIdentitySource
 

@@ -13,8 +13,8 @@ from credproc.cache import Cache
 from credproc.config import AwsConfig
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError, CredprocError, NeedsHumanError
-from credproc.sources import rolesanywhere
 from credproc.sources.base import Context
+from credproc.sources.rolesanywhere import source as rolesanywhere
 from credproc.terminal import ScriptedTerminal
 from tests.support import ra_pki
 from tests.support.ra_world import RaWorld
@@ -223,7 +223,7 @@ def test_a_pkcs12_bundle_is_recognised_by_content_whatever_its_name(ra: RaWorld)
 
 
 def test_the_loaders_give_up_even_if_a_passphrase_source_never_does(ra: RaWorld) -> None:
-    from credproc.rolesanywhere import material
+    from credproc.sources.rolesanywhere import material
 
     def always_wrong(path: str, attempt: int) -> str:
         return f"wrong-{attempt}"

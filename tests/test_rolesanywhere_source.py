@@ -235,7 +235,7 @@ def test_building_the_source_does_not_import_cryptography(ra: RaWorld) -> None:
     code = (
         "import sys\n"
         "from credproc.cache import Cache\nfrom credproc.config import AwsConfig\n"
-        "from credproc.sources import rolesanywhere\nfrom credproc.sources.base import Context\n"
+        "from credproc.sources.rolesanywhere import source as rolesanywhere\nfrom credproc.sources.base import Context\n"
         "from credproc.terminal import ScriptedTerminal\n"
         "ctx = Context({}, AwsConfig({}), Cache(None), ScriptedTerminal(None), print)\n"
         f"args = {ra.flags(files)!r}\n"

@@ -17,9 +17,9 @@ from credproc.cli.main import cli
 from credproc.commands import sso_configure, sso_login, sso_logout
 from credproc.credentials import format_expiration
 from credproc.errors import UsageError
-from credproc.sso import settings
-from credproc.sso.login import DEFAULT_TIMEOUT, LoginOptions
-from credproc.sso.runtime import Runtime
+from credproc.sources.sso import settings
+from credproc.sources.sso.login import DEFAULT_TIMEOUT, LoginOptions
+from credproc.sources.sso.runtime import Runtime
 
 # The browser opener; tests of the real process set $BROWSER, which webbrowser honours.
 open_browser: Callable[[str], bool] = webbrowser.open
@@ -103,7 +103,7 @@ def logout_cmd(profile: str | None, sso_session: str | None, all_: bool) -> None
 @click.option("--dry-run", is_flag=True, help="Print the blocks on stdout instead of writing them.")
 def configure_sso_cmd(sso_session: str, name_template: str, region: str | None, dry_run: bool) -> None:
     """Write one profile per account and role the session can reach."""
-    from credproc.sso import access, portal
+    from credproc.sources.sso import access, portal
 
     environ = dict(os.environ)
     cfg = config.load(environ)

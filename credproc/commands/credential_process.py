@@ -12,9 +12,9 @@ from credproc.sources.base import Context
 
 def resolve_answer(ctx: Context, profile: str, options: Mapping[str, str]) -> Credentials:
     """Resolve, caching the final answer under the fast path's key so the next run is a hit."""
-    from credproc.sources import rolesanywhere
+    from credproc.sources.rolesanywhere.source import from_flags
 
-    flag_source = rolesanywhere.from_flags(ctx, options)
+    flag_source = from_flags(ctx, options)
     if flag_source is not None:
         from credproc.sources.base import obtain
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from credproc.errors import ConfigError
-from credproc.sso.portal import Assignment
-from credproc.sso.token_cache import write_text_atomic
+from credproc.sources.sso.portal import Assignment
+from credproc.sources.sso.token_cache import write_text_atomic
 
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
 SSO_SUFFIX = ".sso"

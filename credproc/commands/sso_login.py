@@ -6,11 +6,11 @@ from collections.abc import Mapping
 
 from credproc.config import AwsConfig
 from credproc.errors import ConfigError, UsageError
-from credproc.sso import settings, token_cache
-from credproc.sso.login import LoginOptions, login
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
-from credproc.sso.token_cache import Token
+from credproc.sources.sso import settings, token_cache
+from credproc.sources.sso.login import LoginOptions, login
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
+from credproc.sources.sso.token_cache import Token
 
 
 def target(environ: Mapping[str, str], config: AwsConfig, profile: str | None,

@@ -11,9 +11,9 @@ from credproc import aws
 from credproc.cache import Cache, CachedItem
 from credproc.config import AwsConfig
 from credproc.errors import CredprocError
-from credproc.sso import portal, settings, token_cache
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
+from credproc.sources.sso import portal, settings, token_cache
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
 
 
 @dataclass(frozen=True)

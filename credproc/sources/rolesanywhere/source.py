@@ -62,9 +62,9 @@ class RolesAnywhereSource:
         return True
 
     def fetch(self, ctx: Context) -> Credentials:
-        from credproc.rolesanywhere import checks, client, material
-        from credproc.rolesanywhere.arns import Arns
-        from credproc.rolesanywhere.passphrase import Passphrases
+        from credproc.sources.rolesanywhere import checks, client, material
+        from credproc.sources.rolesanywhere.arns import Arns
+        from credproc.sources.rolesanywhere.passphrase import Passphrases
 
         asker = Passphrases(ctx.environ, ctx.terminal, self.profile)
         loaded = material.load(self.certificate, self.private_key, self.intermediates, asker)
@@ -105,7 +105,7 @@ def _path(raw: str | None, environ: Mapping[str, str]) -> str | None:
 
 
 def _digest(path: str) -> str:
-    from credproc.rolesanywhere.files import read_file
+    from credproc.sources.rolesanywhere.files import read_file
 
     return hashlib.sha256(read_file(path, "certificate")).hexdigest()
 
@@ -119,8 +119,8 @@ def build(
     region_override: str | None,
 ) -> Source:
     """``values`` uses the flag names (``certificate``, ``trust_anchor_arn``...)."""
-    from credproc.rolesanywhere import arns as arn_rules
-    from credproc.rolesanywhere.endpoint import endpoint_for
+    from credproc.sources.rolesanywhere import arns as arn_rules
+    from credproc.sources.rolesanywhere.endpoint import endpoint_for
 
     arns = arn_rules.check(values.get("trust_anchor_arn"), values.get("profile_arn"),
                            values.get("role_arn"), where)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from credproc.config import Section
 from credproc.credentials import Credentials
 from credproc.sources.base import Context, Source
-from credproc.sso import settings
-from credproc.sso.settings import SsoSession
+from credproc.sources.sso import settings
+from credproc.sources.sso.settings import SsoSession
 
 if TYPE_CHECKING:
-    from credproc.sso.login import LoginOptions
-    from credproc.sso.runtime import Runtime
+    from credproc.sources.sso.login import LoginOptions
+    from credproc.sources.sso.runtime import Runtime
 
 LOGIN_TIMEOUT_VAR = "CREDPROC_SSO_LOGIN_TIMEOUT"
 
@@ -47,7 +47,7 @@ class SsoSource:
         return self.session.login_command(self.profile)
 
     def fetch(self, ctx: Context) -> Credentials:
-        from credproc.sso import access, portal
+        from credproc.sources.sso import access, portal
 
         rt = runtime(ctx)
         options = login_options(ctx, self.login_command) if ctx.auto_login else None
@@ -65,7 +65,7 @@ class SsoSource:
                                      self.login_command) from None
 
     def _role_credentials(self, rt: Runtime, access_token: str) -> Credentials:
-        from credproc.sso import portal
+        from credproc.sources.sso import portal
 
         return portal.role_credentials(rt, self.session, access_token, self.account_id, self.role_name)
 
@@ -77,7 +77,7 @@ class SsoSource:
 
 
 def runtime(ctx: Context) -> Runtime:
-    from credproc.sso.runtime import Runtime
+    from credproc.sources.sso.runtime import Runtime
 
     return Runtime(environ=ctx.environ, clock=ctx.clock, verify_ssl=ctx.verify_ssl,
                    say=ctx.terminal.say, warn=ctx.warn)
@@ -88,7 +88,7 @@ def login_options(ctx: Context, command: str) -> LoginOptions:
     on the terminal; with neither, exit 4 at once."""
     import webbrowser
 
-    from credproc.sso.login import DEFAULT_TIMEOUT, LoginOptions
+    from credproc.sources.sso.login import DEFAULT_TIMEOUT, LoginOptions
 
     raw = ctx.environ.get(LOGIN_TIMEOUT_VAR, "")
     try:
@@ -109,7 +109,7 @@ def detect(ctx: Context, name: str, section: Section, stack: tuple[str, ...]) ->
         # Sign in before the credential cache takes its per-answer locks: a person may take
         # minutes in the browser, and the other runs should wait on the session's login lock
         # (bounded by the login timeout), not time out on a cache lock meant for API calls.
-        from credproc.sso import access
+        from credproc.sources.sso import access
 
         access.valid_token(runtime(ctx), session, source.login_command,
                            login_options(ctx, source.login_command))
