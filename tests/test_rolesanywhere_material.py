@@ -4,13 +4,14 @@ locally with exit 1 before any network call."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from credproc.cache import Cache
-from credproc.config import AwsConfig
+from credproc.config import AwsConfig, read_profile
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError, CredprocError, NeedsHumanError
 from credproc.sources.base import Context
@@ -39,8 +40,8 @@ def fetch(ra: RaWorld, files: ra_pki.Files, ctx: Context | None = None, form: st
         source = rolesanywhere.from_flags(ctx, options(ra, files))
     else:  # the same values as rolesanywhere_* keys of a profile section
         section = {f"rolesanywhere_{k}": v for k, v in options(ra, files).items() if k != "endpoint"}
-        ctx.environ = {**ctx.environ, "AWS_ENDPOINT_URL_ROLESANYWHERE": ra.url}
-        source = rolesanywhere.detect(ctx, "ra", section)
+        ctx = replace(ctx, environ={**ctx.environ, "AWS_ENDPOINT_URL_ROLESANYWHERE": ra.url})
+        source = rolesanywhere.detect(ctx, read_profile(AwsConfig({"ra": section}), "ra"))
     assert source is not None
     return source.fetch(ctx)
 

@@ -42,8 +42,14 @@ def region_for(
 ) -> str | None:
     if override:
         return override
-    if profile and profile in config.profiles:
-        region = get_str(config.profiles[profile], "region")
-        if region:
-            return region
-    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+    section = config.profiles.get(profile) if profile else None
+    configured = get_str(section, "region") if section is not None else None
+    return pick_region(environ, configured)
+
+
+def pick_region(
+    environ: Mapping[str, str], configured: str | None, override: str | None = None
+) -> str | None:
+    """The region rule: ``--region``, else the profile's ``region``, else AWS_REGION, else
+    AWS_DEFAULT_REGION; None when none is set (callers that must call AWS use DEFAULT_REGION)."""
+    return override or configured or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None

@@ -52,6 +52,5 @@ def credential_process_cmd(**opts: object) -> None:
         mfa_token=options.get("mfa_token"),
         auto_login=bool(opts["auto_login"]),
         verify_ssl=not opts["no_verify_ssl"],
-        options=options,
     )
     output.payload(credential_process.run(ctx, profile_name(options.get("profile"), environ), options))

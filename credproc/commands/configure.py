@@ -142,7 +142,7 @@ def _warnings(text: str, profile: str, with_process: bool, resolve: str | None,
 
 
 def _credentials_file_keys(environ: Mapping[str, str], profile: str) -> set[str]:
-    from credproc.config import _parse
+    from credproc.config import parse as _parse
 
     try:
         section = _parse(paths.aws_credentials_file(environ), as_profiles=False).get(profile, {})

@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from credproc.config import Section, get_str
+from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.paths import expand_user
-from credproc.sources.base import Context, Source
+from credproc.sources.base import Context, Source, SourceDefaults
 
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
@@ -33,7 +33,7 @@ FLAG_OPTIONS = CORE_FLAGS + EXTRA_FLAGS
 
 
 @dataclass(frozen=True)
-class RolesAnywhereSource:
+class RolesAnywhereSource(SourceDefaults):
     where: str  # "profile 'x'" or "the command line", for messages
     profile: str | None
     certificate: str  # absolute paths
@@ -47,7 +47,7 @@ class RolesAnywhereSource:
     duration: int
     session_name: str | None
     certificate_digest: str  # SHA-256 of the certificate file: a new certificate is a new identity
-    kind: str = "rolesanywhere"
+    kind = "rolesanywhere"
 
     @property
     def identity(self) -> str:
@@ -56,10 +56,6 @@ class RolesAnywhereSource:
             self.intermediates or "", self.trust_anchor_arn, self.profile_arn, self.role_arn,
             str(self.duration), self.session_name or "", self.region, self.endpoint,
         ])
-
-    @property
-    def cacheable(self) -> bool:
-        return True
 
     def fetch(self, ctx: Context) -> Credentials:
         from credproc.sources.rolesanywhere import checks, client, material
@@ -149,17 +145,17 @@ def build(
     )
 
 
-def detect(ctx: Context, name: str, section: Section) -> Source | None:
-    keys = [str(k) for k in section if str(k).startswith("rolesanywhere_")]
-    if not keys:
+def detect(ctx: Context, record: ProfileRecord) -> Source | None:
+    if not record.rolesanywhere:
         return None
-    unknown = sorted(set(keys) - PROFILE_KEYS)
+    name = record.name
+    unknown = sorted({key for key, _ in record.rolesanywhere} - PROFILE_KEYS)
     if unknown:
         raise ConfigError(
             f"profile {name!r} has unknown Roles Anywhere key(s): {', '.join(unknown)}",
             f"known keys: {', '.join(sorted(PROFILE_KEYS))}",
         )
-    values = {k.removeprefix("rolesanywhere_"): get_str(section, k) for k in keys}
+    values = {key.removeprefix("rolesanywhere_"): value for key, value in record.rolesanywhere}
     return build(ctx, where=f"profile {name!r}", profile=name, values=values, region_override=ctx.region)
 
 

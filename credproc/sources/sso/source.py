@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from credproc.config import Section
+from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
-from credproc.sources.base import Context, Source
+from credproc.sources.base import Context, Source, SourceDefaults
 from credproc.sources.sso import settings
 from credproc.sources.sso.settings import SsoSession
 
@@ -25,22 +25,18 @@ LOGIN_TIMEOUT_VAR = "CREDPROC_SSO_LOGIN_TIMEOUT"
 
 
 @dataclass(frozen=True)
-class SsoSource:
+class SsoSource(SourceDefaults):
     profile: str
     session: SsoSession
     account_id: str
     role_name: str
-    kind: str = "sso"
+    kind = "sso"
 
     @property
     def identity(self) -> str:
         s = self.session
         return "\0".join(["sso", s.name or "", s.start_url, s.region, s.portal_endpoint or "",
                           self.account_id, self.role_name])
-
-    @property
-    def cacheable(self) -> bool:
-        return True
 
     @property
     def login_command(self) -> str:
@@ -72,9 +68,6 @@ class SsoSource:
     def describe(self) -> list[str]:
         return [f"IAM Identity Center role {self.role_name} in {self.account_id} via {self.session.label}"]
 
-    def deps(self) -> list[str]:
-        return []
-
 
 def runtime(ctx: Context) -> Runtime:
     from credproc.sources.sso.runtime import Runtime
@@ -99,11 +92,12 @@ def login_options(ctx: Context, command: str) -> LoginOptions:
                         interactive=ctx.terminal.available(), retry_hint=command)
 
 
-def detect(ctx: Context, name: str, section: Section, stack: tuple[str, ...]) -> Source | None:
-    if not settings.uses_sso(section):
+def detect(ctx: Context, record: ProfileRecord) -> Source | None:
+    if not record.uses_sso:
         return None
+    name = record.name
     session = settings.from_profile(ctx.environ, ctx.config, name)
-    account, role = settings.account_and_role(section, name)
+    account, role = settings.account_and_role(record.section, name)
     source = SsoSource(name, session, account, role)
     if ctx.auto_login:
         # Sign in before the credential cache takes its per-answer locks: a person may take
