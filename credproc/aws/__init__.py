@@ -19,7 +19,22 @@ from credproc.aws.client import VALIDATION_CODES, calling, client, reading, sts_
 from credproc.aws.endpoints import DEFAULT_REGION, endpoint_url, region_for
 
 __all__ = [
-    "CONNECT_TIMEOUT", "DEFAULT_REGION", "LOCK_GRACE", "MAX_ATTEMPTS", "MIN_TRY_TIMEOUT", "READ_TIMEOUT",
-    "RUN_BUDGET", "VALIDATION_CODES", "budget", "calling", "client", "endpoint_url", "paused", "reading",
-    "region_for", "sts_credentials", "time_left", "wait_limit",
+    "CONNECT_TIMEOUT",
+    "DEFAULT_REGION",
+    "LOCK_GRACE",
+    "MAX_ATTEMPTS",
+    "MIN_TRY_TIMEOUT",
+    "READ_TIMEOUT",
+    "RUN_BUDGET",
+    "VALIDATION_CODES",
+    "budget",
+    "calling",
+    "client",
+    "endpoint_url",
+    "paused",
+    "reading",
+    "region_for",
+    "sts_credentials",
+    "time_left",
+    "wait_limit",
 ]

@@ -38,6 +38,7 @@ class _Budget:
 # The current budget, per thread (a server refreshes in several); None: no budget.
 _budget: ContextVar[_Budget | None] = ContextVar("credproc_aws_budget", default=None)
 
+
 @contextmanager
 def budget(seconds: float = RUN_BUDGET) -> Iterator[None]:
     """Bound every upstream call made inside to ``seconds`` in all (nested budgets only shrink)."""
