@@ -373,8 +373,8 @@ def server_load(w: World, requests: int) -> dict[str, Any]:
 
 def signing_cost(w: World, count: int) -> dict[str, float]:
     """In-process µs per signed CreateSession request, by key type (no network, no process)."""
-    from credproc.rolesanywhere import material as ra_material
-    from credproc.rolesanywhere.signer import sign_create_session
+    from credproc.sources.rolesanywhere import material as ra_material
+    from credproc.sources.rolesanywhere.signer import sign_create_session
     from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
 
     def no_passphrase() -> str:

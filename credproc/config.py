@@ -1,5 +1,9 @@
 """The AWS config and credentials files, read with botocore's own parser so every key means what
 it means to the AWS CLI (``[profile x]`` prefixes, nested ``s3 =`` blocks, ``[sso-session]``).
+
+``parse`` reads one file; ``load`` merges the two as botocore does; ``read_profile`` turns one
+profile (and the ``[services]`` block it points at) into a typed, frozen ``ProfileRecord`` that the
+resolution chain builds its sources from.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ class AwsConfig:
     services: Mapping[str, Section] = field(default_factory=dict)
     config_file: str = ""
     credentials_file: str = ""
+    # Each file's own sections, before the merge: botocore treats keys differently by file.
+    config_profiles: Mapping[str, Section] = field(default_factory=dict)
+    credentials_profiles: Mapping[str, Section] = field(default_factory=dict)
 
     def profile(self, name: str) -> Section:
         try:
@@ -39,7 +46,10 @@ class AwsConfig:
             raise ConfigError(f"[sso-session {name}] is not in {self.config_file}") from None
 
 
-def _parse(path: str, as_profiles: bool) -> dict[str, Any]:
+def parse(path: str, as_profiles: bool) -> dict[str, Any]:
+    """One file through botocore's parser: ``as_profiles`` for the config file (``[profile x]``,
+    ``[sso-session x]``, ``[services x]`` sorted out), else raw sections (the credentials file).
+    A missing file is empty; an unreadable or unparsable one is a ConfigError naming the line."""
     from botocore import configloader
     from botocore.exceptions import BotoCoreError
 
@@ -88,11 +98,11 @@ def load(environ: Mapping[str, str]) -> AwsConfig:
     """Merge the two files as botocore does: a credentials-file profile's keys win."""
     config_file = paths.aws_config_file(environ)
     credentials_file = paths.aws_credentials_file(environ)
-    parsed: dict[str, Any] = _parse(config_file, as_profiles=True)
-    profiles: dict[str, dict[str, object]] = {
-        name: dict(values) for name, values in parsed.get("profiles", {}).items()
-    }
-    for name, values in _parse(credentials_file, as_profiles=False).items():
+    parsed: dict[str, Any] = parse(config_file, as_profiles=True)
+    in_config: dict[str, Section] = dict(parsed.get("profiles", {}))
+    in_credentials: dict[str, Section] = parse(credentials_file, as_profiles=False)
+    profiles: dict[str, dict[str, object]] = {name: dict(values) for name, values in in_config.items()}
+    for name, values in in_credentials.items():
         profiles.setdefault(name, {}).update(values)
     return AwsConfig(
         profiles=profiles,
@@ -100,6 +110,8 @@ def load(environ: Mapping[str, str]) -> AwsConfig:
         services=dict(parsed.get("services", {})),
         config_file=config_file,
         credentials_file=credentials_file,
+        config_profiles=in_config,
+        credentials_profiles=in_credentials,
     )
 
 
@@ -110,3 +122,78 @@ def get_str(section: Section, key: str) -> str | None:
     if not isinstance(value, str):
         raise ConfigError(f"{key} must be a single value, not a nested block")
     return value.strip() or None
+
+
+@dataclass(frozen=True)
+class StaticKeys:
+    """The ``aws_*`` key lines of a profile (any may be missing: a partial pair is an error the
+    chain reports, not the reader)."""
+
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    @property
+    def present(self) -> bool:
+        return bool(self.access_key_id or self.secret_access_key)
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """One profile as the resolution chain reads it: every key a source uses, read once.
+
+    Values are the files' text (stripped; None when unset or empty): durations and ARNs are
+    checked by the source that uses them, with a message naming the profile. ``keys`` follows
+    ``load``'s merge (the credentials file's line wins key by key); ``in_credentials_file`` says
+    whether the credentials file has a section of that name, and ``config.config_profiles`` /
+    ``credentials_profiles`` keep each file's own lines for rules that tell the files apart.
+    """
+
+    name: str
+    in_credentials_file: bool = False
+    keys: StaticKeys = StaticKeys()
+    role_arn: str | None = None
+    source_profile: str | None = None
+    credential_source: str | None = None
+    web_identity_token_file: str | None = None
+    role_session_name: str | None = None
+    external_id: str | None = None
+    duration_seconds: str | None = None
+    mfa_serial: str | None = None
+    mfa_session_duration: str | None = None
+    source_identity: str | None = None
+    credential_process: str | None = None
+    uses_sso: bool = False  # an ``sso_session`` or ``sso_start_url`` line, even an empty one
+    # The ``rolesanywhere_*`` lines as (key, value), in file order; the source checks the key names.
+    rolesanywhere: tuple[tuple[str, str | None], ...] = ()
+    region: str | None = None
+    section: Section = field(default_factory=dict, repr=False)  # the merged lines, for SSO settings
+
+
+def read_profile(config: AwsConfig, name: str) -> ProfileRecord:
+    """Profile ``name`` as a record (ConfigError when there is no such profile)."""
+    section = config.profile(name)
+
+    def text(key: str) -> str | None:
+        return get_str(section, key)
+
+    return ProfileRecord(
+        name=name,
+        in_credentials_file=name in config.credentials_profiles,
+        keys=StaticKeys(text("aws_access_key_id"), text("aws_secret_access_key"), text("aws_session_token")),
+        role_arn=text("role_arn"),
+        source_profile=text("source_profile"),
+        credential_source=text("credential_source"),
+        web_identity_token_file=text("web_identity_token_file"),
+        role_session_name=text("role_session_name"),
+        external_id=text("external_id"),
+        duration_seconds=text("duration_seconds"),
+        mfa_serial=text("mfa_serial"),
+        mfa_session_duration=text("mfa_session_duration"),
+        source_identity=text("source_identity"),
+        credential_process=text("credential_process"),
+        uses_sso="sso_session" in section or "sso_start_url" in section,
+        rolesanywhere=tuple((str(k), text(str(k))) for k in section if str(k).startswith("rolesanywhere_")),
+        region=text("region"),
+        section=section,
+    )

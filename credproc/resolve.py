@@ -1,4 +1,9 @@
-"""How a profile resolves to a source, in the AWS CLI's order, plus credproc's own sources.
+"""How a profile resolves to a source: the provider order, in one place.
+
+``build_source`` reads the profile once (``config.read_profile``) and asks each provider of
+``chain`` in turn, as botocore's ``CredentialResolver`` does; the first that recognises the profile
+builds its source. ``role_parent`` is the assume-role provider's own question (botocore's
+``AssumeRoleProvider._resolve_source_credentials``): what signs the AssumeRole call.
 
 Order for a named profile (botocore's, with credproc's additions marked):
 1. Roles Anywhere keys (``rolesanywhere_*``)                               [credproc]
@@ -8,25 +13,33 @@ Order for a named profile (botocore's, with credproc's additions marked):
 5. static keys in the credentials or config file
 6. ``credential_process`` (a line that calls credproc for this same profile is ignored)
 7. keys in the OS keyring under the profile's name             [credproc, as aws-vault]
+
+To change the order (to mirror botocore's exactly), change ``chain`` and ``role_parent``: nothing
+else decides it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from credproc import aws
-from credproc.config import get_str
+from credproc.aws.endpoints import DEFAULT_REGION, endpoint_url, pick_region
+from credproc.config import ProfileRecord, read_profile
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
-from credproc.sources import credential_source, keyring_keys, mfa_session, rolesanywhere, sso
+from credproc.paths import expand_user
+from credproc.sources import credential_source, keyring_keys, mfa_session
 from credproc.sources.assume_role import AssumeRoleSource, check_role_arn, parse_duration
 from credproc.sources.base import Context, Source, obtain
 from credproc.sources.process import ProcessSource, credproc_target, split_command
+from credproc.sources.rolesanywhere import source as rolesanywhere
+from credproc.sources.sso import source as sso
 from credproc.sources.static import StaticSource
 from credproc.sources.web_identity import WebIdentitySource
 
-
-def _loop_message(stack: tuple[str, ...], name: str) -> ConfigError:
-    chain = " → ".join([*stack[stack.index(name):], name])
-    return ConfigError(f"profile loop: {chain}", "break the cycle of source_profile/credential_process")
+# A provider looks at one profile: its source, or None when the profile is not of its kind.
+# ``here`` is the chain of profiles resolved so far, this one last (loop detection, process guard).
+Provider = Callable[[Context, ProfileRecord, tuple[str, ...]], "Source | None"]
 
 
 def build_source(ctx: Context, name: str, stack: tuple[str, ...] = ()) -> Source:
@@ -34,35 +47,12 @@ def build_source(ctx: Context, name: str, stack: tuple[str, ...] = ()) -> Source
     full_stack = (*ctx.stack, *stack)
     if name in full_stack:
         raise _loop_message(full_stack, name)
-    section = ctx.config.profile(name)
+    record = read_profile(ctx.config, name)
     here = (*stack, name)
-
-    found = rolesanywhere.detect(ctx, name, section)
-    if found is not None:
-        return found
-    role_arn = get_str(section, "role_arn")
-    if role_arn:
-        return _role_source(ctx, name, role_arn, here)
-    found = sso.detect(ctx, name, section, here)
-    if found is not None:
-        return found
-    key, secret = get_str(section, "aws_access_key_id"), get_str(section, "aws_secret_access_key")
-    if key or secret:
-        if not (key and secret):
-            raise ConfigError(f"profile {name!r} has only one of aws_access_key_id / aws_secret_access_key")
-        origin = "credentials file" if _in_credentials_file(ctx, name) else "config file"
-        return StaticSource(key, secret, get_str(section, "aws_session_token"), profile=name, origin=origin)
-    command = get_str(section, "credential_process")
-    if command:
-        target = credproc_target(split_command(command), ctx.environ)
-        if target is None:
-            return ProcessSource(name, command, here)
-        if target != name:
-            return build_source(ctx, target, here)
-        # A credproc line for this very profile is how the AWS CLI reaches us: ignore it.
-    found = keyring_keys.detect(ctx, name, section)
-    if found is not None:
-        return found
+    for provider in chain():
+        found = provider(ctx, record, here)
+        if found is not None:
+            return found
     raise ConfigError(
         f"profile {name!r} has no credentials: no keys, role_arn, sso_session, rolesanywhere_* keys, "
         "credential_process, nor keys in the keyring",
@@ -70,64 +60,137 @@ def build_source(ctx: Context, name: str, stack: tuple[str, ...] = ()) -> Source
     )
 
 
-def _in_credentials_file(ctx: Context, name: str) -> bool:
-    from credproc.config import _parse
-
-    return name in _parse(ctx.config.credentials_file, as_profiles=False)
-
-
-def _role_source(ctx: Context, name: str, role_arn: str, here: tuple[str, ...]) -> Source:
-    section = ctx.config.profile(name)
-    check_role_arn(role_arn, name)
-    region = aws.region_for(ctx.environ, ctx.config, name, ctx.region) or aws.DEFAULT_REGION
-    endpoint = aws.endpoint_url(ctx.environ, ctx.config, name, "sts")
-    session_name = get_str(section, "role_session_name")
-    token_file = get_str(section, "web_identity_token_file")
-    source_profile = get_str(section, "source_profile")
-    cred_source = get_str(section, "credential_source")
-    if token_file and not (source_profile or cred_source):
-        from credproc.paths import expand_user
-
-        raw_duration = get_str(section, "duration_seconds")
-        return WebIdentitySource(
-            name, role_arn, expand_user(token_file, ctx.environ), region, endpoint, session_name,
-            parse_duration(raw_duration, name) if raw_duration else None,
-        )
-    if source_profile and cred_source:
-        raise ConfigError(f"profile {name!r} sets both source_profile and credential_source; keep one")
-    parent: Source
-    if source_profile:
-        if source_profile == name:
-            parent = _self_source(ctx, name, here)
-        else:
-            parent = build_source(ctx, source_profile, here)
-    elif cred_source:
-        parent = _credential_source(ctx, name, cred_source)
-    else:
-        raise ConfigError(
-            f"profile {name!r} has role_arn but no source_profile, credential_source or "
-            "web_identity_token_file"
-        )
-    # Keyring keys + mfa_serial: the MFA goes on one shared GetSessionToken hop (mfa_session.py).
-    parent, mfa_serial = mfa_session.rebase(ctx, parent, get_str(section, "mfa_serial"))
-    return AssumeRoleSource(
-        profile=name, role_arn=role_arn, parent=parent, region=region, endpoint=endpoint,
-        session_name=session_name, external_id=get_str(section, "external_id"),
-        duration=parse_duration(get_str(section, "duration_seconds"), name),
-        mfa_serial=mfa_serial, source_identity=get_str(section, "source_identity"),
+def chain() -> tuple[Provider, ...]:
+    """The providers of one profile, first match wins (the order in this module's docstring)."""
+    return (
+        roles_anywhere_provider,   # [credproc]
+        assume_role_provider,
+        web_identity_provider,
+        sso_provider,
+        static_keys_provider,
+        process_provider,
+        keyring_provider,          # [credproc]
     )
 
 
-def _self_source(ctx: Context, name: str, here: tuple[str, ...]) -> Source:
+def role_parent(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source:
+    """What signs a role profile's AssumeRole: its ``source_profile`` (resolved as a profile of
+    its own; naming itself means its own keys) or its ``credential_source``."""
+    name = record.name
+    if record.source_profile and record.credential_source:
+        raise ConfigError(f"profile {name!r} sets both source_profile and credential_source; keep one")
+    if record.source_profile:
+        if record.source_profile == name:
+            return _own_keys(ctx, record, here)
+        return build_source(ctx, record.source_profile, here)
+    if record.credential_source:
+        return _credential_source(ctx, name, record.credential_source)
+    raise ConfigError(
+        f"profile {name!r} has role_arn but no source_profile, credential_source or web_identity_token_file"
+    )
+
+
+# --- the providers, in chain order -----------------------------------------------------------
+
+def roles_anywhere_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
+    return rolesanywhere.detect(ctx, record)
+
+
+def _web_identity_token_file(record: ProfileRecord) -> str | None:
+    """The token file of a web-identity role profile (one with no other source), else None."""
+    if record.source_profile or record.credential_source:
+        return None
+    return record.web_identity_token_file
+
+
+def assume_role_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
+    if not record.role_arn or _web_identity_token_file(record):
+        return None
+    name = record.name
+    check_role_arn(record.role_arn, name)
+    region, endpoint = _sts_place(ctx, record)
+    parent = role_parent(ctx, record, here)
+    # Keyring keys + mfa_serial: the MFA goes on one shared GetSessionToken hop (mfa_session.py).
+    parent, mfa_serial = mfa_session.rebase(ctx, parent, record.mfa_serial)
+    return AssumeRoleSource(
+        profile=name, role_arn=record.role_arn, parent=parent, region=region, endpoint=endpoint,
+        session_name=record.role_session_name, external_id=record.external_id,
+        duration=parse_duration(record.duration_seconds, name),
+        mfa_serial=mfa_serial, source_identity=record.source_identity,
+    )
+
+
+def web_identity_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
+    token_file = _web_identity_token_file(record)
+    if not record.role_arn or not token_file:
+        return None
+    name = record.name
+    check_role_arn(record.role_arn, name)
+    region, endpoint = _sts_place(ctx, record)
+    raw_duration = record.duration_seconds
+    return WebIdentitySource(
+        name, record.role_arn, expand_user(token_file, ctx.environ), region, endpoint,
+        record.role_session_name, parse_duration(raw_duration, name) if raw_duration else None,
+    )
+
+
+def sso_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
+    return sso.detect(ctx, record)
+
+
+def static_keys_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
+    keys = record.keys
+    if not keys.present:
+        return None
+    if not (keys.access_key_id and keys.secret_access_key):
+        raise ConfigError(
+            f"profile {record.name!r} has only one of aws_access_key_id / aws_secret_access_key"
+        )
+    origin = "credentials file" if record.in_credentials_file else "config file"
+    return StaticSource(keys.access_key_id, keys.secret_access_key, keys.session_token, profile=record.name,
+                        origin=origin)
+
+
+def process_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
+    command = record.credential_process
+    if not command:
+        return None
+    target = credproc_target(split_command(command), ctx.environ)
+    if target is None:
+        return ProcessSource(record.name, command, here)
+    if target != record.name:
+        return build_source(ctx, target, here)
+    return None  # A credproc line for this very profile is how the AWS CLI reaches us: ignore it.
+
+
+def keyring_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
+    return keyring_keys.detect(ctx, record)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _loop_message(stack: tuple[str, ...], name: str) -> ConfigError:
+    cycle = " → ".join([*stack[stack.index(name):], name])
+    return ConfigError(f"profile loop: {cycle}", "break the cycle of source_profile/credential_process")
+
+
+def _sts_place(ctx: Context, record: ProfileRecord) -> tuple[str, str | None]:
+    """The region and STS endpoint a role profile's calls go to."""
+    region = pick_region(ctx.environ, record.region, ctx.region) or DEFAULT_REGION
+    return region, endpoint_url(ctx.environ, ctx.config, record.name, "sts")
+
+
+def _own_keys(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source:
     """``source_profile`` naming the profile itself means: its own static keys (botocore's rule)."""
-    section = ctx.config.profile(name)
-    key, secret = get_str(section, "aws_access_key_id"), get_str(section, "aws_secret_access_key")
-    if key and secret:
-        return StaticSource(key, secret, get_str(section, "aws_session_token"), profile=name)
-    found = keyring_keys.detect(ctx, name, section)
+    keys = record.keys
+    if keys.access_key_id and keys.secret_access_key:
+        return StaticSource(
+            keys.access_key_id, keys.secret_access_key, keys.session_token, profile=record.name
+        )
+    found = keyring_keys.detect(ctx, record)
     if found is not None:
         return found
-    raise _loop_message(here, name)
+    raise _loop_message(here, record.name)
 
 
 def _credential_source(ctx: Context, name: str, value: str) -> Source:

@@ -138,7 +138,7 @@ def test_the_cache_and_the_token_cache_write_with_it(tmp_path: Path) -> None:
 
     from credproc.cache import Cache, EntryMeta
     from credproc.credentials import Credentials
-    from credproc.sso import token_cache
+    from credproc.sources.sso import token_cache
 
     folder = tmp_path / "cache"
     folder.mkdir(mode=0o700)

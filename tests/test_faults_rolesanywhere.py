@@ -13,7 +13,7 @@ import pytest
 
 from credproc import aws
 from credproc.errors import UpstreamError
-from credproc.rolesanywhere import transport
+from credproc.sources.rolesanywhere import transport
 from tests.conftest import run_credproc
 from tests.support.cachetools import age_all
 from tests.support.faults import RUN_LIMIT, Fault, assert_clean_failure, assert_stale_served, timed

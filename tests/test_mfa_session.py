@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -116,9 +117,7 @@ def test_a_session_asked_with_another_region_is_the_same_session(
 ) -> None:
     aws_files.write_config(CONFIG)
     resolve_profile(make_ctx(["123456"]), "admin")
-    ctx = make_ctx([])
-    ctx.region = "eu-central-1"
-    resolve_profile(ctx, "readonly")
+    resolve_profile(replace(make_ctx([]), region="eu-central-1"), "readonly")
     assert sts.calls["GetSessionToken"] == 1
 
 

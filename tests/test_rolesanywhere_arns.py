@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from credproc.errors import ConfigError
-from credproc.rolesanywhere import arns
+from credproc.sources.rolesanywhere import arns
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
 
 

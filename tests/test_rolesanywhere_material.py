@@ -4,17 +4,18 @@ locally with exit 1 before any network call."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from credproc.cache import NoCache
-from credproc.config import AwsConfig
+from credproc.config import AwsConfig, read_profile
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError, CredprocError, NeedsHumanError
-from credproc.sources import rolesanywhere
 from credproc.sources.base import Context
+from credproc.sources.rolesanywhere import source as rolesanywhere
 from credproc.terminal import ScriptedTerminal
 from tests.support import ra_pki
 from tests.support.ra_world import RaWorld
@@ -39,8 +40,8 @@ def fetch(ra: RaWorld, files: ra_pki.Files, ctx: Context | None = None, form: st
         source = rolesanywhere.from_flags(ctx, options(ra, files))
     else:  # the same values as rolesanywhere_* keys of a profile section
         section = {f"rolesanywhere_{k}": v for k, v in options(ra, files).items() if k != "endpoint"}
-        ctx.environ = {**ctx.environ, "AWS_ENDPOINT_URL_ROLESANYWHERE": ra.url}
-        source = rolesanywhere.detect(ctx, "ra", section)
+        ctx = replace(ctx, environ={**ctx.environ, "AWS_ENDPOINT_URL_ROLESANYWHERE": ra.url})
+        source = rolesanywhere.detect(ctx, read_profile(AwsConfig({"ra": section}), "ra"))
     assert source is not None
     return source.fetch(ctx)
 
@@ -223,7 +224,7 @@ def test_a_pkcs12_bundle_is_recognised_by_content_whatever_its_name(ra: RaWorld)
 
 
 def test_the_loaders_give_up_even_if_a_passphrase_source_never_does(ra: RaWorld) -> None:
-    from credproc.rolesanywhere import material
+    from credproc.sources.rolesanywhere import material
 
     def always_wrong(path: str, attempt: int) -> str:
         return f"wrong-{attempt}"

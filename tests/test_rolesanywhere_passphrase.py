@@ -14,7 +14,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from credproc.errors import ConfigError, NeedsHumanError
-from credproc.rolesanywhere.passphrase import PASSPHRASE_ENV, Passphrases
+from credproc.sources.rolesanywhere.passphrase import PASSPHRASE_ENV, Passphrases
 from credproc.terminal import ScriptedTerminal
 from tests.conftest import AwsFiles, run_credproc
 from tests.support import ra_pki

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, load_pem_private_key
 
-from credproc.rolesanywhere import material, signer
-from credproc.rolesanywhere.transport import host_header
+from credproc.sources.rolesanywhere import material, signer
+from credproc.sources.rolesanywhere.transport import host_header
 from tests.support import ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, REGION, ROLE_ARN, TRUST_ANCHOR_ARN
 from tests.support.ra_world import RaWorld, running

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from credproc.aws.budget import MAX_ATTEMPTS
 from tests.conftest import AwsFiles, run_credproc
 from tests.support import ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
@@ -139,7 +140,7 @@ def test_persistent_throttling_gives_up_with_exit_3(ra: RaWorld) -> None:
     files = ra.identity("p256")
     result = run_credproc("credential-process", *ra.flags(files), timeout=60)
     assert_error(result, 3, "ThrottlingException", "gave up after retries")
-    assert len(ra.world.received) == 4  # bounded
+    assert len(ra.world.received) == MAX_ATTEMPTS  # bounded: the one retry rule
 
 
 def test_expired_certificate_is_exit_1_and_never_sent(ra: RaWorld) -> None:
@@ -159,7 +160,7 @@ def test_an_unreachable_endpoint_is_exit_3(ra: RaWorld) -> None:
     files = ra.identity("p256")
     result = run_credproc("credential-process", *ra.flags(files, endpoint=False),
                           "--endpoint", "http://127.0.0.1:9", timeout=60)
-    assert_error(result, 3, "cannot reach http://127.0.0.1:9/sessions after 4 attempts")
+    assert_error(result, 3, f"cannot reach http://127.0.0.1:9/sessions after {MAX_ATTEMPTS} attempts")
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -235,7 +236,7 @@ def test_building_the_source_does_not_import_cryptography(ra: RaWorld) -> None:
     code = (
         "import sys\n"
         "from credproc.cache import NoCache\nfrom credproc.config import AwsConfig\n"
-        "from credproc.sources import rolesanywhere\nfrom credproc.sources.base import Context\n"
+        "from credproc.sources.rolesanywhere import source as rolesanywhere\nfrom credproc.sources.base import Context\n"
         "from credproc.terminal import ScriptedTerminal\n"
         "ctx = Context({}, AwsConfig({}), NoCache(), ScriptedTerminal(None), print)\n"
         f"args = {ra.flags(files)!r}\n"

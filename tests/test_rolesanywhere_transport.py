@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from credproc.errors import ConfigError, UpstreamError
-from credproc.rolesanywhere import client, endpoint, transport
+from credproc.sources.rolesanywhere import client, endpoint, transport
 from tests.conftest import run_credproc
 from tests.support.connect_proxy import ConnectProxy
 from tests.support.ra_world import RaWorld, running, without_proxies

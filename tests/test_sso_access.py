@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from credproc.errors import NeedsHumanError, UpstreamError
-from credproc.sso import access
-from credproc.sso.login import LoginOptions
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
+from credproc.sources.sso import access
+from credproc.sources.sso.login import LoginOptions
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
 from tests.support.sso_emulator import (  # noqa: F401 - fixtures
     START_URL,
     SsoEmulator,
@@ -110,7 +110,7 @@ def test_a_missing_token_file_says_there_is_no_sign_in(sso: SsoEmulator) -> None
 
 
 def test_a_token_refreshed_by_another_process_meanwhile_is_taken(sso: SsoEmulator, hermetic_env: Path) -> None:
-    from credproc.sso import token_cache
+    from credproc.sources.sso import token_cache
 
     old = write_token(hermetic_env, sso.emulator, expires_in=60, refreshable=True)
     path = str(token_file(hermetic_env, "corp"))

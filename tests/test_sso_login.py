@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from credproc.errors import NeedsHumanError
-from credproc.sso import token_cache
-from credproc.sso.login import LoginOptions, login
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
+from credproc.sources.sso import token_cache
+from credproc.sources.sso.login import LoginOptions, login
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
 from tests.conftest import CREDPROC, run_credproc
 from tests.support.sso_emulator import (  # noqa: F401 - fixtures
     START_URL,

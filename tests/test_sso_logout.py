@@ -91,7 +91,7 @@ def test_sso_root_follows_chains_and_credproc_lines(hermetic_env: Path) -> None:
     import textwrap
 
     from credproc import config
-    from credproc.sso.settings import sso_root
+    from credproc.sources.sso.settings import sso_root
 
     (hermetic_env / ".aws" / "config").write_text(textwrap.dedent("""
         [profile sso]

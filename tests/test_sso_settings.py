@@ -9,7 +9,7 @@ import pytest
 
 from credproc import config
 from credproc.errors import ConfigError
-from credproc.sso import settings
+from credproc.sources.sso import settings
 
 
 def _load(home: Path, text: str) -> config.AwsConfig:

@@ -145,7 +145,7 @@ def test_a_cache_hit_on_an_sso_profile_touches_no_sso_code(sso: SsoEmulator, her
                          timeout=30, check=False)
     assert hit.returncode == 0 and hit.stdout.startswith('{"Version":1')
     imported = {line.split("|")[-1].strip() for line in hit.stderr.splitlines() if "|" in line}
-    slow = ("botocore", "credproc.sso", "credproc.sources", "click")
+    slow = ("botocore", "credproc.sources.sso", "credproc.sources", "click")
     assert not {m for m in imported if m.startswith(slow)}
     assert sso.emulator.count("GetRoleCredentials") == 1
 

@@ -8,8 +8,8 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from credproc.sso import token_cache
-from credproc.sso.token_cache import Token
+from credproc.sources.sso import token_cache
+from credproc.sources.sso.token_cache import Token
 
 
 def test_file_names_follow_the_aws_cli_rule(hermetic_env: Path) -> None:

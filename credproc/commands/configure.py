@@ -34,8 +34,8 @@ from credproc import atomic, config, config_edit, options, output, paths
 from credproc.commands.login import runtime
 from credproc.errors import ConfigError, UsageError
 from credproc.platform import is_windows
-from credproc.sso import settings as sso_settings
-from credproc.sso.portal import Assignment
+from credproc.sources.sso import settings as sso_settings
+from credproc.sources.sso.portal import Assignment
 
 # Keys that make botocore resolve the profile itself, before it ever looks at credential_process.
 BOTOCORE_FIRST = (
@@ -157,7 +157,7 @@ def _warnings(text: str, profile: str, with_process: bool, resolve: str | None,
 
 
 def _credentials_file_keys(environ: Mapping[str, str], profile: str) -> set[str]:
-    from credproc.config import _parse
+    from credproc.config import parse as _parse
 
     try:
         section = _parse(paths.aws_credentials_file(environ), as_profiles=False).get(profile, {})
@@ -383,7 +383,7 @@ def configure_profile_cmd(profile: str, region: str | None, set_: tuple[str, ...
 @click.option("--dry-run", is_flag=True, help="Print the blocks on stdout instead of writing them.")
 def configure_sso_cmd(sso_session: str, name_template: str, region: str | None, dry_run: bool) -> None:
     """Write one profile per account and role the session can reach."""
-    from credproc.sso import access, portal
+    from credproc.sources.sso import access, portal
 
     environ = dict(os.environ)
     cfg = config.load(environ)

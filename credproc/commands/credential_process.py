@@ -17,9 +17,9 @@ from credproc.sources.base import Context
 
 def resolve_answer(ctx: Context, profile: str, options: Mapping[str, str]) -> Credentials:
     """Resolve, caching the final answer under the fast path's key so the next run is a hit."""
-    from credproc.sources import rolesanywhere
+    from credproc.sources.rolesanywhere.source import from_flags
 
-    flag_source = rolesanywhere.from_flags(ctx, options)
+    flag_source = from_flags(ctx, options)
     if flag_source is not None:
         from credproc.sources.base import obtain
 
@@ -61,6 +61,5 @@ def command(**opts: object) -> None:
         mfa_token=given.get("mfa_token"),
         auto_login=bool(opts["auto_login"]),
         verify_ssl=not opts["no_verify_ssl"],
-        options=given,
     )
     output.payload(run(ctx, selected_profile(given.get("profile"), environ), given))

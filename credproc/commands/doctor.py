@@ -268,7 +268,7 @@ def _chain(cfg: AwsConfig, profile: str) -> Iterator[str]:
 
 def sso_token_path(environ: Mapping[str, str], cache_name: str) -> str:
     """The AWS CLI names a token file after the SHA-1 of the session name (or legacy start URL)."""
-    from credproc.sso import token_cache
+    from credproc.sources.sso import token_cache
 
     return token_cache.token_path(environ, cache_name)
 
@@ -291,7 +291,7 @@ def check_sso(world: World, cfg: AwsConfig, profile: str) -> list[Finding]:
 
 def _token_state(world: World, path: str, what: str, profile: str) -> Finding:
     """Read through the SSO module's own reader, so doctor judges a token exactly as login does."""
-    from credproc.sso import token_cache
+    from credproc.sources.sso import token_cache
 
     login = f"run `credproc login --profile {profile}`"
     if not os.path.exists(path):

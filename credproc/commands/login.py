@@ -13,11 +13,11 @@ from credproc.config import AwsConfig
 from credproc.credentials import format_expiration
 from credproc.errors import ConfigError, UsageError
 from credproc.profiles import selected_profile
-from credproc.sso import settings, token_cache
-from credproc.sso.login import DEFAULT_TIMEOUT, LoginOptions, login
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
-from credproc.sso.token_cache import Token
+from credproc.sources.sso import settings, token_cache
+from credproc.sources.sso.login import DEFAULT_TIMEOUT, LoginOptions, login
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
+from credproc.sources.sso.token_cache import Token
 from credproc.terminal import Spinner
 
 # The browser opener; tests of the real process set $BROWSER, which webbrowser honours.

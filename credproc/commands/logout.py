@@ -15,9 +15,9 @@ from credproc.cache import Cache, CachedItem
 from credproc.commands.login import runtime, target
 from credproc.config import AwsConfig
 from credproc.errors import CredprocError, UsageError
-from credproc.sso import portal, settings, token_cache
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
+from credproc.sources.sso import portal, settings, token_cache
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
 
 
 @dataclass(frozen=True)

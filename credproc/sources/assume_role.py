@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from credproc import aws
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
-from credproc.sources.base import Context, Source, obtain
+from credproc.sources.base import Context, Source, SourceDefaults, obtain
 
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
 ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -53,7 +53,7 @@ def ask_mfa_code(ctx: Context, serial: str) -> str:
 
 
 @dataclass(frozen=True)
-class AssumeRoleSource:
+class AssumeRoleSource(SourceDefaults):
     profile: str
     role_arn: str
     parent: Source
@@ -64,7 +64,7 @@ class AssumeRoleSource:
     duration: int = DEFAULT_DURATION
     mfa_serial: str | None = None
     source_identity: str | None = None
-    kind: str = "assume-role"
+    kind = "assume-role"
 
     @property
     def identity(self) -> str:
@@ -74,10 +74,6 @@ class AssumeRoleSource:
             self.region, self.endpoint or "", self.parent.identity,
         ]
         return "\0".join(fields)
-
-    @property
-    def cacheable(self) -> bool:
-        return True
 
     def fetch(self, ctx: Context) -> Credentials:
         base = obtain(ctx, self.parent)
@@ -102,6 +98,3 @@ class AssumeRoleSource:
     def describe(self) -> list[str]:
         mfa = f" with MFA {self.mfa_serial}" if self.mfa_serial else ""
         return [f"assume {self.role_arn}{mfa}", *self.parent.describe()]
-
-    def deps(self) -> list[str]:
-        return []

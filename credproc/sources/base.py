@@ -1,11 +1,12 @@
-"""The interface every credential source implements, and the context they resolve in."""
+"""The interface every credential source implements, what most of them share, and the context
+they resolve in."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from credproc.cache import Cache
 from credproc.config import AwsConfig
@@ -43,9 +44,21 @@ class Source(Protocol):
     def deps(self) -> list[str]: ...
 
 
-@dataclass
+class SourceDefaults:
+    """What most sources share, as class attributes: a source states only what differs
+    (``kind`` always; ``cacheable = False`` for long-term keys; ``deps`` for files it reads)."""
+
+    kind: ClassVar[str]
+    cacheable: ClassVar[bool] = True
+
+    def deps(self) -> list[str]:
+        return []
+
+
+@dataclass(frozen=True)
 class Context:
-    """Everything a resolution may read, injected so tests pass their own world."""
+    """Everything a resolution may read, injected so tests pass their own world. Frozen: one
+    resolution sees one world (``dataclasses.replace`` makes a changed copy)."""
 
     environ: Mapping[str, str]
     config: AwsConfig
@@ -58,7 +71,6 @@ class Context:
     auto_login: bool = False
     verify_ssl: bool = True
     stack: tuple[str, ...] = ()  # profiles being resolved, outermost first (loop detection)
-    options: Mapping[str, Any] = field(default_factory=dict)  # source-specific command-line flags
 
 
 # An upstream answer must be good for at least this long: botocore refreshes credentials with less

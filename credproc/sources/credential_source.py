@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError, UpstreamError
-from credproc.sources.base import Context
+from credproc.sources.base import Context, SourceDefaults
 from credproc.sources.static import StaticSource
 
 KNOWN = ("Environment", "EcsContainer", "Ec2InstanceMetadata")
@@ -26,21 +26,18 @@ def environment_source(ctx: Context, profile: str) -> StaticSource:
 
 
 @dataclass(frozen=True)
-class MetadataSource:
+class MetadataSource(SourceDefaults):
     """The ECS/EKS container endpoint or EC2 instance metadata, through botocore's own fetchers."""
 
     profile: str
     which: str  # "EcsContainer" or "Ec2InstanceMetadata"
     env_items: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    kind: str = "metadata"
+    kind = "metadata"
+    cacheable = False  # the metadata service is local and already caches; its answer is the truth
 
     @property
     def identity(self) -> str:
         return "\0".join(["metadata", self.which, *(f"{k}={v}" for k, v in self.env_items)])
-
-    @property
-    def cacheable(self) -> bool:
-        return False  # the metadata service is local and already caches; its answer is the truth
 
     def fetch(self, ctx: Context) -> Credentials:
         from botocore import credentials as bc
@@ -70,9 +67,6 @@ class MetadataSource:
 
     def describe(self) -> list[str]:
         return [f"credentials from {self.which}"]
-
-    def deps(self) -> list[str]:
-        return []
 
 
 def metadata_source(ctx: Context, profile: str, which: str) -> MetadataSource:

@@ -7,23 +7,30 @@ GetSessionToken (see ``credproc.sources.mfa_session``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from credproc import keystore
-from credproc.config import Section, get_str
+from credproc.config import ProfileRecord
 from credproc.errors import ConfigError
 from credproc.sources.base import Context, Source
 from credproc.sources.static import StaticSource
 
 
-def keys_source(name: str) -> StaticSource | None:
+@dataclass(frozen=True)
+class KeyringSource(StaticSource):
+    origin: str = "OS keyring"
+    kind = "keyring"
+
+
+def keys_source(name: str) -> KeyringSource | None:
     keys = keystore.get_keys(name)
     if keys is None:
         return None
-    return StaticSource(
-        keys.access_key_id, keys.secret_access_key, profile=name, origin="OS keyring", kind="keyring"
-    )
+    return KeyringSource(keys.access_key_id, keys.secret_access_key, profile=name)
 
 
-def detect(ctx: Context, name: str, section: Section) -> Source | None:
+def detect(ctx: Context, record: ProfileRecord) -> Source | None:
+    name = record.name
     try:
         found = keys_source(name)
     except ConfigError as exc:  # the last place to look is unusable: say both things
@@ -34,9 +41,8 @@ def detect(ctx: Context, name: str, section: Section) -> Source | None:
         ) from None
     if found is None:
         return None
-    serial = get_str(section, "mfa_serial")
-    if serial:
+    if record.mfa_serial:
         from credproc.sources.mfa_session import session_for
 
-        return session_for(ctx, name, found, serial)
+        return session_for(ctx, record, found, record.mfa_serial)
     return found

@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from credproc import aws
-from credproc.config import get_str
+from credproc.aws import endpoints
+from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.sources.assume_role import ask_mfa_code
-from credproc.sources.base import Context, Source, obtain
+from credproc.sources.base import Context, Source, SourceDefaults, obtain
 
 # GetSessionToken's limits for IAM users; the default follows aws-vault (AWS_SESSION_TOKEN_TTL).
 MIN_SESSION, MAX_SESSION, DEFAULT_SESSION = 900, 129600, 3600
@@ -27,23 +28,19 @@ BASE_KINDS = ("keyring",)
 
 
 @dataclass(frozen=True)
-class MfaSessionSource:
+class MfaSessionSource(SourceDefaults):
     profile: str
     serial: str
     parent: Source
     region: str
     endpoint: str | None
     duration: int = DEFAULT_SESSION
-    kind: str = KIND
+    kind = KIND
 
     @property
     def identity(self) -> str:
         # No region: a session token serves every region, so --region must not cost a new code.
         return "\0".join([KIND, self.serial, str(self.duration), self.endpoint or "", self.parent.identity])
-
-    @property
-    def cacheable(self) -> bool:
-        return True
 
     def fetch(self, ctx: Context) -> Credentials:
         base = obtain(ctx, self.parent)
@@ -58,9 +55,6 @@ class MfaSessionSource:
 
     def describe(self) -> list[str]:
         return [f"MFA session {self.serial} ({self.duration}s)", *self.parent.describe()]
-
-    def deps(self) -> list[str]:
-        return []
 
 
 def parse_session_duration(value: str | None, profile: str) -> int:
@@ -80,16 +74,16 @@ def parse_session_duration(value: str | None, profile: str) -> int:
     return seconds
 
 
-def session_for(ctx: Context, name: str, keys: Source, serial: str) -> MfaSessionSource:
-    """The MFA session of keyring profile ``name`` (its region, endpoint and session duration)."""
-    section = ctx.config.profile(name)
+def session_for(ctx: Context, record: ProfileRecord, keys: Source, serial: str) -> MfaSessionSource:
+    """The MFA session of the keyring profile ``record`` (its region, endpoint and session duration)."""
+    name = record.name
     return MfaSessionSource(
         profile=name,
         serial=serial,
         parent=keys,
-        region=aws.region_for(ctx.environ, ctx.config, name, ctx.region) or aws.DEFAULT_REGION,
-        endpoint=aws.endpoint_url(ctx.environ, ctx.config, name, "sts"),
-        duration=parse_session_duration(get_str(section, DURATION_KEY), name),
+        region=endpoints.pick_region(ctx.environ, record.region, ctx.region) or endpoints.DEFAULT_REGION,
+        endpoint=endpoints.endpoint_url(ctx.environ, ctx.config, name, "sts"),
+        duration=parse_session_duration(record.mfa_session_duration, name),
     )
 
 
@@ -103,5 +97,7 @@ def rebase(ctx: Context, parent: Source, mfa_serial: str | None) -> tuple[Source
     if parent.kind == KIND:
         return parent, None
     if mfa_serial and parent.kind in BASE_KINDS and parent.profile:
-        return session_for(ctx, parent.profile, parent, mfa_serial), None
+        from credproc.config import read_profile
+
+        return session_for(ctx, read_profile(ctx.config, parent.profile), parent, mfa_serial), None
     return parent, mfa_serial

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from credproc.credentials import Credentials, from_process_dict
 from credproc.errors import ConfigError, NeedsHumanError, UpstreamError
 from credproc.platform import is_windows
-from credproc.sources.base import Context
+from credproc.sources.base import Context, SourceDefaults
 
 GUARD_VAR = "CREDPROC_RESOLVING"
 GUARD_SEP = "\x1f"
@@ -65,19 +65,15 @@ def guard_stack(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class ProcessSource:
+class ProcessSource(SourceDefaults):
     profile: str
     command: str
     path: tuple[str, ...] = ()  # the profiles resolved above and including this one
-    kind: str = "credential-process"
+    kind = "credential-process"
 
     @property
     def identity(self) -> str:
         return f"process\0{self.profile}\0{self.command}"
-
-    @property
-    def cacheable(self) -> bool:
-        return True
 
     def fetch(self, ctx: Context) -> Credentials:
         argv = split_command(self.command)
@@ -110,6 +106,3 @@ class ProcessSource:
 
     def describe(self) -> list[str]:
         return [f"run credential_process: {self.command}"]
-
-    def deps(self) -> list[str]:
-        return []

@@ -6,17 +6,18 @@ from _blake2 import blake2b
 from dataclasses import dataclass, field
 
 from credproc.credentials import Credentials
-from credproc.sources.base import Context
+from credproc.sources.base import Context, SourceDefaults
 
 
 @dataclass(frozen=True)
-class StaticSource:
+class StaticSource(SourceDefaults):
     access_key_id: str
     secret_access_key: str = field(repr=False)
     session_token: str | None = field(default=None, repr=False)
     profile: str | None = None
     origin: str = "config file"
-    kind: str = "static"
+    kind = "static"
+    cacheable = False  # long-term keys are never written to disk
 
     @property
     def identity(self) -> str:
@@ -26,15 +27,8 @@ class StaticSource:
         ).hexdigest()
         return f"static\0{self.access_key_id}\0{digest}"
 
-    @property
-    def cacheable(self) -> bool:
-        return False
-
     def fetch(self, ctx: Context) -> Credentials:
         return Credentials(self.access_key_id, self.secret_access_key, self.session_token)
 
     def describe(self) -> list[str]:
         return [f"static keys {self.access_key_id[:4]}… from the {self.origin}"]
-
-    def deps(self) -> list[str]:
-        return []

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from credproc import aws
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
-from credproc.sources.base import Context
+from credproc.sources.base import Context, SourceDefaults
 
 
 @dataclass(frozen=True)
-class WebIdentitySource:
+class WebIdentitySource(SourceDefaults):
     profile: str
     role_arn: str
     token_file: str
@@ -19,16 +19,12 @@ class WebIdentitySource:
     endpoint: str | None
     session_name: str | None = None
     duration: int | None = None
-    kind: str = "web-identity"
+    kind = "web-identity"
 
     @property
     def identity(self) -> str:
         return "\0".join(["web-identity", self.role_arn, self.token_file, self.session_name or "",
                           str(self.duration or ""), self.region, self.endpoint or ""])
-
-    @property
-    def cacheable(self) -> bool:
-        return True
 
     def fetch(self, ctx: Context) -> Credentials:
         try:
@@ -56,6 +52,3 @@ class WebIdentitySource:
 
     def describe(self) -> list[str]:
         return [f"assume {self.role_arn} with the web identity token in {self.token_file}"]
-
-    def deps(self) -> list[str]:
-        return []

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from credproc.errors import ConfigError
-from credproc.rolesanywhere.material import Material
+from credproc.sources.rolesanywhere.material import Material
 
 
 def _spki(key: object) -> bytes:

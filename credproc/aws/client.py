@@ -1,10 +1,4 @@
-"""botocore clients with credproc's endpoint, retry and timeout rules, and AWS error mapping.
-
-Endpoints follow botocore's documented precedence, computed here from the injected environment
-and config so a test's world never leaks in from ``os.environ``:
-``AWS_ENDPOINT_URL_<SERVICE>`` > ``[services]`` block of the profile > ``AWS_ENDPOINT_URL`` >
-the profile's ``endpoint_url``; ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` turns all off.
-"""
+"""botocore clients with credproc's endpoint, retry and timeout rules, and AWS error mapping."""
 
 from __future__ import annotations
 
@@ -13,127 +7,15 @@ import random
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
-from credproc.config import AwsConfig, get_str
+from credproc.aws.budget import MAX_ATTEMPTS, MIN_TRY_TIMEOUT, attempt_timeouts, time_left
 from credproc.credentials import Credentials, parse_expiration
 from credproc.errors import ConfigError, UpstreamError
 
-DEFAULT_REGION = "us-east-1"
-CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 15
-MAX_ATTEMPTS = 3  # bounded: the Go SDK kills a credential_process after 60 s
-# All upstream calls of one credential-process run share this many seconds. Per-call limits alone
-# do not bound a run: three slow attempts at READ_TIMEOUT, or an SSO refresh then a role call, or
-# a chain of slow hops, add up past 60 s. Each new client's timeouts shrink to fit what is left.
-RUN_BUDGET = 30.0
-MIN_TRY_TIMEOUT = 1.0
-LOCK_GRACE = 5.0
-
-
-@dataclass
-class _Budget:
-    deadline: float  # monotonic
-    outer: _Budget | None  # the enclosing budget, moved along when a person's time is given back
-
-
-# The current budget, per thread (a server refreshes in several); None: no budget.
-_budget: ContextVar[_Budget | None] = ContextVar("credproc_aws_budget", default=None)
 # AWS error codes that mean the request itself was wrong (bad input, exit 1), not a refusal.
 VALIDATION_CODES = frozenset({"ValidationError", "ValidationException", "InvalidParameterValue",
                               "InvalidParameterCombination", "MalformedPolicyDocument"})
-
-
-def _env_service_name(service_id: str) -> str:
-    return service_id.upper().replace(" ", "_").replace("-", "_")
-
-
-def endpoint_url(
-    environ: Mapping[str, str], config: AwsConfig, profile: str | None, service_id: str
-) -> str | None:
-    """``service_id`` as botocore spells it for endpoints: ``sts``, ``sso``, ``sso_oidc``…"""
-    if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
-        return None
-    specific = environ.get(f"AWS_ENDPOINT_URL_{_env_service_name(service_id)}")
-    if specific:
-        return specific
-    section = config.profiles.get(profile or "", {})
-    services_name = section.get("services")
-    if isinstance(services_name, str):
-        block = config.services.get(services_name, {}).get(service_id.lower().replace("-", "_"))
-        if isinstance(block, Mapping) and isinstance(block.get("endpoint_url"), str):
-            return str(block["endpoint_url"])
-    return environ.get("AWS_ENDPOINT_URL") or get_str(section, "endpoint_url")
-
-
-def region_for(
-    environ: Mapping[str, str], config: AwsConfig, profile: str | None, override: str | None = None
-) -> str | None:
-    if override:
-        return override
-    if profile and profile in config.profiles:
-        region = get_str(config.profiles[profile], "region")
-        if region:
-            return region
-    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
-
-
-@contextmanager
-def budget(seconds: float = RUN_BUDGET) -> Iterator[None]:
-    """Bound every upstream call made inside to ``seconds`` in all (nested budgets only shrink)."""
-    outer = _budget.get()
-    mine = time.monotonic() + seconds
-    token = _budget.set(_Budget(mine if outer is None else min(outer.deadline, mine), outer))
-    try:
-        yield
-    finally:
-        _budget.reset(token)
-
-
-@contextmanager
-def paused() -> Iterator[None]:
-    """A person's time (a prompt, a browser sign-in) is not AWS's: no budget inside, and the
-    time spent is given back to the enclosing budgets."""
-    current = _budget.get()
-    token = _budget.set(None)
-    start = time.monotonic()
-    try:
-        yield
-    finally:
-        _budget.reset(token)
-        spent = time.monotonic() - start
-        while current is not None:
-            current.deadline += spent
-            current = current.outer
-
-
-def time_left() -> float | None:
-    current = _budget.get()
-    return None if current is None else current.deadline - time.monotonic()
-
-
-def wait_limit(default: float) -> float:
-    """How long to wait for another process's refresh (a lock): ``default``, or inside a budget
-    what is left plus LOCK_GRACE, since that process is bound by a budget of its own."""
-    left = time_left()
-    return default if left is None else max(0.0, min(default, left + LOCK_GRACE))
-
-
-def _timeouts() -> tuple[float, float]:
-    """(connect, read) timeouts of one attempt: the defaults, shrunk so MAX_ATTEMPTS tries of a
-    client made now end near the budget."""
-    left = time_left()
-    if left is None:
-        return CONNECT_TIMEOUT, READ_TIMEOUT
-    if left < MIN_TRY_TIMEOUT:
-        raise UpstreamError(
-            f"gave up: AWS did not answer within {RUN_BUDGET:.0f} s",
-            "check your network, proxy and the endpoint settings (AWS_ENDPOINT_URL*)",
-        )
-    per_try = max(MIN_TRY_TIMEOUT, left / MAX_ATTEMPTS)
-    return min(CONNECT_TIMEOUT, per_try), min(READ_TIMEOUT, per_try)
 
 
 def client(
@@ -158,7 +40,7 @@ def client(
     session.set_config_variable("config_file", os.devnull)
     session.set_config_variable("credentials_file", os.devnull)
     session.set_config_variable("profile", None)
-    connect_timeout, read_timeout = _timeouts()
+    connect_timeout, read_timeout = attempt_timeouts()
     cfg = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
+from credproc.aws.budget import MAX_ATTEMPTS
 from credproc.errors import ConfigError, UpstreamError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -24,11 +25,12 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """At most ``attempts`` tries, full-jitter exponential backoff, and never past ``deadline`` s:
-    the Go SDK gives a credential_process 60 s in all, so the whole run must end well before.
+    """At most ``attempts`` tries (the one retry rule, ``aws.budget.MAX_ATTEMPTS``), full-jitter
+    exponential backoff, and never past ``deadline`` s: the Go SDK gives a credential_process 60 s
+    in all, so the whole run must end well before.
     ``timeout`` bounds each socket operation, and shrinks to what is left of the deadline."""
 
-    attempts: int = 4
+    attempts: int = MAX_ATTEMPTS
     base: float = 0.3
     cap: float = 3.0
     deadline: float = 30.0

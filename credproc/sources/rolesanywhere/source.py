@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from credproc.config import Section, get_str
+from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.paths import expand_user
-from credproc.sources.base import Context, Source
+from credproc.sources.base import Context, Source, SourceDefaults
 
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
@@ -33,7 +33,7 @@ FLAG_OPTIONS = CORE_FLAGS + EXTRA_FLAGS
 
 
 @dataclass(frozen=True)
-class RolesAnywhereSource:
+class RolesAnywhereSource(SourceDefaults):
     where: str  # "profile 'x'" or "the command line", for messages
     profile: str | None
     certificate: str  # absolute paths
@@ -47,7 +47,7 @@ class RolesAnywhereSource:
     duration: int
     session_name: str | None
     certificate_digest: str  # SHA-256 of the certificate file: a new certificate is a new identity
-    kind: str = "rolesanywhere"
+    kind = "rolesanywhere"
 
     @property
     def identity(self) -> str:
@@ -57,14 +57,10 @@ class RolesAnywhereSource:
             str(self.duration), self.session_name or "", self.region, self.endpoint,
         ])
 
-    @property
-    def cacheable(self) -> bool:
-        return True
-
     def fetch(self, ctx: Context) -> Credentials:
-        from credproc.rolesanywhere import checks, client, material
-        from credproc.rolesanywhere.arns import Arns
-        from credproc.rolesanywhere.passphrase import Passphrases
+        from credproc.sources.rolesanywhere import checks, client, material
+        from credproc.sources.rolesanywhere.arns import Arns
+        from credproc.sources.rolesanywhere.passphrase import Passphrases
 
         asker = Passphrases(ctx.environ, ctx.terminal, self.profile)
         loaded = material.load(self.certificate, self.private_key, self.intermediates, asker)
@@ -105,7 +101,7 @@ def _path(raw: str | None, environ: Mapping[str, str]) -> str | None:
 
 
 def _digest(path: str) -> str:
-    from credproc.rolesanywhere.files import read_file
+    from credproc.sources.rolesanywhere.files import read_file
 
     return hashlib.sha256(read_file(path, "certificate")).hexdigest()
 
@@ -119,8 +115,8 @@ def build(
     region_override: str | None,
 ) -> Source:
     """``values`` uses the flag names (``certificate``, ``trust_anchor_arn``...)."""
-    from credproc.rolesanywhere import arns as arn_rules
-    from credproc.rolesanywhere.endpoint import endpoint_for
+    from credproc.sources.rolesanywhere import arns as arn_rules
+    from credproc.sources.rolesanywhere.endpoint import endpoint_for
 
     arns = arn_rules.check(values.get("trust_anchor_arn"), values.get("profile_arn"),
                            values.get("role_arn"), where)
@@ -149,17 +145,17 @@ def build(
     )
 
 
-def detect(ctx: Context, name: str, section: Section) -> Source | None:
-    keys = [str(k) for k in section if str(k).startswith("rolesanywhere_")]
-    if not keys:
+def detect(ctx: Context, record: ProfileRecord) -> Source | None:
+    if not record.rolesanywhere:
         return None
-    unknown = sorted(set(keys) - PROFILE_KEYS)
+    name = record.name
+    unknown = sorted({key for key, _ in record.rolesanywhere} - PROFILE_KEYS)
     if unknown:
         raise ConfigError(
             f"profile {name!r} has unknown Roles Anywhere key(s): {', '.join(unknown)}",
             f"known keys: {', '.join(sorted(PROFILE_KEYS))}",
         )
-    values = {k.removeprefix("rolesanywhere_"): get_str(section, k) for k in keys}
+    values = {key.removeprefix("rolesanywhere_"): value for key, value in record.rolesanywhere}
     return build(ctx, where=f"profile {name!r}", profile=name, values=values, region_override=ctx.region)
 
 

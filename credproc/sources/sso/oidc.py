@@ -8,10 +8,10 @@ from typing import Any
 
 from credproc import aws
 from credproc.errors import NeedsHumanError
-from credproc.sso import token_cache
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
-from credproc.sso.token_cache import Registration
+from credproc.sources.sso import token_cache
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
+from credproc.sources.sso.token_cache import Registration
 
 CLIENT_NAME = "credproc"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

@@ -8,8 +8,8 @@ from typing import Any
 
 from credproc import aws
 from credproc.credentials import Credentials, parse_expiration
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
 
 
 class TokenRefused(Exception):

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from credproc.errors import NeedsHumanError
 from credproc.lock import hold
-from credproc.sso import device, oidc, pkce, token_cache
-from credproc.sso.oidc import Grant
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
-from credproc.sso.token_cache import Registration, Token
+from credproc.sources.sso import device, oidc, pkce, token_cache
+from credproc.sources.sso.oidc import Grant
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
+from credproc.sources.sso.token_cache import Registration, Token
 
 DEFAULT_TIMEOUT = 300.0  # how long a browser tab may take; the wait is always bounded
 LOCK_MARGIN = 30.0

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from credproc.errors import ConfigError
-from credproc.rolesanywhere.files import read_file
+from credproc.sources.rolesanywhere.files import read_file
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PKCS12_SUFFIXES = (".p12", ".pfx")

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from credproc.credentials import Credentials, parse_expiration
 from credproc.errors import ConfigError, UpstreamError
-from credproc.rolesanywhere import signer, transport
-from credproc.rolesanywhere.arns import Arns
-from credproc.rolesanywhere.material import Material
+from credproc.sources.rolesanywhere import signer, transport
+from credproc.sources.rolesanywhere.arns import Arns
+from credproc.sources.rolesanywhere.material import Material
 
 # Refusals that mean the request itself is wrong (exit 1), as opposed to AWS saying no (exit 3).
 VALIDATION_TYPES = frozenset({"ValidationException", "SerializationException"})

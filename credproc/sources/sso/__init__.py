@@ -1,5 +1,5 @@
 """IAM Identity Center: the session settings, the AWS CLI's token cache, SSO-OIDC login flows,
-token refresh, and the SSO portal calls. ``credproc.sources.sso`` builds a Source on top of it.
+token refresh, and the SSO portal calls. ``source`` builds the Source on top of it.
 
 Imported only on a cache miss (it pulls in botocore); the hit path never reaches it.
 """

@@ -11,26 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from credproc.config import Section
+from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
-from credproc.sources.base import Context, Source
-from credproc.sso import settings
-from credproc.sso.settings import SsoSession
+from credproc.sources.base import Context, Source, SourceDefaults
+from credproc.sources.sso import settings
+from credproc.sources.sso.settings import SsoSession
 
 if TYPE_CHECKING:
-    from credproc.sso.login import LoginOptions
-    from credproc.sso.runtime import Runtime
+    from credproc.sources.sso.login import LoginOptions
+    from credproc.sources.sso.runtime import Runtime
 
 LOGIN_TIMEOUT_VAR = "CREDPROC_SSO_LOGIN_TIMEOUT"
 
 
 @dataclass(frozen=True)
-class SsoSource:
+class SsoSource(SourceDefaults):
     profile: str
     session: SsoSession
     account_id: str
     role_name: str
-    kind: str = "sso"
+    kind = "sso"
 
     @property
     def identity(self) -> str:
@@ -39,15 +39,11 @@ class SsoSource:
                           self.account_id, self.role_name])
 
     @property
-    def cacheable(self) -> bool:
-        return True
-
-    @property
     def login_command(self) -> str:
         return self.session.login_command(self.profile)
 
     def fetch(self, ctx: Context) -> Credentials:
-        from credproc.sso import access, portal
+        from credproc.sources.sso import access, portal
 
         rt = runtime(ctx)
         options = login_options(ctx, self.login_command) if ctx.auto_login else None
@@ -65,19 +61,16 @@ class SsoSource:
                                      self.login_command) from None
 
     def _role_credentials(self, rt: Runtime, access_token: str) -> Credentials:
-        from credproc.sso import portal
+        from credproc.sources.sso import portal
 
         return portal.role_credentials(rt, self.session, access_token, self.account_id, self.role_name)
 
     def describe(self) -> list[str]:
         return [f"IAM Identity Center role {self.role_name} in {self.account_id} via {self.session.label}"]
 
-    def deps(self) -> list[str]:
-        return []
-
 
 def runtime(ctx: Context) -> Runtime:
-    from credproc.sso.runtime import Runtime
+    from credproc.sources.sso.runtime import Runtime
 
     return Runtime(environ=ctx.environ, clock=ctx.clock, verify_ssl=ctx.verify_ssl,
                    say=ctx.terminal.say, warn=ctx.warn)
@@ -88,7 +81,7 @@ def login_options(ctx: Context, command: str) -> LoginOptions:
     on the terminal; with neither, exit 4 at once."""
     import webbrowser
 
-    from credproc.sso.login import DEFAULT_TIMEOUT, LoginOptions
+    from credproc.sources.sso.login import DEFAULT_TIMEOUT, LoginOptions
 
     raw = ctx.environ.get(LOGIN_TIMEOUT_VAR, "")
     try:
@@ -99,17 +92,18 @@ def login_options(ctx: Context, command: str) -> LoginOptions:
                         interactive=ctx.terminal.available(), retry_hint=command)
 
 
-def detect(ctx: Context, name: str, section: Section, stack: tuple[str, ...]) -> Source | None:
-    if not settings.uses_sso(section):
+def detect(ctx: Context, record: ProfileRecord) -> Source | None:
+    if not record.uses_sso:
         return None
+    name = record.name
     session = settings.from_profile(ctx.environ, ctx.config, name)
-    account, role = settings.account_and_role(section, name)
+    account, role = settings.account_and_role(record.section, name)
     source = SsoSource(name, session, account, role)
     if ctx.auto_login:
         # Sign in before the credential cache takes its per-answer locks: a person may take
         # minutes in the browser, and the other runs should wait on the session's login lock
         # (bounded by the login timeout), not time out on a cache lock meant for API calls.
-        from credproc.sso import access
+        from credproc.sources.sso import access
 
         access.valid_token(runtime(ctx), session, source.login_command,
                            login_options(ctx, source.login_command))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from credproc.errors import NeedsHumanError, UpstreamError
 from credproc.lock import hold
-from credproc.sso import oidc, token_cache
-from credproc.sso.login import MIN_LIFETIME, LoginOptions, login
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
-from credproc.sso.token_cache import Token
+from credproc.sources.sso import oidc, token_cache
+from credproc.sources.sso.login import MIN_LIFETIME, LoginOptions, login
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
+from credproc.sources.sso.token_cache import Token
 
 REFRESH_WINDOW = 15 * 60
 REFRESH_LOCK_TIMEOUT = 45.0  # under the Go SDK's 60 s limit for a whole credential_process

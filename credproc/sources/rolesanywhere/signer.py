@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from credproc.rolesanywhere.material import Material
+from credproc.sources.rolesanywhere.material import Material
 
 SERVICE = "rolesanywhere"
 RSA_ALGORITHM = "AWS4-X509-RSA-SHA256"

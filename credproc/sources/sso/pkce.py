@@ -18,11 +18,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from credproc.errors import NeedsHumanError, UpstreamError
-from credproc.sso import oidc
-from credproc.sso.oidc import Grant
-from credproc.sso.runtime import Runtime
-from credproc.sso.settings import SsoSession
-from credproc.sso.token_cache import Registration
+from credproc.sources.sso import oidc
+from credproc.sources.sso.oidc import Grant
+from credproc.sources.sso.runtime import Runtime
+from credproc.sources.sso.settings import SsoSession
+from credproc.sources.sso.token_cache import Registration
 
 CALLBACK_PATH = "/oauth/callback"
 TICK_SECONDS = 0.1

@@ -1,0 +1,55 @@
+"""Endpoint and region rules, computed from the injected environment and config so a test's
+world never leaks in from ``os.environ``.
+
+Endpoints follow botocore's documented precedence:
+``AWS_ENDPOINT_URL_<SERVICE>`` > ``[services]`` block of the profile > ``AWS_ENDPOINT_URL`` >
+the profile's ``endpoint_url``; ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` turns all off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from credproc.config import AwsConfig, get_str
+
+DEFAULT_REGION = "us-east-1"
+
+
+def _env_service_name(service_id: str) -> str:
+    return service_id.upper().replace(" ", "_").replace("-", "_")
+
+
+def endpoint_url(
+    environ: Mapping[str, str], config: AwsConfig, profile: str | None, service_id: str
+) -> str | None:
+    """``service_id`` as botocore spells it for endpoints: ``sts``, ``sso``, ``sso_oidc``…"""
+    if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    specific = environ.get(f"AWS_ENDPOINT_URL_{_env_service_name(service_id)}")
+    if specific:
+        return specific
+    section = config.profiles.get(profile or "", {})
+    services_name = section.get("services")
+    if isinstance(services_name, str):
+        block = config.services.get(services_name, {}).get(service_id.lower().replace("-", "_"))
+        if isinstance(block, Mapping) and isinstance(block.get("endpoint_url"), str):
+            return str(block["endpoint_url"])
+    return environ.get("AWS_ENDPOINT_URL") or get_str(section, "endpoint_url")
+
+
+def region_for(
+    environ: Mapping[str, str], config: AwsConfig, profile: str | None, override: str | None = None
+) -> str | None:
+    if override:
+        return override
+    section = config.profiles.get(profile) if profile else None
+    configured = get_str(section, "region") if section is not None else None
+    return pick_region(environ, configured)
+
+
+def pick_region(
+    environ: Mapping[str, str], configured: str | None, override: str | None = None
+) -> str | None:
+    """The region rule: ``--region``, else the profile's ``region``, else AWS_REGION, else
+    AWS_DEFAULT_REGION; None when none is set (callers that must call AWS use DEFAULT_REGION)."""
+    return override or configured or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
