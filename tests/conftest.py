@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ import pytest
 
 from tests.support import leaks
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import CREDPROC, run_credproc  # noqa: F401 - where tests import them from
 
 REPO = Path(__file__).resolve().parent.parent
 # Shared fixtures: in-memory and file keyrings, the Roles Anywhere world.
@@ -106,22 +105,6 @@ class AwsFiles:
 @pytest.fixture
 def aws_files(hermetic_env: Path) -> AwsFiles:
     return AwsFiles(hermetic_env)
-
-
-CREDPROC = [sys.executable, "-m", "credproc"]
-
-
-def run_credproc(*args: str, env: dict[str, str] | None = None, timeout: float = 90,
-                 **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run credproc as a real process, as the AWS CLI would, with no terminal."""
-    done: subprocess.CompletedProcess[str] = subprocess.run(
-        [*CREDPROC, *args], capture_output=True, text=True, timeout=timeout,
-        env=dict(os.environ if env is None else env), stdin=subprocess.DEVNULL,
-        start_new_session=True,  # no controlling terminal: prompts must fail fast
-        check=False, **kwargs,  # type: ignore[call-overload]
-    )
-    leaks.runs.append(leaks.Run(tuple(args), done.stdout or "", done.stderr or ""))
-    return done
 
 
 # ---- leak guard: a test fails when any credproc run leaked a secret it could know ----------------
