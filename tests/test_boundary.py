@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 import pytest
 
-from credproc.cli import boundary
 from credproc.cli import main as cli_main
 from credproc.errors import LaunchError, UpstreamError
+from tests.support.runner import boundary
 
 
 @click.group()
@@ -50,7 +50,7 @@ def _boom(kind: str) -> None:
 def test_errors_become_exit_codes_in_one_place(
     kind: str, code: int, says: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert boundary.run(["_boom", kind]) == code
+    assert boundary(["_boom", kind]) == code
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == says
@@ -58,16 +58,16 @@ def test_errors_become_exit_codes_in_one_place(
 
 
 def test_debug_adds_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    assert boundary.run(["--debug", "_boom", "upstream"]) == 3
+    assert boundary(["--debug", "_boom", "upstream"]) == 3
     assert "Traceback" in capsys.readouterr().err
 
 
 def test_usage_errors_are_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert boundary.run(["no-such-command"]) == 2
+    assert boundary(["no-such-command"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("credproc: error: No such command")
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert boundary.run(["--help"]) == 0
+    assert boundary(["--help"]) == 0
     assert "_boom" in capsys.readouterr().out
