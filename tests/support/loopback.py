@@ -1,5 +1,6 @@
-"""What every emulator of the tests shares: a server on 127.0.0.1 port 0 in a thread, counted
-operations, and the answer to an injected fault (tests/support/faults.py).
+"""What every emulator of the tests shares: a server on 127.0.0.1 port 0 in a thread, and the
+answer to an injected fault (tests/support/faults.py). (Each emulator still counts its own
+operations: the STS middleware by Action, the others by route.)
 
 The STS (moto behind a WSGI middleware), SSO/OIDC and Roles Anywhere emulators differ in how a
 service says "error" (XML, JSON with ``x-amzn-ErrorType``); ``answer_fault`` holds the one decision
@@ -13,7 +14,6 @@ import socket
 import struct
 import threading
 import time
-from collections import Counter
 from typing import Any, Protocol
 
 from tests.support.faults import Fault
@@ -53,22 +53,6 @@ class LoopbackServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
-
-
-class Calls:
-    """Calls counted by operation name, safe across the server's threads."""
-
-    def __init__(self) -> None:
-        self.counter: Counter[str] = Counter()
-        self.lock = threading.Lock()
-
-    def add(self, op: str) -> None:
-        with self.lock:
-            self.counter[op] += 1
-
-    def __getitem__(self, op: str) -> int:
-        with self.lock:
-            return self.counter[op]
 
 
 def reset_connection(conn: socket.socket) -> None:
