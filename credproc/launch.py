@@ -164,23 +164,40 @@ def _in_terminal_foreground() -> bool:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def _signals_forwarded(child: subprocess.Popen[bytes], windows: bool) -> Iterator[None]:
-    """POSIX: pass SIGINT/SIGTERM/SIGHUP on to the child (SIGINT only when it did not come from
-    the terminal, which sent it to the child already). Windows: ignore Ctrl+C and Ctrl+Break in
-    credproc while the child, on the same console, handles them."""
+class _Relay:
+    """A signal handler for a child that may not exist yet.
 
-    def forward(signum: int, frame: object) -> None:
+    The handlers go in before the child starts: a signal sent as soon as the child is visible (a
+    supervisor that stops a service right after its "ready" line) must not find credproc with the
+    default disposition, which kills credproc and leaves the child running, orphaned, still holding
+    the caller's pipes. A signal that arrives before the child exists is held and passed on as soon
+    as it does. Handlers run in the main thread only, between bytecodes, so no lock is needed.
+    """
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.pending: list[int] = []
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.child is None:
+            self.pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signum)
+            self.child.send_signal(signum)
 
-    plan: dict[str, Any]
-    if windows:
-        plan = {"SIGINT": signal.SIG_IGN, "SIGBREAK": signal.SIG_IGN}
-    else:
-        plan = dict.fromkeys(FORWARDED, forward)
-        if _in_terminal_foreground():
-            plan["SIGINT"] = signal.SIG_IGN
+    def attach(self, child: subprocess.Popen[bytes]) -> None:
+        self.child = child
+        while self.pending:
+            self(self.pending.pop(0), None)
+
+
+def _drop(signum: int, frame: object) -> None:
+    """SIGINT the terminal sent to the whole process group, the child included: nothing to do.
+    A handler, not SIG_IGN, so the child does not inherit an ignored SIGINT across exec."""
+
+
+@contextlib.contextmanager
+def _signals_handled(plan: dict[str, Any]) -> Iterator[None]:
     previous: dict[int, Any] = {}
     try:
         for name, action in plan.items():
@@ -191,6 +208,20 @@ def _signals_forwarded(child: subprocess.Popen[bytes], windows: bool) -> Iterato
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def _posix_plan(relay: _Relay) -> dict[str, Any]:
+    """POSIX: pass SIGINT/SIGTERM/SIGHUP on to the child (SIGINT only when it did not come from
+    the terminal, which sent it to the child already)."""
+    plan: dict[str, Any] = dict.fromkeys(FORWARDED, relay)
+    if _in_terminal_foreground():
+        plan["SIGINT"] = _drop
+    return plan
+
+
+# Windows: ignore Ctrl+C and Ctrl+Break in credproc while the child, on the same console, handles
+# them. Set once the child runs, as before: an ignored Ctrl+C could be inherited by the child.
+WINDOWS_PLAN = {"SIGINT": signal.SIG_IGN, "SIGBREAK": signal.SIG_IGN}
 
 
 def spawn_and_wait(path: str, argv: Sequence[str], env: Mapping[str, str], *, windows: bool,
@@ -208,12 +239,22 @@ def spawn_and_wait(path: str, argv: Sequence[str], env: Mapping[str, str], *, wi
         import subprocess
 
         popen = subprocess.Popen
+    if windows:
+        child = _start(popen, args, executable, env, path)
+        with _signals_handled(WINDOWS_PLAN):
+            return exit_status(child.wait(), windows)
+    relay = _Relay()
+    with _signals_handled(_posix_plan(relay)):  # before the child exists: see _Relay
+        child = _start(popen, args, executable, env, path)
+        relay.attach(child)
+        return exit_status(child.wait(), windows)
+
+
+def _start(popen: Callable[..., subprocess.Popen[bytes]], args: Any, executable: str,
+           env: Mapping[str, str], path: str) -> subprocess.Popen[bytes]:
     try:
-        child = popen(args, executable=executable, env=dict(env))
+        return popen(args, executable=executable, env=dict(env))
     except FileNotFoundError as exc:
         raise LaunchError(f"cannot run {path}: {exc.strerror}", NOT_FOUND) from None
     except OSError as exc:
         raise LaunchError(f"cannot run {path}: {exc.strerror}", NOT_EXECUTABLE) from None
-    with _signals_forwarded(child, windows):
-        returncode = child.wait()
-    return exit_status(returncode, windows)

@@ -3,37 +3,29 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.support import leaks
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import CREDPROC, run_credproc  # noqa: F401 - where tests import them from
+
+# The helpers live in tests/support/world.py; imported here too, where the tests import them from.
+from tests.support.world import (  # noqa: F401
+    BASE_KEY_ID,
+    BASE_SECRET,
+    CHAIN_CONFIG,
+    CHAIN_CREDENTIALS,
+    IN_CI,
+    AwsFiles,
+    require,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # Shared fixtures: in-memory and file keyrings, the Roles Anywhere world.
 pytest_plugins = ["tests.support.fixtures"]
-IN_CI = os.environ.get("CI") == "true"
-
-# Fake, well-formed long-term keys. Never real.
-BASE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
-BASE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-
-
-def require(what: str, available: bool, why: str) -> None:
-    """In CI a missing component fails the test; on a laptop it skips with the reason."""
-    if available:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is missing in CI: {why}")
-    pytest.skip(f"{what} not available: {why}")
-
-
 # Modules whose tests drive programs outside credproc (SDKs, shells, a keyring daemon, the AWS CLI).
 # Marked here, in one place, so CI can run the rest on every interpreter (see .ci/test).
 SDK_MODULES = {"test_exec_sdk"}
@@ -63,11 +55,24 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setenv("CREDPROC_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    no_keyring_of_the_machine(monkeypatch)
     from credproc import keystore
 
     keystore.forget_backend()  # a test that switches keyring backends must not see the last one's
     yield home
     keystore.forget_backend()
+
+
+def no_keyring_of_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A keyring that fails loudly, here and in every credproc a test starts, until the test
+    installs its own (tests/support/keyrings.py; the `memory` and `test_keyring` fixtures)."""
+    import keyring.core
+
+    from tests.support.keyrings import FailingKeyring
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", FailingKeyring())
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.keyrings.FailingKeyring")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
 
 
 @pytest.fixture(scope="session")
@@ -84,44 +89,9 @@ def sts(moto_server: MotoSTS, monkeypatch: pytest.MonkeyPatch) -> MotoSTS:
     return moto_server
 
 
-@dataclass
-class AwsFiles:
-    home: Path
-
-    @property
-    def config(self) -> Path:
-        return self.home / ".aws" / "config"
-
-    @property
-    def credentials(self) -> Path:
-        return self.home / ".aws" / "credentials"
-
-    def write_config(self, text: str) -> None:
-        self.config.write_text(textwrap.dedent(text))
-
-    def write_credentials(self, text: str) -> None:
-        self.credentials.write_text(textwrap.dedent(text))
-
-
 @pytest.fixture
 def aws_files(hermetic_env: Path) -> AwsFiles:
     return AwsFiles(hermetic_env)
-
-
-CREDPROC = [sys.executable, "-m", "credproc"]
-
-
-def run_credproc(*args: str, env: dict[str, str] | None = None, timeout: float = 90,
-                 **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run credproc as a real process, as the AWS CLI would, with no terminal."""
-    done: subprocess.CompletedProcess[str] = subprocess.run(
-        [*CREDPROC, *args], capture_output=True, text=True, timeout=timeout,
-        env=dict(os.environ if env is None else env), stdin=subprocess.DEVNULL,
-        start_new_session=True,  # no controlling terminal: prompts must fail fast
-        check=False, **kwargs,  # type: ignore[call-overload]
-    )
-    leaks.runs.append(leaks.Run(tuple(args), done.stdout or "", done.stderr or ""))
-    return done
 
 
 # ---- leak guard: a test fails when any credproc run leaked a secret it could know ----------------
@@ -143,28 +113,6 @@ def no_leaked_secrets(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     leaks.runs.clear()
     if found:
         pytest.fail("secret leaked:\n" + "\n".join(found), pytrace=False)
-
-
-CHAIN_CONFIG = """
-    [profile base]
-    region = us-east-1
-
-    [profile middle]
-    role_arn = arn:aws:iam::111111111111:role/middle
-    source_profile = base
-    role_session_name = mid
-
-    [profile top]
-    role_arn = arn:aws:iam::222222222222:role/top
-    source_profile = middle
-    role_session_name = top
-    region = eu-west-1
-"""
-CHAIN_CREDENTIALS = f"""
-    [base]
-    aws_access_key_id = {BASE_KEY_ID}
-    aws_secret_access_key = {BASE_SECRET}
-"""
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import BASE_KEY_ID, BASE_SECRET, CHAIN_CREDENTIALS, AwsFiles, require, run_credproc
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_in_process
 
 ROLE = "arn:aws:iam::111111111111:role/r"
 
@@ -81,14 +82,27 @@ CASES: dict[str, Case] = {
 }
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_bad_input_fails_cleanly(name: str, aws_files: AwsFiles, sts: MotoSTS) -> None:
-    case = CASES[name]
+def write_case(case: Case, aws_files: AwsFiles) -> None:
     aws_files.config.write_bytes(case.config.encode("latin-1") if "\xff" in case.config
                                  else case.config.encode())
     aws_files.write_credentials(CHAIN_CREDENTIALS)
-    env = dict(os.environ, **case.env)
-    done = run_credproc("credential-process", *case.args, env=env)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_fails_cleanly(name: str, aws_files: AwsFiles, sts: MotoSTS) -> None:
+    """In-process through the CLI boundary (tests/support/runner.py): the same answer, no start-up."""
+    case = CASES[name]
+    write_case(case, aws_files)
+    done = run_in_process("credential-process", *case.args, env=dict(os.environ, **case.env))
+    assert_clean_failure(done.returncode, done.stdout, done.stderr, case.exit_code, case.says)
+
+
+@pytest.mark.parametrize("name", ["unknown profile", "unknown flag", "mfa needed with no terminal"])
+def test_bad_input_fails_cleanly_in_a_real_process(name: str, aws_files: AwsFiles, sts: MotoSTS) -> None:
+    """A few of the table through a real process: the entry point and fast path add nothing."""
+    case = CASES[name]
+    write_case(case, aws_files)
+    done = run_credproc("credential-process", *case.args, env=dict(os.environ, **case.env))
     assert_clean_failure(done.returncode, done.stdout, done.stderr, case.exit_code, case.says)
 
 

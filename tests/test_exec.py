@@ -208,7 +208,7 @@ def test_windows_branch_spawns_through_path_and_pathext_and_waits(
         chain: AwsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
         ) -> None:
     from credproc import platform
-    from credproc.cli import run
+    from tests.support.runner import boundary as run
 
     tool = tmp_path / "bin" / "tool.EXE"
     tool.parent.mkdir()

@@ -18,6 +18,7 @@ from tests.conftest import run_credproc
 from tests.support.cachetools import age_all
 from tests.support.faults import RUN_LIMIT, Fault, assert_clean_failure, assert_stale_served, timed
 from tests.support.ra_world import RaWorld
+from tests.support.runner import run_in_process
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 ATTEMPTS = transport.RetryPolicy().attempts
@@ -32,7 +33,7 @@ TRANSIENT = {
 @pytest.mark.parametrize("name", sorted(TRANSIENT))
 def test_one_transient_fault_is_retried_and_answered(ra: RaWorld, name: str) -> None:
     ra.world.faults.append(TRANSIENT[name])
-    done = run_credproc("credential-process", *ra.flags(ra.identity("p256")))
+    done = run_in_process("credential-process", *ra.flags(ra.identity("p256")))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["AccessKeyId"].startswith("ASIARAEMU")
     first = "ok:truncate" if name == "truncated body" else f"fault:{TRANSIENT[name].kind}"
@@ -43,7 +44,7 @@ def test_one_transient_fault_is_retried_and_answered(ra: RaWorld, name: str) -> 
 @pytest.mark.parametrize("name", sorted(TRANSIENT))
 def test_a_persistent_fault_gives_up_after_bounded_attempts(ra: RaWorld, name: str) -> None:
     ra.world.always = TRANSIENT[name]
-    done, took = timed(lambda: run_credproc("credential-process", *ra.flags(ra.identity("p256"))))
+    done, took = timed(lambda: run_in_process("credential-process", *ra.flags(ra.identity("p256"))))
     assert_clean_failure(done, 3)
     assert len(ra.world.received) == ATTEMPTS
     assert took < RUN_LIMIT
@@ -51,7 +52,7 @@ def test_a_persistent_fault_gives_up_after_bounded_attempts(ra: RaWorld, name: s
 
 def test_a_garbled_success_body_is_exit_3(ra: RaWorld) -> None:
     ra.world.always = Fault("malformed")
-    line = assert_clean_failure(run_credproc("credential-process", *ra.flags(ra.identity("p256"))), 3)
+    line = assert_clean_failure(run_in_process("credential-process", *ra.flags(ra.identity("p256"))), 3)
     assert "without a credential set" in line
 
 
@@ -65,18 +66,18 @@ def test_a_slow_answer_within_the_timeout_is_waited_for(ra: RaWorld) -> None:
 @pytest.mark.parametrize("name", ["5xx", "reset", "truncated body"])
 def test_a_fault_during_refresh_serves_valid_cached_credentials(ra: RaWorld, tmp_path: Path, name: str) -> None:
     argv = ["credential-process", *ra.flags(ra.identity("p256"))]
-    first = run_credproc(*argv)
+    first = run_in_process(*argv)
     assert first.returncode == 0, first.stderr
     age_all(tmp_path / "cache", 45 * 60)
     ra.world.always = TRANSIENT[name]
-    assert_stale_served(run_credproc(*argv), first.stdout)
+    assert_stale_served(run_in_process(*argv), first.stdout)
 
 
 @pytest.mark.parametrize("hours", [3, -3])
 def test_a_clock_skewed_by_hours_is_refused_by_aws_with_one_line(ra: RaWorld, hours: int) -> None:
     """AWS checks X-Amz-Date against its clock (5 minutes): a refusal, not retried."""
     ra.world.clock_offset = hours * 3600
-    line = assert_clean_failure(run_credproc("credential-process", *ra.flags(ra.identity("p256"))), 3)
+    line = assert_clean_failure(run_in_process("credential-process", *ra.flags(ra.identity("p256"))), 3)
     assert "skewed" in line
     assert len(ra.world.received) == 1
 
@@ -84,13 +85,13 @@ def test_a_clock_skewed_by_hours_is_refused_by_aws_with_one_line(ra: RaWorld, ho
 @pytest.mark.parametrize("offset", [-3 * 3600, 120])
 def test_credentials_already_expired_or_about_to_are_refused(ra: RaWorld, offset: int) -> None:
     ra.world.always = Fault("expiration", offset)
-    line = assert_clean_failure(run_credproc("credential-process", *ra.flags(ra.identity("p256"))), 3)
+    line = assert_clean_failure(run_in_process("credential-process", *ra.flags(ra.identity("p256"))), 3)
     assert "already expired" in line if offset < 0 else "expire in" in line
 
 
 def test_credentials_outliving_anything_aws_issues_come_with_a_warning(ra: RaWorld) -> None:
     ra.world.always = Fault("expiration", 48 * 3600)
-    done = run_credproc("credential-process", *ra.flags(ra.identity("p256")))
+    done = run_in_process("credential-process", *ra.flags(ra.identity("p256")))
     assert done.returncode == 0, done.stderr
     assert "longer than AWS issues" in done.stderr
 

@@ -13,6 +13,7 @@ from credproc import aws
 from tests.conftest import run_credproc
 from tests.support.cachetools import age_all
 from tests.support.faults import RUN_LIMIT, Fault, assert_clean_failure, assert_stale_served, timed
+from tests.support.runner import run_in_process
 from tests.support.sso_emulator import (  # noqa: F401 - fixtures
     SsoEmulator,
     sso_fixture,
@@ -36,7 +37,7 @@ def test_one_transient_portal_fault_is_retried_and_answered(sso: SsoEmulator, he
                                                             name: str) -> None:
     write_token(hermetic_env, sso.emulator)
     sso.emulator.faults.append(TRANSIENT[name])
-    done = run_credproc(*PROFILE)
+    done = run_in_process(*PROFILE)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["AccessKeyId"].startswith("ASIA")
     assert sso.emulator.count(ROLE) == 2
@@ -48,7 +49,7 @@ def test_a_persistent_portal_fault_gives_up_after_bounded_attempts(sso: SsoEmula
                                                                    name: str) -> None:
     write_token(hermetic_env, sso.emulator)
     sso.emulator.always = TRANSIENT[name]
-    done, took = timed(lambda: run_credproc(*PROFILE))
+    done, took = timed(lambda: run_in_process(*PROFILE))
     line = assert_clean_failure(done, 3)
     assert "GetRoleCredentials" in line
     assert sso.emulator.count(ROLE) == aws.MAX_ATTEMPTS
@@ -58,7 +59,7 @@ def test_a_persistent_portal_fault_gives_up_after_bounded_attempts(sso: SsoEmula
 def test_a_garbled_portal_answer_is_exit_3(sso: SsoEmulator, hermetic_env: Path) -> None:
     write_token(hermetic_env, sso.emulator)
     sso.emulator.always = Fault("malformed", op=ROLE)
-    assert_clean_failure(run_credproc(*PROFILE), 3)
+    assert_clean_failure(run_in_process(*PROFILE), 3)
     assert 1 <= sso.emulator.count(ROLE) <= aws.MAX_ATTEMPTS
 
 
@@ -74,11 +75,11 @@ def test_a_portal_fault_during_refresh_serves_valid_cached_credentials(
     sso: SsoEmulator, hermetic_env: Path, tmp_path: Path, name: str
 ) -> None:
     write_token(hermetic_env, sso.emulator)
-    first = run_credproc(*PROFILE)
+    first = run_in_process(*PROFILE)
     assert first.returncode == 0, first.stderr
     age_all(tmp_path / "cache", 45 * 60)
     sso.emulator.always = TRANSIENT[name]
-    assert_stale_served(run_credproc(*PROFILE), first.stdout)
+    assert_stale_served(run_in_process(*PROFILE), first.stdout)
 
 
 @pytest.mark.parametrize("fault", [Fault("status", 503, "ServiceUnavailableException"), Fault("throttle"),
@@ -89,7 +90,7 @@ def test_a_failing_token_refresh_falls_back_to_the_current_token(
     """The token is inside botocore's 15-minute refresh window but still good: use it, say so."""
     old = write_token(hermetic_env, sso.emulator, expires_in=600, refreshable=True)
     sso.emulator.always = Fault(fault.kind, fault.value, fault.code, "CreateToken")
-    done, took = timed(lambda: run_credproc(*PROFILE))
+    done, took = timed(lambda: run_in_process(*PROFILE))
     assert done.returncode == 0, done.stderr
     assert "could not refresh the SSO token" in done.stderr and "Traceback" not in done.stderr
     assert 1 <= sso.emulator.count("CreateToken") <= aws.MAX_ATTEMPTS
@@ -105,7 +106,7 @@ def test_role_credentials_already_expired_by_a_skewed_clock_are_refused(
 ) -> None:
     write_token(hermetic_env, sso.emulator)
     sso.emulator.clock = lambda: time.time() + hours * 3600  # the portal's clock, hours behind
-    line = assert_clean_failure(run_credproc(*PROFILE), 3)
+    line = assert_clean_failure(run_in_process(*PROFILE), 3)
     assert "already expired" in line
 
 
@@ -114,6 +115,6 @@ def test_role_credentials_outliving_anything_aws_issues_come_with_a_warning(
 ) -> None:
     write_token(hermetic_env, sso.emulator)
     sso.emulator.role_ttl = 48 * 3600  # as a portal clock two days ahead would answer
-    done = run_credproc(*PROFILE)
+    done = run_in_process(*PROFILE)
     assert done.returncode == 0, done.stderr
     assert "longer than AWS issues" in done.stderr

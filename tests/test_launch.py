@@ -234,3 +234,25 @@ def test_sigint_is_forwarded_when_it_did_not_come_from_a_terminal() -> None:
     done = subprocess.run([sys.executable, "-c", SIGINT_FROM_CHILD], capture_output=True, text=True,
                           start_new_session=True, timeout=20, check=True)
     assert done.stdout == "foreground False\nstatus 130\n"  # the child died of the forwarded SIGINT
+
+
+SIGNAL_AT_SPAWN = """
+import os, signal, subprocess, sys
+from credproc import launch
+def popen(*args, **kwargs):
+    child = subprocess.Popen(*args, **kwargs)
+    os.kill(os.getpid(), signal.{sig})  # the child exists; credproc is not back from starting it
+    return child
+sleeper = [sys.executable, "-c", "import time; time.sleep(20)"]
+print("status", launch.spawn_and_wait(sys.executable, sleeper, {{}}, windows=False, popen=popen))
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGHUP", "SIGTERM"])
+def test_a_signal_sent_as_the_child_starts_is_forwarded_not_fatal_to_credproc(sig: str) -> None:
+    """The race behind a test that once hung: a signal between the child's start and the handlers
+    must reach the child (which dies of it), not kill credproc and orphan the child."""
+    done = subprocess.run([sys.executable, "-c", SIGNAL_AT_SPAWN.format(sig=sig)], capture_output=True,
+                          text=True, start_new_session=True, timeout=20, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"status {128 + getattr(signal, sig)}\n"

@@ -10,8 +10,9 @@ import keyring
 import pytest
 
 from credproc import keystore
+from tests.support import ra_pki
 from tests.support.keyrings import MemoryKeyring
-from tests.support.ra_world import RaWorld, running, without_proxies
+from tests.support.ra_world import RaPki, RaWorld, running, without_proxies
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -46,3 +47,18 @@ def ra(tmp_path: Path) -> Iterator[RaWorld]:
     """A running Roles Anywhere emulator with its test PKI."""
     with running(tmp_path) as world:
         yield world
+
+
+@pytest.fixture(scope="session")
+def ra_session_pki(tmp_path_factory: pytest.TempPathFactory) -> RaPki:
+    """One trust-anchor CA and intermediate for the session, and every test key made once up front
+    (RSA 4096 takes a while; ``ra_pki.key`` keeps them for the session)."""
+    for kind in ra_pki.KEY_KINDS:
+        ra_pki.key(kind)
+    return RaPki.make(tmp_path_factory.mktemp("ra-pki"))
+
+
+@pytest.fixture
+def ra_offline(ra_session_pki: RaPki, tmp_path: Path) -> RaPki:
+    """The session's PKI issuing into this test's folder, with no emulator: for the loading code."""
+    return RaPki(ra_session_pki.root, ra_session_pki.intermediate, tmp_path / "ra")

@@ -3,7 +3,8 @@
 ``MemoryKeyring`` serves in-process tests. ``FileKeyring`` lets a credproc started as a real
 process (run_credproc, pexpect) share one store with the test: it keeps a JSON file at
 ``$TEST_KEYRING_FILE``, in the clear, so it exists only here and only for fake keys. The real
-Secret Service is exercised by tests/test_keyring_e2e.py.
+Secret Service is exercised by tests/test_keyring_e2e.py. ``FailingKeyring`` is the default of
+every test: the developer's own keyring is never reached.
 """
 
 from __future__ import annotations
@@ -12,7 +13,29 @@ import json
 import os
 
 from keyring.backend import KeyringBackend
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringError, KeyringLocked, PasswordDeleteError
+
+UNSET = (
+    "a test reached for a keyring without installing one (tests/support/keyrings.py): use the "
+    "`memory` or `test_keyring` fixture"
+)
+
+
+class FailingKeyring(KeyringBackend):
+    """What every test gets until it installs a keyring of its own (conftest's hermetic_env, in
+    this process and, through PYTHON_KEYRING_BACKEND, in every credproc it starts): a test must
+    never read or write the developer's own keyring. Every call fails, naming the fixtures."""
+
+    priority = -10
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise KeyringError(UNSET)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise KeyringError(UNSET)
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise KeyringError(UNSET)
 
 
 class MemoryKeyring(KeyringBackend):

@@ -10,10 +10,7 @@ short or garbled, and answers whose Expiration a skewed clock put in the past or
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import socket
-import struct
 import threading
 import time
 from collections import Counter
@@ -25,6 +22,7 @@ from urllib.parse import parse_qs
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.support.faults import Fault, pick
+from tests.support.loopback import LoopbackServer, answer_fault, reset_connection
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -67,37 +65,22 @@ class CountingApp:
 
     def _inject(self, fault: Fault, environ: dict[str, Any],
                 start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if fault.kind == "status":
-            return _error(start_response, int(fault.value), fault.code)
-        if fault.kind == "throttle":
-            return _error(start_response, 400, "Throttling", "Rate exceeded")
-        if fault.kind == "malformed":
-            start_response("200 OK", [("Content-Type", "text/xml")])
-            return [b"<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>"]
-        if fault.kind == "reset":
-            conn: socket.socket = environ["werkzeug.socket"]
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            # Close the descriptor itself (the handler's files still hold the socket object, whose
-            # close() would wait for them): linger 0 makes the kernel answer with RST. werkzeug
-            # treats the ConnectionError as a client that went away, quietly.
-            os.close(conn.detach())
-            raise ConnectionResetError("injected reset")
-        if fault.kind == "slow":
-            time.sleep(fault.value)
+        replaced = _StsFaults(environ, start_response)
+        if answer_fault(fault, replaced):
+            return replaced.body
+        if fault.kind == "slow":  # answer_fault has slept
             return self.app(environ, start_response)
         status, headers, body = _capture(self.app, environ)
         if fault.kind == "truncate":
             start_response(status, [*(h for h in headers if h[0].lower() != "content-length"),
                                     ("Content-Length", str(len(body)))])
             return [body[: len(body) // 2]]
-        if fault.kind == "expiration":
-            when = datetime.now(timezone.utc) + timedelta(seconds=fault.value)
-            stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-            body = re.sub(rb"<Expiration>[^<]*</Expiration>", b"<Expiration>" + stamp + b"</Expiration>", body)
-            start_response(status, [*(h for h in headers if h[0].lower() != "content-length"),
-                                    ("Content-Length", str(len(body)))])
-            return [body]
-        raise ValueError(f"unknown fault {fault.kind}")
+        when = datetime.now(timezone.utc) + timedelta(seconds=fault.value)  # "expiration"
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+        body = re.sub(rb"<Expiration>[^<]*</Expiration>", b"<Expiration>" + stamp + b"</Expiration>", body)
+        start_response(status, [*(h for h in headers if h[0].lower() != "content-length"),
+                                ("Content-Length", str(len(body)))])
+        return [body]
 
     def reset(self) -> None:
         with self._lock:
@@ -105,6 +88,29 @@ class CountingApp:
             self.faults.clear()
             self.always = None
             self.arrivals.clear()
+
+
+class _StsFaults:
+    """STS's words for an injected fault (XML), as the WSGI answer to return."""
+
+    def __init__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> None:
+        self.environ, self.start_response = environ, start_response
+        self.body: Iterable[bytes] = []
+
+    def error(self, status: int, code: str, message: str) -> None:
+        self.body = _error(self.start_response, status, code)
+
+    def throttle(self) -> None:
+        self.body = _error(self.start_response, 400, "Throttling", "Rate exceeded")
+
+    def malformed(self) -> None:
+        self.start_response("200 OK", [("Content-Type", "text/xml")])
+        self.body = [b"<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>"]
+
+    def reset(self) -> None:
+        # werkzeug treats the ConnectionError as a client that went away, quietly.
+        reset_connection(self.environ["werkzeug.socket"])
+        raise ConnectionResetError("injected reset")
 
 
 def _error(start_response: Callable[..., Any], status: int, code: str,
@@ -126,23 +132,17 @@ def _capture(app: Callable[..., Iterable[bytes]],
     return seen["status"], list(seen["headers"]), body
 
 
-class MotoSTS:
+class MotoSTS(LoopbackServer):
     def __init__(self) -> None:
         from moto.server import DomainDispatcherApplication, create_backend_app
 
         self.app = CountingApp(DomainDispatcherApplication(create_backend_app))
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler),
+                         poll_interval=0.5)
 
     def __enter__(self) -> MotoSTS:
-        self.thread.start()
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.thread.join(5)
 
     @property
     def calls(self) -> Counter[str]:

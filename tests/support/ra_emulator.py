@@ -26,11 +26,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
-import socket
 import ssl
-import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -47,6 +44,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from tests.support.faults import Fault, pick
+from tests.support.loopback import PASS_THROUGH, LoopbackServer, answer_fault, reset_connection
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -281,33 +279,11 @@ class Handler(BaseHTTPRequestHandler):
     def _fault_answered(self, fault: Fault, headers: dict[str, str]) -> bool:
         """Answer for ``fault`` and return True, or let the real answer follow (slow, truncate,
         expiration)."""
-        if fault.kind == "slow":
-            time.sleep(fault.value)
-            return False
         if fault.kind == "truncate":
             self.truncate = True
-            return False
-        if fault.kind == "expiration":
-            return False
-        self.world.received.append(Received(headers, {}, None, f"fault:{fault.kind}"))
-        if fault.kind == "status":
-            self._answer(int(fault.value), {"message": "injected"}, fault.code)
-        elif fault.kind == "throttle":
-            self._answer(429, {"message": "Rate exceeded"}, "ThrottlingException")
-        elif fault.kind == "malformed":
-            payload = b'{"credentialSet": [{"credentials": {"accessKeyId": '
-            self.send_response(201)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        elif fault.kind == "reset":
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            os.close(self.connection.detach())  # linger 0: the kernel answers with RST
-            self.close_connection = True
-        else:
-            raise ValueError(f"unknown fault {fault.kind}")
-        return True
+        if fault.kind not in PASS_THROUGH:
+            self.world.received.append(Received(headers, {}, None, f"fault:{fault.kind}"))
+        return answer_fault(fault, _RaFaults(self))
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -368,31 +344,50 @@ def _remembered(n: int) -> dict[str, str]:
     return {"secretAccessKey": secret, "sessionToken": token}
 
 
-class Emulator:
+class _RaFaults:
+    """Roles Anywhere's words for an injected fault."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    def error(self, status: int, code: str, message: str) -> None:
+        self.handler._answer(status, {"message": message}, code)
+
+    def throttle(self) -> None:
+        self.handler._answer(429, {"message": "Rate exceeded"}, "ThrottlingException")
+
+    def malformed(self) -> None:
+        payload = b'{"credentialSet": [{"credentials": {"accessKeyId": '
+        self.handler.send_response(201)
+        self.handler.send_header("Content-Type", "application/json")
+        self.handler.send_header("Content-Length", str(len(payload)))
+        self.handler.end_headers()
+        self.handler.wfile.write(payload)
+
+    def reset(self) -> None:
+        reset_connection(self.handler.connection)
+        self.handler.close_connection = True
+
+
+class Emulator(LoopbackServer):
     """``with Emulator(world) as emu: emu.url``; ``tls=(cert_pem, key_pem)`` serves HTTPS."""
 
     def __init__(self, world: World, tls: tuple[Path, Path] | None = None) -> None:
         self.world = world
         handler = type("BoundHandler", (Handler,), {"world": world})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
         scheme = "http"
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(tls[0]), str(tls[1]))
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
             scheme = "https"
-        self.port = self.server.server_address[1]
-        self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(server, scheme)
 
     def __enter__(self) -> Emulator:
-        self.thread.start()
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def outcomes(self) -> Iterator[str]:
         return (r.outcome for r in self.world.received)

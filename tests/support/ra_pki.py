@@ -26,9 +26,14 @@ KEY_KINDS = ("rsa2048", "rsa4096", "p256", "p384")
 PASSPHRASE = "correct horse battery staple"
 
 
-@functools.cache
 def key(kind: str, index: int = 0) -> PrivateKey:
-    """A key of ``kind``; ``index`` gives distinct keys of one kind (a 'wrong key')."""
+    """A key of ``kind``; ``index`` gives distinct keys of one kind (a 'wrong key'). Made once per
+    session: ``key("p256")`` and ``key("p256", 0)`` are the same key."""
+    return _key(kind, index)
+
+
+@functools.cache
+def _key(kind: str, index: int) -> PrivateKey:
     del index  # part of the cache key only
     made: PrivateKey
     if kind.startswith("rsa"):

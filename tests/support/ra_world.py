@@ -15,16 +15,17 @@ from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, E
 
 
 @dataclass
-class RaWorld:
+class RaPki:
+    """The trust-anchor CA and its intermediate, and identities they issue into ``directory``."""
+
     root: ra_pki.Ca
     intermediate: ra_pki.Ca
-    world: World
-    emulator: Emulator
     directory: Path
 
-    @property
-    def url(self) -> str:
-        return self.emulator.url
+    @classmethod
+    def make(cls, directory: Path) -> RaPki:
+        root = ra_pki.Ca.root()
+        return cls(root, root.intermediate(), directory)
 
     def identity(self, kind: str = "p256", fmt: str = "pkcs8", *, via_intermediate: bool = False,
                  chain_in: str = "file", days: tuple[float, float] = (-1, 10), name: str = "id",
@@ -35,6 +36,18 @@ class RaWorld:
         chain = [self.intermediate.cert] if via_intermediate else []
         return ra_pki.write_identity(self.directory / name, k, cert, chain, fmt, chain_in=chain_in,
                                      password=password)
+
+
+@dataclass
+class RaWorld(RaPki):
+    """The PKI with a running emulator that trusts it."""
+
+    world: World
+    emulator: Emulator
+
+    @property
+    def url(self) -> str:
+        return self.emulator.url
 
     def profile_block(self, files: ra_pki.Files, profile: str = "ra", extra: str = "") -> str:
         lines = [
@@ -73,9 +86,8 @@ def without_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @contextlib.contextmanager
 def running(directory: Path, tls: bool = False) -> Iterator[RaWorld]:
-    root = ra_pki.Ca.root()
-    intermediate = root.intermediate()
-    world = World({TRUST_ANCHOR_ARN: root.cert}, {PROFILE_ARN: {ROLE_ARN}})
+    pki = RaPki.make(directory)
+    world = World({TRUST_ANCHOR_ARN: pki.root.cert}, {PROFILE_ARN: {ROLE_ARN}})
     tls_files = None
     if tls:
         from tests.support.ra_emulator import write_tls_identity
@@ -86,4 +98,4 @@ def running(directory: Path, tls: bool = False) -> Iterator[RaWorld]:
                                                     server_ca.server(server_key.public_key()), server_key)
         tls_files = (cert_path, key_path)
     with Emulator(world, tls_files) as emulator:
-        yield RaWorld(root, intermediate, world, emulator, directory)
+        yield RaWorld(pki.root, pki.intermediate, directory, world, emulator)

@@ -17,8 +17,6 @@ import hashlib
 import json
 import os
 import secrets
-import socket
-import struct
 import textwrap
 import threading
 import time
@@ -34,6 +32,7 @@ import pytest
 
 from tests.support import leaks
 from tests.support.faults import Fault, pick
+from tests.support.loopback import LoopbackServer, answer_fault, reset_connection
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -410,24 +409,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _fault_answered(self, fault: Fault) -> bool:
         """Answer for ``fault`` and return True, or (slow, truncate) let the real answer follow."""
-        if fault.kind == "slow":
-            time.sleep(fault.value)
-            return False
-        if fault.kind == "truncate":
-            return False
-        if fault.kind == "status":
-            self._error(ApiError(int(fault.value), fault.code, "injected"))
-        elif fault.kind == "throttle":
-            self._error(ApiError(429, "TooManyRequestsException", "Rate exceeded"))
-        elif fault.kind == "malformed":
-            self._send(200, b'{"roleCredentials": {"accessKeyId": ', {"Content-Type": "application/json"})
-        elif fault.kind == "reset":
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            os.close(self.connection.detach())  # linger 0: the kernel answers with RST
-            self.close_connection = True
-        else:
-            raise ValueError(f"unknown fault {fault.kind}")
-        return True
+        return answer_fault(fault, _SsoFaults(self))
 
     def _logout(self) -> dict[str, Any]:
         emu = self.server.emulator
@@ -453,6 +435,26 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
 
+class _SsoFaults:
+    """The portal's and SSO-OIDC's words for an injected fault (JSON, ``x-amzn-ErrorType``)."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    def error(self, status: int, code: str, message: str) -> None:
+        self.handler._error(ApiError(status, code, message))
+
+    def throttle(self) -> None:
+        self.handler._error(ApiError(429, "TooManyRequestsException", "Rate exceeded"))
+
+    def malformed(self) -> None:
+        self.handler._send(200, b'{"roleCredentials": {"accessKeyId": ', {"Content-Type": "application/json"})
+
+    def reset(self) -> None:
+        reset_connection(self.handler.connection)
+        self.handler.close_connection = True
+
+
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -461,24 +463,19 @@ class EmulatorServer(ThreadingHTTPServer):
         self.emulator = emulator
 
 
-class SsoEmulator:
+class SsoEmulator(LoopbackServer):
     """Context manager: the server in a thread; ``.emulator`` is the state, ``.url`` the endpoint."""
+
+    server: EmulatorServer
 
     def __init__(self) -> None:
         self.emulator = Emulator()
-        self.server = EmulatorServer(self.emulator)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(EmulatorServer(self.emulator), poll_interval=0.5)
         self.emulator.url = self.url
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> SsoEmulator:
-        self.thread.start()
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
     def reset(self) -> Emulator:
         self.emulator = Emulator(url=self.url)
@@ -583,7 +580,6 @@ def browser_script(directory: Path, mode: str = "follow") -> str:
     """An executable for $BROWSER (webbrowser honours it): ``follow`` visits the URL, ``close``
     does nothing (a tab the person closed), ``fail`` exits 1 (no browser could start). Each call
     appends the URL to ``browser.log`` beside it."""
-    import os
     import sys
 
     repo = Path(__file__).resolve().parents[2]
