@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from credproc.safetext import printable
+
 PREFIX = "credproc"
 
 
@@ -14,17 +16,17 @@ def payload(text: str) -> None:
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"{PREFIX}: warning: {message}\n")
+    sys.stderr.write(f"{PREFIX}: warning: {printable(message)}\n")
     sys.stderr.flush()
 
 
 def info(message: str) -> None:
-    sys.stderr.write(f"{PREFIX}: {message}\n")
+    sys.stderr.write(f"{PREFIX}: {printable(message)}\n")
     sys.stderr.flush()
 
 
 def error(message: str, hint: str | None = None) -> None:
-    sys.stderr.write(f"{PREFIX}: error: {message}\n")
+    sys.stderr.write(f"{PREFIX}: error: {printable(message)}\n")
     if hint:
-        sys.stderr.write(f"{PREFIX}: hint: {hint}\n")
+        sys.stderr.write(f"{PREFIX}: hint: {printable(hint)}\n")
     sys.stderr.flush()
