@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,48 @@ def test_at_the_time_limit_the_whole_group_is_killed(tmp_path: Path) -> None:
     grandchild = int(pids.read_text())
     status = Path(f"/proc/{grandchild}/status")
     assert not status.exists() or "zombie" in status.read_text()
+
+
+def _on_a_terminal(hermetic_env: Path, tmp_path: Path) -> object:
+    import pexpect
+
+    helper = _helper(tmp_path, f"""
+        with open("/dev/tty", "w") as out, open("/dev/tty") as into:
+            out.write("helper code? ")
+            out.flush()
+            code = into.readline().strip()
+        print(json.dumps({json.loads(_answer())!r} | {{"SessionToken": "token-" + code}}))
+    """)
+    _profile(hermetic_env, str(helper))
+    return pexpect.spawn(sys.executable, ["-m", "credproc", "credential-process", "--profile", "p", "--no-cache"],
+                         cwd=str(REPO), env=dict(os.environ), encoding="utf-8", timeout=30)
+
+
+def test_a_helper_in_its_own_group_can_still_prompt_on_the_terminal(hermetic_env: Path, tmp_path: Path) -> None:
+    child: Any = _on_a_terminal(hermetic_env, tmp_path)
+    try:
+        child.expect("helper code\\? ")
+        child.sendline("424242")
+        child.expect_exact('"SessionToken":"token-424242"')
+        child.expect(pexpect_eof())
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+
+
+def test_ctrl_c_at_the_helpers_prompt_interrupts_credproc(hermetic_env: Path, tmp_path: Path) -> None:
+    child: Any = _on_a_terminal(hermetic_env, tmp_path)
+    try:
+        child.expect("helper code\\? ")
+        child.sendintr()
+        child.expect("credproc: error: interrupted")
+        child.expect(pexpect_eof())
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130
+
+
+def pexpect_eof() -> object:
+    import pexpect
+
+    return pexpect.EOF

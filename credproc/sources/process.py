@@ -29,7 +29,7 @@ from typing import Any
 
 from credproc.credentials import Credentials, from_process_dict
 from credproc.envbuild import SECRET_VARS
-from credproc.errors import ConfigError, NeedsHumanError, UpstreamError
+from credproc.errors import ConfigError, Interrupted, NeedsHumanError, UpstreamError
 from credproc.platform import is_windows
 from credproc.sources.base import Context
 
@@ -104,6 +104,8 @@ class ProcessSource:
             raise ConfigError(f"{what}: command not found: {argv[0]}") from None
         except PermissionError:
             raise ConfigError(f"{what}: not executable: {argv[0]}") from None
+        if not is_windows() and returncode == -signal.SIGINT:  # Ctrl+C reached only its group
+            raise Interrupted("interrupted")
         if returncode == NeedsHumanError.exit_code:
             raise NeedsHumanError(f"{what} needs a person to act (exit 4)")
         if returncode == ConfigError.exit_code:
