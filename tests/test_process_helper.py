@@ -116,7 +116,7 @@ def test_at_the_time_limit_the_whole_group_is_killed(tmp_path: Path) -> None:
     started = time.monotonic()
     caller = subprocess.run([sys.executable, "-c", CALLER, str(helper)], cwd=REPO, capture_output=True,
                             text=True, timeout=30, stdin=subprocess.DEVNULL)
-    assert time.monotonic() - started < 10  # EOF on stderr came: nothing of the group is left
+    assert time.monotonic() - started < 25  # EOF on stderr came (the grandchild would hold it 60 s)
     assert caller.stdout.strip() == "credential_process of profile 'p' did not answer within 1s"
     grandchild = int(pids.read_text())
     status = Path(f"/proc/{grandchild}/status")

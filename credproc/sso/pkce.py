@@ -62,10 +62,10 @@ class Callback:
 class _Handler(BaseHTTPRequestHandler):
     server: _Listener
 
+    timeout = CONNECTION_SECONDS  # per read, on this connection only
+
     def log_message(self, format: str, *args: Any) -> None:  # keep codes out of logs
         pass
-
-    timeout = CONNECTION_SECONDS  # per read, on this connection only
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -74,7 +74,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if not _same(query.get("state"), self.server.state):
-            self.server.refused += 1
+            with self.server.lock:
+                self.server.refused += 1
             self._page(400, PAGE_BAD)
             return
         result = Callback(query.get("code"), query.get("state"), query.get("error"))
