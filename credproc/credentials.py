@@ -58,10 +58,14 @@ def parse_expiration(value: object) -> datetime:
     ISO 8601 with or without fractional seconds and with ``Z`` or an offset; a datetime (botocore
     parses timestamps itself); epoch milliseconds (SSO GetRoleCredentials).
     """
+    # The errors never repeat the value: a misbehaving helper may have printed a secret there.
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        when = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=timezone.utc)
+        try:
+            when = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise UpstreamError("unreadable credential expiration (a number out of range)") from None
     elif isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -69,9 +73,10 @@ def parse_expiration(value: object) -> datetime:
         try:
             when = datetime.fromisoformat(text)
         except ValueError:
-            raise UpstreamError(f"unreadable credential expiration {value!r}") from None
+            raise UpstreamError("unreadable credential expiration (not an ISO 8601 date and time)") from None
     else:
-        raise UpstreamError(f"unreadable credential expiration {value!r}")
+        kind = type(value).__name__
+        raise UpstreamError(f"unreadable credential expiration (a {kind}, not a date and time)")
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(timezone.utc).replace(microsecond=0)
@@ -81,8 +86,11 @@ def from_process_dict(data: object, what: str) -> Credentials:
     """Parse a credential_process-shaped object (also the cache payload). ``what`` names the source."""
     if not isinstance(data, dict):
         raise ConfigError(f"{what} did not print a JSON object")
-    if data.get("Version") != 1:
-        raise ConfigError(f"{what} printed an unsupported Version {data.get('Version')!r} (expected 1)")
+    version = data.get("Version")
+    if version != 1:
+        # Only a small whole number is repeated: anything else the helper printed may be a secret.
+        shown = f" {version}" if type(version) is int and abs(version) < 1000 else ""
+        raise ConfigError(f"{what} printed an unsupported Version{shown} (expected 1)")
     key, secret = data.get("AccessKeyId"), data.get("SecretAccessKey")
     if not isinstance(key, str) or not key or not isinstance(secret, str) or not secret:
         raise ConfigError(f"{what} printed no AccessKeyId/SecretAccessKey")

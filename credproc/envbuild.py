@@ -18,6 +18,8 @@ REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 SERVER_VARS = ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
 FILE_VARS = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 PROFILE_VAR = "CREDPROC_PROFILE"  # shown by the shell prompt helper; outside the cache key
+# credproc's own secret inputs: never passed on to a program credproc starts.
+SECRET_VARS = ("CREDPROC_PRIVATE_KEY_PASSPHRASE",)
 # Variables that would make an SDK pick another identity than the one credproc resolved: a named
 # profile, the legacy token name, and a container or web-identity source left from elsewhere.
 STALE_VARS = (

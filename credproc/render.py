@@ -20,6 +20,7 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # PowerShell treats the typographic single quotes as quotes too (about_Quoting_Rules); each one
 # inside a single-quoted string is doubled, like the ASCII one.
 PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+PS_NON_ASCII = re.compile(r"([^\x00-\x7f]+)")
 # cmd expands %...% (and !...! with delayed expansion) even inside double quotes, cannot escape a
 # double quote inside one, ends a statement at a line break, and reads the console's code page.
 CMD_SAFE = re.compile(r"[\x20-\x7e]*")
@@ -59,6 +60,32 @@ def powershell_quote(value: str) -> str:
     return "'" + "".join(c + c if c in PS_SINGLE_QUOTES else c for c in value) + "'"
 
 
+def powershell_value(value: str) -> str:
+    """An ASCII-only PowerShell expression for ``value``.
+
+    The PowerShell that reads ``credproc env`` decodes a native command's output with its console's
+    encoding, whatever that is (often not UTF-8 on Windows), so a non-ASCII character could arrive
+    as another one, a typographic quote included. ASCII runs are verbatim strings; every other
+    character is written by its code point, ``[char]0x00E9`` (``[char]::ConvertFromUtf32(...)``
+    beyond U+FFFF). The expression always starts with a string, so ``+`` concatenates.
+    """
+    if value.isascii():
+        return powershell_quote(value)
+    parts = [powershell_quote(run) if run.isascii() else _powershell_chars(run)
+             for run in PS_NON_ASCII.split(value) if run]
+    if not parts[0].startswith("'"):
+        parts.insert(0, "''")
+    return " + ".join(parts)
+
+
+def _powershell_chars(run: str) -> str:
+    return " + ".join(_powershell_char(ord(c)) for c in run)
+
+
+def _powershell_char(point: int) -> str:
+    return f"[char]0x{point:04X}" if point <= 0xFFFF else f"[char]::ConvertFromUtf32(0x{point:X})"
+
+
 def cmd_value(name: str, value: str) -> str:
     if not CMD_SAFE.fullmatch(value):  # not match(): `$` also matches before a final newline
         raise _refuse(name, "cmd", "a line break, control or non-ASCII character")
@@ -93,7 +120,7 @@ def _fish(changes: EnvChanges) -> str:
 
 def _powershell(changes: EnvChanges) -> str:
     lines = [f"Remove-Item -LiteralPath Env:{name} -ErrorAction SilentlyContinue" for name in changes.unset]
-    lines += [f"$Env:{name} = {powershell_quote(value)}" for name, value in changes.set]
+    lines += [f"$Env:{name} = {powershell_value(value)}" for name, value in changes.set]
     return "".join(line + "\n" for line in lines)
 
 

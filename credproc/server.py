@@ -9,12 +9,17 @@ Defences, each cheap:
   refused (DNS rebinding from a browser page);
 - a random 256-bit token, compared in constant time; 401 when missing, 403 when wrong, no detail;
 - every connection has an absolute deadline (a client dripping one byte at a time is cut off),
-  at most ``MAX_CONNECTIONS`` are served at once (more are closed at once), request lines and
-  headers are bounded, bodies are never read, and each connection carries one request.
+  and a much shorter one for its request line (a client that connects and says nothing is gone
+  within ``REQUEST_LINE_SECONDS``); at most ``MAX_CONNECTIONS`` are served at once, and when all
+  are taken a new connection evicts the oldest one that has not yet sent a whole request (idle
+  sockets cannot crowd out real requests); only when every slot holds a request being answered is
+  the new one closed at once. Request lines and headers are bounded, bodies are never read, and
+  each connection carries one request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import secrets
@@ -34,6 +39,7 @@ HOST = "127.0.0.1"
 PATH = "/credproc/v1/credentials"
 TOKEN_BYTES = 32  # 256 bits
 CONNECTION_DEADLINE_SECONDS = 10.0
+REQUEST_LINE_SECONDS = 2.0  # SDKs send the whole request at once; an idle socket is dropped soon
 MAX_CONNECTIONS = 32
 MAX_LINE = 8192
 MAX_HEADERS = 64
@@ -75,13 +81,15 @@ class _DeadlineReader:
     reading here sets the timeout to what is left before every recv.
     """
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, sock: socket.socket, deadline: float, first_line_deadline: float) -> None:
         self.sock, self.deadline, self.buf = sock, deadline, b""
+        self.first_line_deadline = first_line_deadline  # the request line's, then ``deadline``
 
     def readline(self, limit: int = MAX_LINE) -> bytes:
         limit = MAX_LINE + 1 if limit < 0 else min(limit, MAX_LINE + 1)
+        deadline, self.first_line_deadline = self.first_line_deadline, self.deadline
         while b"\n" not in self.buf and len(self.buf) < limit:
-            left = self.deadline - time.monotonic()
+            left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("connection deadline")
             self.sock.settimeout(left)
@@ -111,7 +119,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection = self.request
         self.command, self.request_version = "", "HTTP/1.1"  # for errors before the request line
         self.connection.settimeout(CONNECTION_DEADLINE_SECONDS)
-        self.rfile = _DeadlineReader(self.connection, time.monotonic() + CONNECTION_DEADLINE_SECONDS)  # type: ignore[assignment]
+        now = time.monotonic()
+        self.rfile = _DeadlineReader(  # type: ignore[assignment]
+            self.connection, now + CONNECTION_DEADLINE_SECONDS,
+            now + min(REQUEST_LINE_SECONDS, CONNECTION_DEADLINE_SECONDS))
         self.wfile = self.connection.makefile("wb", 0)
 
     def handle(self) -> None:
@@ -129,6 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(431)
             return False
         self.close_connection = True
+        self.server.slots.answering(self.request)  # a whole request: no longer evictable
         return True
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -178,6 +190,49 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse_method
 
 
+class _Slots:
+    """The bounded set of connections being served, oldest first.
+
+    A connection is *waiting* until its whole request has arrived, then *answering*. When every
+    slot is taken, a new connection takes the slot of the oldest waiting one, whose socket is shut
+    down so its handler ends at once; with no waiting one to evict, the new connection is refused.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.waiting: dict[socket.socket, None] = {}  # insertion order: oldest first
+        self.busy: set[socket.socket] = set()
+
+    def take(self, sock: socket.socket) -> bool:
+        with self.lock:
+            if len(self.waiting) + len(self.busy) >= self.limit:
+                if not self.waiting:
+                    return False
+                oldest = next(iter(self.waiting))
+                del self.waiting[oldest]
+                _hang_up(oldest)
+            self.waiting[sock] = None
+            return True
+
+    def answering(self, sock: socket.socket) -> None:
+        with self.lock:
+            if sock in self.waiting:  # not evicted meanwhile
+                del self.waiting[sock]
+                self.busy.add(sock)
+
+    def release(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.waiting.pop(sock, None)
+            self.busy.discard(sock)
+
+
+def _hang_up(sock: socket.socket) -> None:
+    """Wake the handler blocked reading ``sock``: its read ends, and so does it."""
+    with contextlib.suppress(OSError):  # already closed by its client: nothing to wake
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
@@ -187,7 +242,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__((HOST, port), _Handler)
         self.provider, self.token, self.warn, self.max_ttl = provider, token, warn, max_ttl
         self.requests = 0
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.slots = _Slots(MAX_CONNECTIONS)
         self.resolve_lock = threading.Lock()
         self.count_lock = threading.Lock()
         port_now = self.server_address[1]
@@ -206,20 +261,20 @@ class _Server(ThreadingHTTPServer):
             return self.provider()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)  # full: close at once instead of queueing forever
+        if not self.slots.take(request):
+            self.shutdown_request(request)  # every slot answering: close at once, never queue
             return
         try:
             super().process_request(request, client_address)
         except Exception:
-            self.slots.release()
+            self.slots.release(request)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self.slots.release(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a broken client is its own problem; never print a traceback or the request

@@ -17,6 +17,7 @@ from typing import IO
 
 from credproc.errors import Interrupted, NeedsHumanError
 from credproc.platform import is_windows
+from credproc.safetext import printable
 
 
 class Terminal:
@@ -77,7 +78,7 @@ class Terminal:
         """Show a line on the terminal if there is one (login URLs and codes); else stay quiet."""
         try:
             with self._open("show a message") as (_reader, writer):
-                writer.write(text + "\n")
+                writer.write(printable(text) + "\n")
                 writer.flush()
         except NeedsHumanError:
             pass

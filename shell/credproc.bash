@@ -7,7 +7,24 @@
 # credproc-prompt        print "PROFILE 42m" (minutes the credentials have left), or nothing:
 #                        PS1='$(credproc-prompt) \w \$ '
 
+# Tracing (set -x) and verbose mode (set -v) would print the keys as they are assigned and
+# evaluated: both are off while the functions run and restored as they were after; the braces with
+# 2>/dev/null keep the switch itself out of the trace.
 credproc-use() {
+    { local __credproc_opts=${-//[^xv]/}; set +xv; } 2>/dev/null
+    __credproc_use "$@"
+    { local __credproc_status=$?; [ -z "$__credproc_opts" ] || set "-$__credproc_opts"; } 2>/dev/null
+    return "$__credproc_status"
+}
+
+credproc-clear() {
+    { local __credproc_opts=${-//[^xv]/}; set +xv; } 2>/dev/null
+    __credproc_clear
+    { local __credproc_status=$?; [ -z "$__credproc_opts" ] || set "-$__credproc_opts"; } 2>/dev/null
+    return "$__credproc_status"
+}
+
+__credproc_use() {
     if [ "$#" -ne 1 ] || [ -z "$1" ]; then
         printf '%s\n' "usage: credproc-use PROFILE" >&2
         return 2
@@ -19,7 +36,7 @@ credproc-use() {
     __credproc_expiry_epoch
 }
 
-credproc-clear() {
+__credproc_clear() {
     local __credproc_env
     __credproc_env=$(command credproc env --unset --format bash) || return
     eval "$__credproc_env"

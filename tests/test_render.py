@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,12 @@ def one(value: str, name: str = "CREDPROC_PROFILE") -> EnvChanges:
 @pytest.mark.parametrize(("value", "expected"), [
     ("plain", "$Env:X = 'plain'\n"),
     ("it's", "$Env:X = 'it''s'\n"),
-    # about_Quoting_Rules: the typographic single quotes also close a verbatim string.
-    ("a\u2019b\u2018c\u201ad\u201be", "$Env:X = 'a\u2019\u2019b\u2018\u2018c\u201a\u201ad\u201b\u201be'\n"),
+    # about_Quoting_Rules: the typographic single quotes also close a verbatim string; like every
+    # non-ASCII character they are written by code point, so no console encoding can garble them.
+    ("a\u2019b\u2018c\u201ad\u201be",
+     "$Env:X = 'a' + [char]0x2019 + 'b' + [char]0x2018 + 'c' + [char]0x201A + 'd' + [char]0x201B + 'e'\n"),
+    ("\u00e9t\u00e9 \U0001f600", "$Env:X = '' + [char]0x00E9 + 't' + [char]0x00E9 + ' ' + "
+                               "[char]::ConvertFromUtf32(0x1F600)\n"),
     ("$(Remove-Item C:\\) `n $env:HOME", "$Env:X = '$(Remove-Item C:\\) `n $env:HOME'\n"),
     ("line1\nline2", "$Env:X = 'line1\nline2'\n"),
 ])
@@ -111,13 +116,14 @@ def test_parent_program_reads_proc_and_tolerates_its_absence(tmp_path: Path) -> 
     assert render.parent_program() is not None  # this test's own parent, on Linux
 
 
-def parse_powershell_assignment(line: str) -> tuple[str, str]:
-    """A reference reader for `$Env:NAME = '<verbatim string>'` per about_Quoting_Rules: inside a
-    single-quoted string nothing is special except a single quote (ASCII or U+2018..U+201B),
-    written twice to stand for itself; one alone ends the string."""
-    prefix, _, rest = line.partition(" = ")
-    assert prefix.startswith("$Env:") and rest[0] in render.PS_SINGLE_QUOTES
-    out, i = [], 1
+PS_CHAR = re.compile(r"\[char\]0x([0-9A-F]{4})|\[char\]::ConvertFromUtf32\(0x([0-9A-F]{5,6})\)")
+
+
+def _read_verbatim(rest: str, i: int) -> tuple[str, int]:
+    """Per about_Quoting_Rules: inside a single-quoted string nothing is special except a single
+    quote (ASCII or U+2018..U+201B), written twice to stand for itself; one alone ends it."""
+    assert rest[i] in render.PS_SINGLE_QUOTES
+    out, i = [], i + 1
     while True:
         c = rest[i]
         if c in render.PS_SINGLE_QUOTES:
@@ -125,10 +131,29 @@ def parse_powershell_assignment(line: str) -> tuple[str, str]:
                 out.append(c)
                 i += 2
                 continue
-            assert rest[i + 1:] == "", "text after the closing quote would run as code"
-            return prefix[len("$Env:"):], "".join(out)
+            return "".join(out), i + 1
         out.append(c)
         i += 1
+
+
+def parse_powershell_assignment(line: str) -> tuple[str, str]:
+    """A reference reader for `$Env:NAME = <expr>`, where <expr> is a verbatim string followed by
+    ` + ` and more verbatim strings or characters by code point; anything else would run as code."""
+    assert line.isascii(), "PowerShell output must be ASCII"
+    prefix, _, rest = line.partition(" = ")
+    assert prefix.startswith("$Env:")
+    out, i = _read_verbatim(rest, 0)
+    while i < len(rest):
+        assert rest.startswith(" + ", i), "text after the closing quote would run as code"
+        i += 3
+        char = PS_CHAR.match(rest, i)
+        if char is not None:
+            out += chr(int(char.group(1) or char.group(2), 16))
+            i = char.end()
+        else:
+            text, i = _read_verbatim(rest, i)
+            out += text
+    return prefix[len("$Env:"):], out
 
 
 def parse_cmd_assignment(line: str) -> tuple[str, str]:

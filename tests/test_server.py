@@ -189,18 +189,67 @@ def test_a_slow_client_is_cut_off_at_the_deadline_and_does_not_stall_others(
 
 
 def test_connections_beyond_the_limit_are_closed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every slot holding a request being answered, a new connection is hung up on."""
     monkeypatch.setattr(server, "MAX_CONNECTIONS", 2)
-    monkeypatch.setattr(server, "CONNECTION_DEADLINE_SECONDS", 2.0)
-    with server.start(lambda: CREDS) as srv:
-        idle = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(2)]
-        time.sleep(0.2)
+    release = threading.Event()
+
+    def slow() -> Credentials:
+        release.wait(10)
+        return CREDS
+
+    with server.start(slow) as srv:
+        answers: list[int] = []
+        busy = [threading.Thread(target=lambda: answers.append(get(srv, good(srv))[0])) for _ in range(2)]
+        for thread in busy:
+            thread.start()
+        deadline = time.monotonic() + 5
+        while len(srv.server.slots.busy) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         try:
             assert raw(srv, b"GET / HTTP/1.1\r\n\r\n", wait=1) == b""  # full: hung up
         finally:
+            release.set()
+            for thread in busy:
+                thread.join(10)
+        assert answers == [200, 200]
+        assert get(srv, good(srv))[0] == 200  # slots come back
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_idle_sockets_holding_every_slot_are_evicted_for_real_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """40 sockets that connect and say nothing (more than the 32 slots), then 15 real requests,
+    each with no retry: every one is answered, and the oldest idle sockets are the ones hung up on.
+    The deadlines are stretched so that only eviction can explain it."""
+    monkeypatch.setattr(server, "REQUEST_LINE_SECONDS", 60.0)
+    monkeypatch.setattr(server, "CONNECTION_DEADLINE_SECONDS", 60.0)
+    with server.start(lambda: CREDS) as srv:
+        idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(40)]
+        try:
+            time.sleep(0.3)  # all accepted, every slot taken
+            assert [get(srv, good(srv))[0] for _ in range(15)] == [200] * 15
+            assert _closed_by_server(idle[0], within=5)  # the oldest went first
+            assert not _closed_by_server(idle[-1], within=0.2)  # the newest is still waiting
+        finally:
             for sock in idle:
                 sock.close()
-        time.sleep(0.3)
-        assert get(srv, good(srv))[0] == 200  # slots come back
+
+
+def test_a_connection_that_sends_no_request_line_is_closed_soon() -> None:
+    with server.start(lambda: CREDS) as srv, socket.create_connection(("127.0.0.1", srv.port)) as sock:
+        started = time.monotonic()
+        # well before the connection's whole deadline (10 s): the request line's (2 s) ended it
+        assert _closed_by_server(sock, within=server.CONNECTION_DEADLINE_SECONDS - 3)
+        assert time.monotonic() - started < server.CONNECTION_DEADLINE_SECONDS - 3
+        assert get(srv, good(srv))[0] == 200
 
 
 def test_concurrent_clients_resolve_one_at_a_time() -> None:

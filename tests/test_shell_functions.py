@@ -166,3 +166,28 @@ def test_zsh_completes_profile_names_for_credproc_use(env: dict[str, str], tmp_p
         child.send("\x03")
     finally:
         child.close(force=True)
+
+
+# Tracing on before credproc-use, and a marker command after it: the trace must show the marker
+# (tracing restored) and none of the values credproc-use set.
+TRACE_ON = {"bash": "set -xv", "zsh": "set -xv", "fish": "set -g fish_trace 1"}
+TRACE_STILL_ON = {
+    "bash": 'case $- in *x*v*|*v*x*) echo TRACE=on ;; *) echo TRACE=off ;; esac',
+    "zsh": 'if [[ -o xtrace && -o verbose ]]; then echo TRACE=on; else echo TRACE=off; fi',
+    "fish": 'if test "$fish_trace" = 1; echo TRACE=on; else; echo TRACE=off; end',
+}
+
+
+@pytest.mark.parametrize("sh", SHELLS)
+def test_tracing_never_prints_the_keys_and_is_restored(sh: str, env: dict[str, str]) -> None:
+    body = (f"{TRACE_ON[sh]}\ncredproc-use top\necho marker-after-use\ncredproc-clear\n"
+            f"echo marker-after-clear\ncredproc-use top\n{TRACE_STILL_ON[sh]}\n" + _show(sh))
+    done = _run(sh, body, env)
+    assert done.returncode == 0, done.stderr
+    assert "TRACE=on" in done.stdout
+    [used] = _vars(done.stdout)
+    assert used["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    assert "marker-after-use" in done.stderr and "marker-after-clear" in done.stderr  # still tracing
+    trace_before_show = done.stderr.split("TRACE=")[0]
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        assert used[name] not in trace_before_show, f"{name} in the trace"

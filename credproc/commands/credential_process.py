@@ -41,8 +41,9 @@ def resolve_answer(ctx: Context, profile: str, options: Mapping[str, str]) -> Cr
 
 
 def run(ctx: Context, profile: str, options: Mapping[str, str]) -> str:
-    from credproc import aws
+    from credproc import aws, hardening
 
+    hardening.no_core_dumps()  # the slow path holds upstream secrets; the hit path never gets here
     with aws.budget():  # the Go SDK kills a credential_process after 60 s
         return resolve_answer(ctx, profile, options).to_process_json()
 

@@ -109,6 +109,9 @@ def run(ctx: Context, request: ExecRequest, base_env: Mapping[str, str]) -> int:
     with before_launch():
         path = find(command, base_env, request.windows)
         if request.use_server:
+            from credproc import hardening
+
+            hardening.no_core_dumps()  # it keeps keys and the bearer token for the child's lifetime
             ttl = max_ttl(ctx.environ)
             return _run_with_server(ctx, request, base_env, path, resolve_profile(ctx, request.profile), ttl)
         creds = resolve_for_keys(ctx, request.profile)

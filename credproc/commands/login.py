@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 
 import click
 
-from credproc import config, options, output
+from credproc import config, hardening, options, output
 from credproc.config import AwsConfig
 from credproc.credentials import format_expiration
 from credproc.errors import ConfigError, UsageError
@@ -54,6 +54,7 @@ def retry_command(session: SsoSession, profile: str | None) -> str:
 
 def run(rt: Runtime, session: SsoSession, options: LoginOptions) -> Token:
     """An explicit login always signs in anew, unless another process did while this one waited."""
+    hardening.no_core_dumps()  # the SSO token and the client secret pass through this process
     current = token_cache.load(token_cache.token_path(rt.environ, session.cache_id))
     return login(rt, session, options, replace=current.access_token if current is not None else None)
 

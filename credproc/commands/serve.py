@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from credproc import envbuild, options, output, render, server
+from credproc import envbuild, hardening, options, output, render, server
 from credproc.commands.exec import max_ttl
 from credproc.credentials import Credentials
 from credproc.errors import UsageError
@@ -22,6 +22,7 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
 def start(ctx: Context, profile: str, port: int, max_ttl: float | None) -> tuple[server.RunningServer,
                                                                                  envbuild.EnvChanges]:
     """Resolve once (so a broken profile fails now, not at the first request), then listen."""
+    hardening.no_core_dumps()  # it holds keys and the bearer token for as long as it serves
     creds = resolve_profile(ctx, profile)
 
     def provider() -> Credentials:

@@ -3,26 +3,40 @@
 A command that runs credproc itself for a profile is recognised and resolved in this process
 instead (no fork, and loops are seen directly). Any other command gets ``CREDPROC_RESOLVING`` in
 its environment, so a credproc it starts further down can still see the loop.
+
+The helper is not trusted: it runs in its own process group (handed the terminal when credproc
+has it, so a prompt of its own still works), its output is capped at ``OUTPUT_LIMIT``, and at the
+time limit the whole group is killed, so a grandchild holding stdout or stderr cannot keep the
+caller waiting. credproc's secret variables are not passed on, and no error repeats what the
+helper printed or its command line beyond the program's name (either may hold a secret).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ntpath
 import os
 import shlex
+import signal
 import subprocess
-from collections.abc import Mapping
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from credproc.credentials import Credentials, from_process_dict
-from credproc.errors import ConfigError, NeedsHumanError, UpstreamError
+from credproc.envbuild import SECRET_VARS
+from credproc.errors import ConfigError, Interrupted, NeedsHumanError, UpstreamError
 from credproc.platform import is_windows
 from credproc.sources.base import Context, SourceDefaults
 
 GUARD_VAR = "CREDPROC_RESOLVING"
 GUARD_SEP = "\x1f"
 TIMEOUT_SECONDS = 55  # under the Go SDK's 60 s limit for the whole credential_process
+OUTPUT_LIMIT = 1 << 20  # a credential_process answer is a few KiB; more is refused, not buffered
 
 
 def split_command(command: str, windows: bool | None = None) -> list[str]:
@@ -30,7 +44,7 @@ def split_command(command: str, windows: bool | None = None) -> list[str]:
     try:
         parts = shlex.split(command, posix=not windows)
     except ValueError as exc:
-        raise ConfigError(f"cannot parse credential_process {command!r}: {exc}") from None
+        raise ConfigError(f"cannot parse credential_process: {exc}") from None
     # posix=False keeps a token's double quotes; Windows (and botocore there) drops them.
     return [p[1:-1] if windows and len(p) > 1 and p[0] == p[-1] == '"' else p for p in parts]
 
@@ -77,32 +91,145 @@ class ProcessSource(SourceDefaults):
 
     def fetch(self, ctx: Context) -> Credentials:
         argv = split_command(self.command)
-        env = dict(ctx.environ)
+        env = {name: value for name, value in ctx.environ.items() if name not in SECRET_VARS}
         # Everything being resolved, so a credproc started below sees the loop before it locks.
         env[GUARD_VAR] = GUARD_SEP.join((*ctx.stack, *(self.path or (self.profile,))))
         what = f"credential_process of profile {self.profile!r}"
         try:
-            done = subprocess.run(
-                argv, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                timeout=TIMEOUT_SECONDS, check=False,
-            )
+            returncode, stdout = run_helper(argv, env, what)
         except FileNotFoundError:
             raise ConfigError(f"{what}: command not found: {argv[0]}") from None
         except PermissionError:
             raise ConfigError(f"{what}: not executable: {argv[0]}") from None
-        except subprocess.TimeoutExpired:
-            raise UpstreamError(f"{what} did not answer within {TIMEOUT_SECONDS}s") from None
-        if done.returncode == NeedsHumanError.exit_code:
+        if not is_windows() and returncode == -signal.SIGINT:  # Ctrl+C reached only its group
+            raise Interrupted("interrupted")
+        if returncode == NeedsHumanError.exit_code:
             raise NeedsHumanError(f"{what} needs a person to act (exit 4)")
-        if done.returncode == ConfigError.exit_code:
+        if returncode == ConfigError.exit_code:
             raise ConfigError(f"{what} failed with exit code 1 (bad input, see above)")
-        if done.returncode != 0:
-            raise UpstreamError(f"{what} failed with exit code {done.returncode}")
+        if returncode != 0:
+            raise UpstreamError(f"{what} failed with exit code {returncode}")
         try:
-            data = json.loads(done.stdout)
-        except ValueError:
+            data = json.loads(stdout)
+        except (ValueError, RecursionError):
             raise UpstreamError(f"{what} printed something that is not JSON") from None
         return from_process_dict(data, what)
 
     def describe(self) -> list[str]:
-        return [f"run credential_process: {self.command}"]
+        return [f"run credential_process: {program_label(self.command)}"]
+
+
+def program_label(command: str) -> str:
+    """The command line as shown in listings and errors: the program's name only, since the
+    arguments may carry a password."""
+    try:
+        argv = split_command(command)
+    except ConfigError:
+        return "(a command line that cannot be parsed)"
+    if not argv:
+        return "(an empty command line)"
+    name = (ntpath if is_windows() else os.path).basename(argv[0]) or argv[0]
+    return name + (" …" if len(argv) > 1 else "")
+
+
+def run_helper(argv: list[str], env: Mapping[str, str], what: str) -> tuple[int, bytes]:
+    """Run ``argv`` in its own process group; its exit code and (at most OUTPUT_LIMIT bytes of)
+    stdout. At the time limit, or past the limit of output, the whole group is killed."""
+    proc = subprocess.Popen(argv, env=dict(env), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            **_own_group())
+    assert proc.stdout is not None  # noqa: S101 - stdout=PIPE
+    chunks: list[bytes] = []
+    too_much = threading.Event()
+    reader = threading.Thread(target=_read_capped, args=(proc.stdout, chunks, too_much), daemon=True)
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    with _terminal_for(proc):
+        reader.start()
+        reader.join(max(0.0, deadline - time.monotonic()))  # until EOF, too much, or the deadline
+        try:
+            if too_much.is_set():
+                _kill_group(proc)
+                raise UpstreamError(f"{what} printed more than {OUTPUT_LIMIT // (1 << 20)} MiB")
+            if reader.is_alive():
+                _kill_group(proc)
+                raise UpstreamError(f"{what} did not answer within {TIMEOUT_SECONDS}s")
+            try:
+                returncode = proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                raise UpstreamError(f"{what} did not answer within {TIMEOUT_SECONDS}s") from None
+        finally:
+            proc.stdout.close()
+    return returncode, b"".join(chunks)
+
+
+def _read_capped(stream: Any, chunks: list[bytes], too_much: threading.Event) -> None:
+    size = 0
+    with contextlib.suppress(OSError, ValueError):  # closed under us after a kill
+        while True:
+            chunk = stream.read1(65536)
+            if not chunk:
+                return
+            size += len(chunk)
+            if size > OUTPUT_LIMIT:
+                too_much.set()
+                return
+            chunks.append(chunk)
+
+
+def _own_group() -> dict[str, Any]:
+    if is_windows():
+        return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+    if sys.version_info >= (3, 11):
+        return {"process_group": 0}
+    return {"preexec_fn": os.setpgrp}  # pragma: no cover - Python 3.10
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    if is_windows():
+        with contextlib.suppress(OSError):
+            proc.kill()
+    else:
+        with contextlib.suppress(OSError):  # already gone
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
+
+
+@contextlib.contextmanager
+def _terminal_for(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """While the helper runs, its group is the terminal's foreground group if credproc's was, so
+    the helper can prompt (a background group reading the terminal would be stopped)."""
+    fd = _foreground_terminal()
+    if fd is None:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(fd, proc.pid)
+            os.killpg(proc.pid, signal.SIGCONT)  # in case it was stopped reading before the handover
+        yield
+    finally:
+        # credproc is a background group now: taking the terminal back must not stop it (SIGTTOU).
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+        try:
+            with contextlib.suppress(OSError):
+                os.tcsetpgrp(fd, os.getpgrp())
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            os.close(fd)
+
+
+def _foreground_terminal() -> int | None:
+    if is_windows():
+        return None
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        if os.tcgetpgrp(fd) == os.getpgrp():
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None

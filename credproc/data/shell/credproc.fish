@@ -7,7 +7,10 @@
 # credproc-prompt        print "PROFILE 42m" (minutes the credentials have left), or nothing;
 #                        call it from fish_prompt or fish_right_prompt
 
+# fish_trace would print the keys as they are set: a local, empty fish_trace turns it off inside
+# the functions only, and it is back as it was when they return.
 function credproc-use --description "Switch this shell to a profile's AWS credentials"
+    set -l fish_trace
     if test (count $argv) -ne 1; or test -z "$argv[1]"
         echo "usage: credproc-use PROFILE" >&2
         return 2
@@ -18,6 +21,7 @@ function credproc-use --description "Switch this shell to a profile's AWS creden
 end
 
 function credproc-clear --description "Remove the AWS credentials credproc-use set"
+    set -l fish_trace
     set -l out (command credproc env --unset --format fish); or return
     string join \n -- $out | source
 end

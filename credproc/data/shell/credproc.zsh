@@ -9,8 +9,11 @@
 
 zmodload -F zsh/datetime b:strftime p:EPOCHSECONDS 2>/dev/null
 
+# Tracing (xtrace) and verbose mode would print the keys as they are assigned and evaluated: both
+# are off inside the functions; local_options (set by emulate -L) restores them on return.
 credproc-use() {
     emulate -L zsh
+    setopt no_xtrace no_verbose
     if (( $# != 1 )) || [[ -z $1 ]]; then
         print -ru2 -- "usage: credproc-use PROFILE"
         return 2
@@ -22,6 +25,7 @@ credproc-use() {
 
 credproc-clear() {
     emulate -L zsh
+    setopt no_xtrace no_verbose
     local __credproc_env
     __credproc_env=$(command credproc env --unset --format zsh) || return
     eval "$__credproc_env"

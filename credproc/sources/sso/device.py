@@ -10,6 +10,7 @@ from typing import Any
 
 from credproc import aws
 from credproc.errors import NeedsHumanError, UpstreamError
+from credproc.safetext import printable
 from credproc.sources.sso import oidc
 from credproc.sources.sso.oidc import Grant
 from credproc.sources.sso.runtime import Runtime
@@ -28,11 +29,11 @@ def login(rt: Runtime, session: SsoSession, reg: Registration,
     with aws.calling("SSO-OIDC StartDeviceAuthorization"):
         auth = oidc_client.start_device_authorization(
             clientId=reg.client_id, clientSecret=reg.client_secret, startUrl=session.start_url)
-    rt.say(f"Sign in to {session.start_url}: open {auth['verificationUri']} and enter the code "
-           f"{auth['userCode']}")
+    uri, code = printable(str(auth["verificationUri"])), printable(str(auth["userCode"]))
+    rt.say(f"Sign in to {session.start_url}: open {uri} and enter the code {code}")
     complete = auth.get("verificationUriComplete")
     if complete:
-        rt.say(f"(or open {complete})")
+        rt.say(f"(or open {printable(str(complete))})")
         if open_browser is not None:
             open_browser(complete)
     interval = int(auth.get("interval") or DEFAULT_INTERVAL)

@@ -1,19 +1,26 @@
 """The PKCE authorization-code flow: S256 challenge, a one-shot redirect listener on 127.0.0.1
 port 0, ``state`` checked, a bounded wait.
 
-The listener answers the browser with a short page and hands the first callback to the waiting
-thread; anything else (favicon requests, a second callback) gets a 404 and changes nothing.
+The listener answers the browser with a short page and hands the first callback carrying this
+login's ``state`` to the waiting thread. ``state`` is checked first, in constant time, before
+anything else in the callback is read: another local user who guesses the port can neither end the
+login nor put text on the victim's terminal. A callback with the wrong ``state`` gets a 400 and the
+wait goes on; anything else (favicon requests, a second callback) gets a 404 and changes nothing.
+Each connection is served on its own thread with a read deadline, so an idle local connection
+cannot hold up the browser's, and closing the listener never waits for a stuck handler.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import re
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -26,6 +33,8 @@ from credproc.sources.sso.token_cache import Registration
 
 CALLBACK_PATH = "/oauth/callback"
 TICK_SECONDS = 0.1
+CONNECTION_SECONDS = 5.0  # a connection that sends nothing for this long is dropped
+ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # OAuth error codes; anything else is not shown
 PAGE_OK = b"<html><body><h1>credproc: signed in</h1><p>You can close this tab.</p></body></html>"
 PAGE_BAD = b"<html><body><h1>credproc: sign-in failed</h1><p>Return to the terminal.</p></body></html>"
 
@@ -53,20 +62,31 @@ class Callback:
 class _Handler(BaseHTTPRequestHandler):
     server: _Listener
 
+    timeout = CONNECTION_SECONDS  # per read, on this connection only
+
     def log_message(self, format: str, *args: Any) -> None:  # keep codes out of logs
         pass
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        if parts.path != CALLBACK_PATH or self.server.result is not None:
+        if parts.path != CALLBACK_PATH or self.server.done.is_set():
             self._page(404, b"not found")
             return
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if not _same(query.get("state"), self.server.state):
+            with self.server.lock:
+                self.server.refused += 1
+            self._page(400, PAGE_BAD)
+            return
         result = Callback(query.get("code"), query.get("state"), query.get("error"))
-        good = result.code is not None and result.state == self.server.state and result.error is None
+        good = result.code is not None and result.error is None
+        with self.server.lock:
+            if self.server.done.is_set():
+                self._page(404, b"not found")
+                return
+            self.server.result = result
+            self.server.done.set()
         self._page(200 if good else 400, PAGE_OK if good else PAGE_BAD)
-        self.server.result = result
-        self.server.done.set()
 
     def _page(self, status: int, body: bytes) -> None:
         self.send_response(status)
@@ -77,11 +97,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _Listener(HTTPServer):
+def _same(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a callback's ``state`` with this login's."""
+    return given is not None and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+class _Listener(ThreadingHTTPServer):
+    daemon_threads = True  # a stuck handler never keeps the process alive
+    block_on_close = False  # and server_close() never waits for one
+
     def __init__(self, state: str) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = state
         self.result: Callback | None = None
+        self.refused = 0  # callbacks whose state did not belong to this login
+        self.lock = threading.Lock()
         self.done = threading.Event()
 
 
@@ -115,13 +145,13 @@ def login(rt: Runtime, session: SsoSession, reg: Registration,
         listener.server_close()
         thread.join(5)
     if result.error is not None:
-        raise UpstreamError(f"the sign-in was refused: {result.error}", f"run `{retry_hint}` to try again")
-    if result.state != state:
-        raise UpstreamError(
-            "the browser's answer did not belong to this login (state mismatch); nothing was saved",
-            f"run `{retry_hint}` again and finish it in the browser it opens",
-        )
-    return oidc.exchange_code(rt, session, reg, str(result.code), redirect_uri, verifier)
+        readable = ERROR_CODE.fullmatch(result.error)
+        shown = f": {result.error}" if readable else " (with an unreadable error code)"
+        raise UpstreamError(f"the sign-in was refused{shown}", f"run `{retry_hint}` to try again")
+    if result.code is None:
+        raise UpstreamError("the browser's answer carried no authorization code; nothing was saved",
+                            f"run `{retry_hint}` to try again")
+    return oidc.exchange_code(rt, session, reg, result.code, redirect_uri, verifier)
 
 
 def _wait(rt: Runtime, listener: _Listener, timeout: float, retry_hint: str) -> Callback:
@@ -129,6 +159,12 @@ def _wait(rt: Runtime, listener: _Listener, timeout: float, retry_hint: str) -> 
     while not listener.done.wait(TICK_SECONDS):
         rt.tick("waiting for the browser")
         if rt.clock() > deadline:
+            if listener.refused:
+                raise NeedsHumanError(
+                    f"no answer from the browser within {timeout:.0f}s; {listener.refused} answer(s) that "
+                    "did not belong to this login (state mismatch) were refused; nothing was saved",
+                    f"run `{retry_hint}` again and finish it in the browser it opens",
+                )
             raise NeedsHumanError(
                 f"no answer from the browser within {timeout:.0f}s (was the tab closed?)",
                 f"run `{retry_hint}` again, or add --device-code to sign in on another device",

@@ -1,0 +1,69 @@
+"""No core dumps with secrets: a credproc process that started under `ulimit -c unlimited` shows a
+core limit of 0 in /proc/PID/limits and is not dumpable once it has hardened itself."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and prctl are Linux's")
+
+REPO = Path(__file__).resolve().parents[1]
+CHILD = """
+import sys
+from credproc import hardening
+print(open("/proc/self/limits").read().count("Max core file size"), hardening.dumpable(), flush=True)
+sys.stdin.readline()  # the parent has looked
+hardening.no_core_dumps()
+print("hardened", hardening.dumpable(), flush=True)
+sys.stdin.read()  # stay alive while the parent reads /proc/PID/limits
+"""
+
+
+def _core_limits(pid: int) -> list[str]:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max core file size"):
+            return line.split()[4:6]
+    raise AssertionError("no core limit line")
+
+
+def test_a_process_started_with_unlimited_cores_ends_up_with_none() -> None:
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_CORE)[1] != resource.RLIM_INFINITY:
+        pytest.skip("the hard core limit here does not allow `ulimit -c unlimited`")
+    bash = shutil.which("bash")
+    assert bash is not None
+    proc = subprocess.Popen(
+        [bash, "-c", 'ulimit -c unlimited && exec "$0" -c "$1"', sys.executable, CHILD],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        assert proc.stdout.readline().split() == ["1", "True"]  # dumpable, cores allowed to start with
+        assert _core_limits(proc.pid)[0] == "unlimited"
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().split() == ["hardened", "False"]
+        assert _core_limits(proc.pid)[0] == "0"
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
+        assert proc.stderr is not None
+        proc.stderr.close()
+        proc.stdout.close()
+    assert proc.returncode == 0
+
+
+def test_hardening_twice_is_harmless_and_keeps_the_hard_limit() -> None:
+    import resource
+
+    code = ("import resource; from credproc import hardening; hardening.no_core_dumps(); "
+            "hardening.no_core_dumps(); print(*resource.getrlimit(resource.RLIMIT_CORE))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=30, check=True)
+    assert done.stdout.split() == ["0", str(resource.getrlimit(resource.RLIMIT_CORE)[1])]
