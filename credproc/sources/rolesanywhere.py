@@ -67,7 +67,8 @@ class RolesAnywhereSource:
         from credproc.rolesanywhere.passphrase import Passphrases
 
         asker = Passphrases(ctx.environ, ctx.terminal, self.profile)
-        loaded = material.load(self.certificate, self.private_key, self.intermediates, asker)
+        loaded = material.load(self.certificate, self.private_key, self.intermediates, asker,
+                               warn=ctx.warn)
         checks.check_all(loaded, self.certificate, self.private_key, ctx.clock())
         creds = client.create_session(
             loaded, endpoint=self.endpoint, region=self.region,
@@ -81,7 +82,8 @@ class RolesAnywhereSource:
         return [f"Roles Anywhere {self.role_arn} with certificate {self.certificate}"]
 
     def deps(self) -> list[str]:
-        return [p for p in (self.certificate, self.private_key, self.intermediates) if p]
+        return [p for p in (self.certificate, self.private_key, self.intermediates)
+                if p and not p.startswith(REFERENCE_PREFIXES)]
 
 
 def _duration(raw: str | None, where: str) -> int:
@@ -100,13 +102,21 @@ def _duration(raw: str | None, where: str) -> int:
     return seconds
 
 
+# Values that name a key or certificate inside a device, not a file (PKCS#11 URIs, TPM handles).
+REFERENCE_PREFIXES = ("pkcs11:", "handle:")
+
+
 def _path(raw: str | None, environ: Mapping[str, str]) -> str | None:
+    if raw and raw.startswith(REFERENCE_PREFIXES):
+        return raw
     return os.path.abspath(expand_user(raw, environ)) if raw else None
 
 
 def _digest(path: str) -> str:
     from credproc.rolesanywhere.files import read_file
 
+    if path.startswith(REFERENCE_PREFIXES):  # the certificate lives in a token: its URI is its identity
+        return hashlib.sha256(path.encode()).hexdigest()
     return hashlib.sha256(read_file(path, "certificate")).hexdigest()
 
 
