@@ -1,13 +1,15 @@
 """The Roles Anywhere request signature, written from AWS's "IAM Roles Anywhere authentication
 signing process": SigV4's canonicalisation, with
 
-- the algorithm ``AWS4-X509-RSA-SHA256`` or ``AWS4-X509-ECDSA-SHA256`` after the key's type;
+- the algorithm ``AWS4-X509-RSA-SHA256``, ``AWS4-X509-ECDSA-SHA256`` or ``AWS4-X509-MLDSA`` after
+  the key's type (ML-DSA as aws_signing_helper v1.8.0 signs it: the one name for ML-DSA-44/65/87);
 - ``X-Amz-X509`` (the leaf, base64 DER) and, with intermediates, ``X-Amz-X509-Chain`` (base64 DER
   of each, comma-separated), both signed;
 - the credential scope ``DATE/REGION/rolesanywhere/aws4_request`` prefixed by the certificate's
   serial number in decimal, in place of an access key id;
 - the signature: the private key's RSA PKCS#1 v1.5 or ECDSA (DER) signature over SHA-256 of the
-  string to sign, hex-encoded, in place of SigV4's HMAC chain.
+  string to sign, or pure ML-DSA (FIPS 204, empty context, no prehash) over the string to sign
+  itself, hex-encoded, in place of SigV4's HMAC chain. A key in a device (``TokenKey``) signs there.
 
 Pure functions: no clock, no network. ``sign_create_session`` is what the benchmark times.
 """
@@ -26,11 +28,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from credproc.sources.rolesanywhere.material import Material
+from credproc.sources.rolesanywhere.material import LOCAL_KEY_TYPES, Material
 
 SERVICE = "rolesanywhere"
 RSA_ALGORITHM = "AWS4-X509-RSA-SHA256"
 ECDSA_ALGORITHM = "AWS4-X509-ECDSA-SHA256"
+MLDSA_ALGORITHM = "AWS4-X509-MLDSA"
 CONTENT_TYPE = "application/json"
 
 
@@ -47,7 +50,14 @@ def _sha256_hex(data: bytes) -> str:
 
 
 def algorithm(material: Material) -> str:
-    return RSA_ALGORITHM if isinstance(material.key, rsa.RSAPrivateKey) else ECDSA_ALGORITHM
+    key = material.key
+    if isinstance(key, rsa.RSAPrivateKey):
+        return RSA_ALGORITHM
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return ECDSA_ALGORITHM
+    if isinstance(key, LOCAL_KEY_TYPES):
+        return MLDSA_ALGORITHM
+    return key.algorithm
 
 
 def _b64_der(cert: object) -> str:
@@ -73,7 +83,13 @@ def _signature(material: Material, message: bytes) -> str:
     key = material.key
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(message, padding.PKCS1v15(), hashes.SHA256()).hex()
-    return key.sign(message, ec.ECDSA(hashes.SHA256())).hex()
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(message, ec.ECDSA(hashes.SHA256())).hex()
+    if isinstance(key, LOCAL_KEY_TYPES):
+        # ML-DSA: pure, over the message itself, no context (v1.8.0 signs deterministically; the
+        # hedged signature cryptography makes verifies the same way).
+        return key.sign(message).hex()
+    return key.sign_string(message).hex()
 
 
 def sign(

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
@@ -18,17 +19,22 @@ from credproc.errors import ConfigError
 from credproc.paths import expand_user
 from credproc.sources.base import Context, Source, SourceDefaults
 
+if TYPE_CHECKING:
+    from credproc.sources.rolesanywhere.pkcs11 import Pkcs11Opener
+
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 PROFILE_KEYS = frozenset({
     "rolesanywhere_trust_anchor_arn", "rolesanywhere_profile_arn", "rolesanywhere_role_arn",
     "rolesanywhere_certificate", "rolesanywhere_private_key", "rolesanywhere_intermediates",
     "rolesanywhere_session_duration", "rolesanywhere_role_session_name",
+    "rolesanywhere_pkcs11_lib", "rolesanywhere_reuse_pin", "rolesanywhere_pin_from_keyring",
 })
 # Flags that can only mean Roles Anywhere: one of them switches the flag form on.
 CORE_FLAGS = ("certificate", "private_key", "intermediates", "trust_anchor_arn", "profile_arn")
 # Flags that mean Roles Anywhere only together with the core ones.
-EXTRA_FLAGS = ("role_arn", "session_duration", "endpoint", "role_session_name")
+EXTRA_FLAGS = ("role_arn", "session_duration", "endpoint", "role_session_name", "pkcs11_lib",
+               "reuse_pin", "pin_from_keyring")
 FLAG_OPTIONS = CORE_FLAGS + EXTRA_FLAGS
 
 
@@ -48,6 +54,9 @@ class RolesAnywhereSource(SourceDefaults):
     session_name: str | None
     certificate_digest: str  # SHA-256 of the certificate file: a new certificate is a new identity
     kind = "rolesanywhere"
+    pkcs11_lib: str | None = None  # the PKCS#11 module for pkcs11: URIs
+    reuse_pin: bool = False  # the user PIN also for keys that log in at every use
+    pin_from_keyring: bool = False  # the token PIN from the keyring (passphrase:pkcs11:<token label>)
 
     @property
     def identity(self) -> str:
@@ -55,6 +64,7 @@ class RolesAnywhereSource(SourceDefaults):
             "rolesanywhere", self.certificate_digest, self.certificate, self.private_key or "",
             self.intermediates or "", self.trust_anchor_arn, self.profile_arn, self.role_arn,
             str(self.duration), self.session_name or "", self.region, self.endpoint,
+            *([self.pkcs11_lib] if self.pkcs11_lib else []),
         ])
 
     def fetch(self, ctx: Context) -> Credentials:
@@ -63,21 +73,43 @@ class RolesAnywhereSource(SourceDefaults):
         from credproc.sources.rolesanywhere.passphrase import Passphrases
 
         asker = Passphrases(ctx.environ, ctx.terminal, self.profile)
-        loaded = material.load(self.certificate, self.private_key, self.intermediates, asker)
-        checks.check_all(loaded, self.certificate, self.private_key, ctx.clock())
-        creds = client.create_session(
-            loaded, endpoint=self.endpoint, region=self.region,
-            arns=Arns(self.trust_anchor_arn, self.profile_arn, self.role_arn),
-            duration=self.duration, session_name=self.session_name, environ=ctx.environ,
-            verify=ctx.verify_ssl, now=ctx.clock,
-        )
+        opener = self._token_opener(ctx)
+        try:
+            loaded = material.load(self.certificate, self.private_key, self.intermediates, asker,
+                                   warn=ctx.warn, token=opener)
+            checks.check_all(loaded, self.certificate, self.private_key, ctx.clock())
+            creds = client.create_session(
+                loaded, endpoint=self.endpoint, region=self.region,
+                arns=Arns(self.trust_anchor_arn, self.profile_arn, self.role_arn),
+                duration=self.duration, session_name=self.session_name, environ=ctx.environ,
+                verify=ctx.verify_ssl, now=ctx.clock,
+            )
+        finally:
+            if opener is not None:
+                opener.close()  # the token's sessions end with the signing
         return creds.with_region(self.region)
+
+    def _token_opener(self, ctx: Context) -> Pkcs11Opener | None:
+        if not self.pkcs11_lib:
+            return None
+        from credproc.sources.rolesanywhere import pkcs11
+
+        lookup = None
+        if self.pin_from_keyring:
+            from credproc.sources.rolesanywhere.passphrase import _keyring_lookup
+
+            def lookup(what: str) -> str | None:
+                # what is "the PKCS#11 token 'LABEL'": the entry is passphrase:pkcs11:LABEL
+                return _keyring_lookup("pkcs11:" + what.rsplit(" ", 1)[-1].strip("'\""))
+
+        return pkcs11.Pkcs11Opener(self.pkcs11_lib, pkcs11.terminal_pin(ctx.terminal, lookup), self.reuse_pin)
 
     def describe(self) -> list[str]:
         return [f"Roles Anywhere {self.role_arn} with certificate {self.certificate}"]
 
     def deps(self) -> list[str]:
-        return [p for p in (self.certificate, self.private_key, self.intermediates) if p]
+        return [p for p in (self.certificate, self.private_key, self.intermediates)
+                if p and not p.startswith(REFERENCE_PREFIXES)]
 
 
 def _duration(raw: str | None, where: str) -> int:
@@ -96,13 +128,21 @@ def _duration(raw: str | None, where: str) -> int:
     return seconds
 
 
+# Values that name a key or certificate inside a device, not a file (PKCS#11 URIs, TPM handles).
+REFERENCE_PREFIXES = ("pkcs11:", "handle:")
+
+
 def _path(raw: str | None, environ: Mapping[str, str]) -> str | None:
+    if raw and raw.startswith(REFERENCE_PREFIXES):
+        return raw
     return os.path.abspath(expand_user(raw, environ)) if raw else None
 
 
 def _digest(path: str) -> str:
     from credproc.sources.rolesanywhere.files import read_file
 
+    if path.startswith(REFERENCE_PREFIXES):  # the certificate lives in a token: its URI is its identity
+        return hashlib.sha256(path.encode()).hexdigest()
     return hashlib.sha256(read_file(path, "certificate")).hexdigest()
 
 
@@ -142,7 +182,14 @@ def build(
         region=region, endpoint=endpoint_for(values.get("endpoint"), ctx.environ, region),
         duration=_duration(values.get("session_duration"), where), session_name=session_name,
         certificate_digest=_digest(certificate),
+        pkcs11_lib=_path(values.get("pkcs11_lib"), ctx.environ),
+        reuse_pin=_flag(values.get("reuse_pin")), pin_from_keyring=_flag(values.get("pin_from_keyring")),
     )
+
+
+def _flag(raw: object) -> bool:
+    """A boolean from a flag (True) or a profile value ("true", "1", "yes")."""
+    return raw is True or str(raw).strip().lower() in ("true", "1", "yes", "on")
 
 
 def detect(ctx: Context, record: ProfileRecord) -> Source | None:
