@@ -46,12 +46,18 @@ def known(why: str) -> pytest.MarkDecorator:
 SHRINK = os.environ.get("CREDPROC_PARITY_SHRINK") == "1"
 
 
+EXAMPLES = int(os.environ.get("CREDPROC_PARITY_EXAMPLES", "200"))
+# Two shards, so `pytest -n 2` runs them on both cores (one hypothesis test cannot be split).
+SHARDS = 2
+
+
 @known("credproc's order, partial keys, token names, static sources and SSO triggers differ from botocore's")
-@settings(max_examples=int(os.environ.get("CREDPROC_PARITY_EXAMPLES", "200")), deadline=None,
+@pytest.mark.parametrize("shard", range(SHARDS))
+@settings(max_examples=max(1, EXAMPLES // SHARDS), deadline=None,
           phases=tuple(Phase) if SHRINK else (Phase.explicit, Phase.reuse, Phase.generate),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(world=parity.worlds())
-def test_credproc_resolves_every_profile_as_botocore_does(harness: Harness, world: World) -> None:
+def test_credproc_resolves_every_profile_as_botocore_does(harness: Harness, shard: int, world: World) -> None:
     note(world.describe())
     differences = parity.compare(harness, world)
     if differences:
