@@ -45,13 +45,13 @@ from hypothesis import strategies as st
 
 from tests.support.sso_emulator import Emulator, SsoEmulator
 
-# ---- the one place the CLI boundary is imported (issue 16 renames it credproc.cli.run) --------
+# ---- the CLI boundary, through the tests' one import of it (tests/support/runner.py) -----------
 
 
 def _cli_run() -> Callable[[Sequence[str]], int]:
-    from credproc.cli.boundary import run
+    from tests.support.runner import boundary
 
-    return run
+    return boundary
 
 
 # ---- the world's fixed values ------------------------------------------------------------------
