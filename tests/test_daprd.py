@@ -57,12 +57,16 @@ DAPRD = _find_daprd()
 
 @pytest.fixture
 def daprd_bin() -> Path:
-    require("daprd", DAPRD.is_file() and os.access(DAPRD, os.X_OK),
-            f"no executable at {DAPRD}: .ci/install.d/70-go.sh builds it (or set CREDPROC_TEST_DAPRD)")
+    require(
+        "daprd",
+        DAPRD.is_file() and os.access(DAPRD, os.X_OK),
+        f"no executable at {DAPRD}: .ci/install.d/70-go.sh builds it (or set CREDPROC_TEST_DAPRD)",
+    )
     return DAPRD
 
 
 # ---- moto: DynamoDB beside STS on the same loopback server ---------------------------------------
+
 
 @dataclass
 class Signed:
@@ -93,11 +97,19 @@ def dynamodb(sts: MotoSTS, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     signed = Signed()
     monkeypatch.setattr(sts.app, "app", _recording(sts.app.app, signed))
     table = f"credproc-daprd-{uuid.uuid4().hex[:8]}"
-    client = boto3.client("dynamodb", endpoint_url=sts.url, region_name="us-east-1",
-                          aws_access_key_id="AKIDSETUPEXAMPLE", aws_secret_access_key="setup")
-    client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}])
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=sts.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDSETUPEXAMPLE",
+        aws_secret_access_key="setup",
+    )
+    client.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+    )
     signed.calls.clear()
     yield table, signed
     client.delete_table(TableName=table)
@@ -168,12 +180,32 @@ def _sidecar(tmp_path: Path, daprd: Path, table: str, endpoint: str) -> Sidecar:
     config = tmp_path / "config.yaml"
     config.write_text(CONFIGURATION.format())
     http, grpc, internal = _free_ports(3)
-    args = [str(daprd), "--app-id", "credproc-test", "--mode", "standalone",
-            "--resources-path", str(resources), "--config", str(config),
-            "--dapr-http-port", str(http), "--dapr-grpc-port", str(grpc),
-            "--dapr-internal-grpc-port", str(internal),
-            "--dapr-listen-addresses", "127.0.0.1", "--dapr-internal-grpc-listen-address", "127.0.0.1",
-            "--enable-metrics=false", "--dapr-graceful-shutdown-seconds", "1", "--log-level", "info"]
+    args = [
+        str(daprd),
+        "--app-id",
+        "credproc-test",
+        "--mode",
+        "standalone",
+        "--resources-path",
+        str(resources),
+        "--config",
+        str(config),
+        "--dapr-http-port",
+        str(http),
+        "--dapr-grpc-port",
+        str(grpc),
+        "--dapr-internal-grpc-port",
+        str(internal),
+        "--dapr-listen-addresses",
+        "127.0.0.1",
+        "--dapr-internal-grpc-listen-address",
+        "127.0.0.1",
+        "--enable-metrics=false",
+        "--dapr-graceful-shutdown-seconds",
+        "1",
+        "--log-level",
+        "info",
+    ]
     return Sidecar(http, args)
 
 
@@ -184,8 +216,9 @@ def _env() -> dict[str, str]:
 
 def _http(method: str, url: str, body: object = None) -> tuple[int, bytes]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
+    )
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
             return response.status, response.read()
@@ -198,8 +231,14 @@ def running(cmd: list[str], sidecar: Sidecar, log: Path) -> Iterator[subprocess.
     """Start cmd (credproc exec ... -- daprd ...), wait until daprd's healthz answers 204, and stop it
     with SIGTERM afterwards (credproc passes it on), killing the group if it hangs."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=_env(), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            env=_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + READY_WITHIN
         while True:
@@ -237,6 +276,7 @@ def _state_round_trip(sidecar: Sidecar) -> None:
 
 
 # ---- sockets: everything daprd opened is on the loopback ----------------------------------------
+
 
 def _descendants(root: int) -> set[int]:
     children: dict[int, list[int]] = {}
@@ -285,13 +325,13 @@ def _address(hex_address: str) -> str:
     if len(raw) == 4:
         ip = socket.inet_ntop(socket.AF_INET, raw[::-1])
     else:  # /proc prints IPv6 as four little-endian 32-bit words
-        ip = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+        ip = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
     return f"{ip}:{int(port, 16)}"
 
 
 def _is_loopback(address: str) -> bool:
-    ip = address.rsplit(":", 1)[0]
-    return ip.startswith("127.") or ip in ("::1", "::ffff:127.0.0.1") or ip.startswith("::ffff:127.")
+    ip = address.rsplit(":", 1)[0].strip("[]")  # ss writes [::1]:port, /proc's tables ::1:port
+    return ip.startswith(("127.", "::ffff:127.")) or ip == "::1"
 
 
 def _assert_loopback_only(pid: int) -> list[tuple[str, str, str]]:
@@ -314,6 +354,7 @@ def _assert_loopback_only(pid: int) -> list[tuple[str, str, str]]:
 
 # ---- the tests ------------------------------------------------------------------------------------
 
+
 def _expected_key() -> str:
     """The access key ID credproc resolves for the chain's top role (from its cache: the same run)."""
     done = run_credproc("credential-process", "--profile", "top")
@@ -325,8 +366,13 @@ def _expected_key() -> str:
 
 @pytest.mark.parametrize("mode", [(), ("--server",)], ids=["exec", "exec-server"])
 def test_daprd_saves_gets_and_deletes_state_with_the_chain_credentials_credproc_resolved(
-        chain: AwsFiles, daprd_bin: Path, dynamodb: tuple[str, Signed], sts: MotoSTS,
-        tmp_path: Path, mode: tuple[str, ...]) -> None:
+    chain: AwsFiles,
+    daprd_bin: Path,
+    dynamodb: tuple[str, Signed],
+    sts: MotoSTS,
+    tmp_path: Path,
+    mode: tuple[str, ...],
+) -> None:
     table, signed = dynamodb
     sidecar = _sidecar(tmp_path, daprd_bin, table, sts.url)
     log = tmp_path / "daprd.log"
@@ -348,13 +394,15 @@ def test_daprd_saves_gets_and_deletes_state_with_the_chain_credentials_credproc_
 
 
 def test_plain_exec_of_the_real_daprd_warns_that_its_credentials_will_expire(
-        chain: AwsFiles, daprd_bin: Path) -> None:
+    chain: AwsFiles, daprd_bin: Path
+) -> None:
     done = run_credproc("exec", "--profile", "top", "--", str(daprd_bin), "--version", env=_env(), timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == _daprd_version().lstrip("v")
     assert "daprd never re-reads credentials from its environment" in done.stderr
     assert "credproc exec --server" in done.stderr
-    quiet = run_credproc("exec", "--profile", "top", "--server", "--", str(daprd_bin), "--version",
-                         env=_env(), timeout=60)
+    quiet = run_credproc(
+        "exec", "--profile", "top", "--server", "--", str(daprd_bin), "--version", env=_env(), timeout=60
+    )
     assert quiet.returncode == 0, quiet.stderr
     assert "never re-reads" not in quiet.stderr

@@ -40,8 +40,11 @@ CLIENT = _find_client()
 
 @pytest.fixture
 def sdkv2() -> Path:
-    require("Go SDK v2 client", CLIENT.is_file() and os.access(CLIENT, os.X_OK),
-            f"no executable at {CLIENT}: .ci/install.d/70-go.sh builds it (or set CREDPROC_TEST_GO_SDKV2)")
+    require(
+        "Go SDK v2 client",
+        CLIENT.is_file() and os.access(CLIENT, os.X_OK),
+        f"no executable at {CLIENT}: .ci/install.d/70-go.sh builds it (or set CREDPROC_TEST_GO_SDKV2)",
+    )
     return CLIENT
 
 
@@ -65,11 +68,21 @@ def _assert_top_identity(seen: dict[str, str]) -> None:
 def test_go_sdk_v2_through_credential_process(chain: AwsFiles, sdkv2: Path) -> None:
     python = sys.executable
     with chain.config.open("a") as config:
-        config.write(f"\n[profile viaproc]\ncredential_process = {python} -m credproc credential-process "
-                     "--profile top\nregion = us-east-1\n")
+        config.write(
+            f"\n[profile viaproc]\ncredential_process = {python} -m credproc credential-process "
+            "--profile top\nregion = us-east-1\n"
+        )
     env = {**os.environ, "AWS_PROFILE": "viaproc", "PYTHONPATH": str(REPO)}
-    done = subprocess.run([str(sdkv2), "identity"], env=env, cwd=REPO, capture_output=True, text=True,
-                          timeout=90, stdin=subprocess.DEVNULL, check=False)
+    done = subprocess.run(
+        [str(sdkv2), "identity"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     [seen] = _lines(done.stdout)
     assert seen["source"] == "ProcessProvider", seen
@@ -89,9 +102,17 @@ def test_go_sdk_v2_through_the_exec_environment(chain: AwsFiles, sdkv2: Path) ->
 def test_go_sdk_v2_through_exec_server_asking_again_and_again(chain: AwsFiles, sdkv2: Path) -> None:
     """The client drops its cached keys before each of 6 resolutions: each one is a request to
     credproc's endpoint, answered from credproc's cache (no more role assumptions)."""
-    done = subprocess.run([*CREDPROC, "exec", "--profile", "top", "--server", "--", str(sdkv2), "refresh", "6"],
-                          env=dict(os.environ), cwd=REPO, capture_output=True, text=True, timeout=90,
-                          stdin=subprocess.DEVNULL, start_new_session=True, check=False)
+    done = subprocess.run(
+        [*CREDPROC, "exec", "--profile", "top", "--server", "--", str(sdkv2), "refresh", "6"],
+        env=dict(os.environ),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     seen = _lines(done.stdout)
     assert len(seen) == 6, done.stdout
