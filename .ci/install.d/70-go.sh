@@ -7,9 +7,9 @@
 #   build/                          GOCACHE: compiled packages
 #   <name>-<version>/<binary>       each built program; its version is read from its go.mod, so a
 #                                   version bump builds anew and a warm machine builds nothing
-# and exports the path of each binary for the tests (tests/go/README.md lists them):
+# and exports the path of each binary for the tests (see also README.md):
 #   CREDPROC_TEST_DAPRD  CREDPROC_TEST_SIGNING_HELPER  CREDPROC_TEST_AWS_VAULT  CREDPROC_TEST_GRANTED
-#   CREDPROC_TEST_GO_SDKV2  (and CREDPROC_TEST_DAPRD_WINDOWS when built, see below)
+#   CREDPROC_TEST_GO_SDKV2  (and CREDPROC_TEST_DAPRD_WINDOWS with CREDPROC_GO_WINDOWS=1, see below)
 # A build that fails fails CI. Builds run under `nice -n 19`: the machine is shared.
 CREDPROC_GO_CACHE=${CREDPROC_GO_CACHE:-/var/cache/credproc-go}
 export CREDPROC_GO_CACHE
@@ -57,6 +57,15 @@ _v=$(_go_mod_version "$_go_root/daprd" github.com/dapr/dapr)
 # cgo is left at Go's default here (on where gcc is); dapr's releases build with CGO_ENABLED=0.
 CREDPROC_TEST_DAPRD=$(_go_build daprd "$_v" daprd "$_go_root/daprd" github.com/dapr/dapr/cmd/daprd \
   -tags stablecomponents -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${_v#v}")
+
+# daprd.exe for the wine tests of issue 13: a second full compile (as long as the first when cold),
+# so only where asked for: CREDPROC_GO_WINDOWS=1 (the wine tests' install step sets it).
+if [ "${CREDPROC_GO_WINDOWS:-0}" = 1 ]; then
+  CREDPROC_TEST_DAPRD_WINDOWS=$(GOOS=windows GOARCH=amd64 CGO_ENABLED=0 _go_build daprd "$_v-windows-amd64" \
+    daprd.exe "$_go_root/daprd" github.com/dapr/dapr/cmd/daprd \
+    -tags stablecomponents -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${_v#v}")
+  export CREDPROC_TEST_DAPRD_WINDOWS
+fi
 
 _v=$(_go_mod_version "$_go_root/signinghelper" github.com/aws/rolesanywhere-credential-helper)
 # cgo (PKCS#11) is required: gcc and libc headers.
