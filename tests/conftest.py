@@ -30,7 +30,8 @@ pytest_plugins = ["tests.support.fixtures"]
 # Marked here, in one place, so CI can run the rest on every interpreter (see .ci/test).
 SDK_MODULES = {"test_exec_sdk"}
 E2E_MODULES = {"test_keyring_e2e", "test_shell_functions", "test_completion", "test_render_shells",
-               "test_sso_interop", "test_bench"}
+               "test_sso_interop", "test_bench", "test_daprd", "test_go_sdkv2",
+               "test_go_peers"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
