@@ -126,17 +126,20 @@ class Settings:
 
 # ---- measuring one process ---------------------------------------------------------------------
 
+
 def spawn(argv: list[str], env: dict[str, str], capture: bool = False) -> tuple[float, bytes]:
     """Wall seconds and stdout of one run; a failure ends the benchmark with the command's stderr."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        code = subprocess.call(argv, env=env, stdin=subprocess.DEVNULL,
-                               stdout=out if capture else subprocess.DEVNULL, stderr=err)
+        code = subprocess.call(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=out if capture else subprocess.DEVNULL, stderr=err
+        )
         elapsed = time.perf_counter() - started
         if code != 0:
             err.seek(0)
-            raise SystemExit(f"benchmark command failed ({code}): {argv}:\n"
-                             f"{err.read().decode(errors='replace')}")
+            raise SystemExit(
+                f"benchmark command failed ({code}): {argv}:\n{err.read().decode(errors='replace')}"
+            )
         out.seek(0)
         return elapsed, out.read()
 
@@ -178,6 +181,7 @@ def measure(rows: list[Row], runs: int, warmup: int, calls: Callable[[], int]) -
 
 # ---- the world: emulators, config, caches -------------------------------------------------------
 
+
 @dataclass
 class World:
     home: Path
@@ -194,11 +198,13 @@ class World:
     def clear(self, name: str) -> Callable[[], None]:
         def clear() -> None:
             shutil.rmtree(self.home / name, ignore_errors=True)
+
         return clear
 
     def upstream_calls(self) -> int:
-        return (sum(self.sts.calls.values()) + self.sso.emulator.count("GetRoleCredentials")
-                + self.ra.world.calls)
+        return (
+            sum(self.sts.calls.values()) + self.sso.emulator.count("GetRoleCredentials") + self.ra.world.calls
+        )
 
     def reset_counts(self) -> None:
         self.sts.app.reset()
@@ -221,8 +227,9 @@ def launcher() -> list[str]:
 
 def child_env(home: Path) -> dict[str, str]:
     drop = ("AWS_", "COVERAGE", "CREDPROC_")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(drop) and k not in ra_world.PROXY_VARIABLES}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(drop) and k not in ra_world.PROXY_VARIABLES
+    }
     env.update(HOME=str(home), CREDPROC_CACHE_DIR=str(home / "cache"))
     return env
 
@@ -238,22 +245,36 @@ def world() -> Iterator[World]:
         aws = home / ".aws"
         aws.mkdir()
         script = console_script() or f"{sys.executable} -m credproc"
-        (aws / "config").write_text(CONFIG.format(credproc=script, legacy_url=LEGACY_URL,
-                                                  ra_block=ra.profile_block(identity, "ra")))
+        (aws / "config").write_text(
+            CONFIG.format(credproc=script, legacy_url=LEGACY_URL, ra_block=ra.profile_block(identity, "ra"))
+        )
         (aws / "credentials").write_text(CREDENTIALS)
         write_token(home, sso.emulator, cache_id=LEGACY_URL, start_url=LEGACY_URL, expires_in=8 * 3600)
         env = child_env(home)
-        env.update(AWS_ENDPOINT_URL_STS=sts.url, AWS_ENDPOINT_URL_SSO=sso.url,
-                   AWS_ENDPOINT_URL_SSO_OIDC=sso.url, AWS_ENDPOINT_URL_ROLESANYWHERE=ra.url)
+        env.update(
+            AWS_ENDPOINT_URL_STS=sts.url,
+            AWS_ENDPOINT_URL_SSO=sso.url,
+            AWS_ENDPOINT_URL_SSO_OIDC=sso.url,
+            AWS_ENDPOINT_URL_ROLESANYWHERE=ra.url,
+        )
         yield World(home, env, sts, sso, ra, (str(identity.certificate), str(identity.private_key)))
 
 
 # ---- the rows -----------------------------------------------------------------------------------
 
+
 def has_exec(env: dict[str, str]) -> bool:
     """`exec --server` is issue #5's; measure it wherever the credproc under test has it."""
-    return subprocess.run([*launcher(), "exec", "--help"], env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, check=False).returncode == 0
+    return (
+        subprocess.run(
+            [*launcher(), "exec", "--help"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        ).returncode
+        == 0
+    )
 
 
 def credproc_rows(w: World) -> list[Row]:
@@ -269,23 +290,44 @@ def credproc_rows(w: World) -> list[Row]:
         if script:
             rows.append(Row(f"credproc hit, {label} (script)", [script, *hit], w.env))
     for label, profile, cache in (("2-hop", "top", "cold-chain"), ("Roles Anywhere", "ra", "cold-ra")):
-        rows.append(Row(f"credproc cold, {label} (empty cache)",
-                        [*launcher(), "credential-process", "--profile", profile],
-                        w.cache(cache), w.clear(cache)))
-    def boto3_probe(profile: str) -> list[str]:
-        return [py, "-c", f"import boto3; boto3.Session(profile_name={profile!r}).get_credentials()"
-                ".get_frozen_credentials()"]
+        rows.append(
+            Row(
+                f"credproc cold, {label} (empty cache)",
+                [*launcher(), "credential-process", "--profile", profile],
+                w.cache(cache),
+                w.clear(cache),
+            )
+        )
 
-    rows.append(Row("boto3 resolving `work` (credential_process = credproc, 2-hop; fresh process)",
-                    boto3_probe("work"), w.env))
+    def boto3_probe(profile: str) -> list[str]:
+        return [
+            py,
+            "-c",
+            f"import boto3; boto3.Session(profile_name={profile!r}).get_credentials()"
+            ".get_frozen_credentials()",
+        ]
+
+    rows.append(
+        Row(
+            "boto3 resolving `work` (credential_process = credproc, 2-hop; fresh process)",
+            boto3_probe("work"),
+            w.env,
+        )
+    )
     # The same chain by boto3 alone: it keeps no disk cache, so each fresh process calls STS per hop.
-    rows.append(Row("boto3 resolving `top` itself (2-hop, no disk cache; fresh process)",
-                    boto3_probe("top"), w.env))
+    rows.append(
+        Row("boto3 resolving `top` itself (2-hop, no disk cache; fresh process)", boto3_probe("top"), w.env)
+    )
     if has_exec(w.env):
         true = shutil.which("true") or "/bin/true"
         rows.append(Row("`true`", [true], w.env))
-        rows.append(Row("`credproc exec --profile top -- true` (warm cache)",
-                        [*launcher(), "exec", "--profile", "top", "--", true], w.env))
+        rows.append(
+            Row(
+                "`credproc exec --profile top -- true` (warm cache)",
+                [*launcher(), "exec", "--profile", "top", "--", true],
+                w.env,
+            )
+        )
     return rows
 
 
@@ -297,21 +339,41 @@ def peer_rows(w: World, installed: dict[str, peers.Installed]) -> list[Row]:
     if own:
         rows.append(Row("`python -c pass` (clean venv)", [str(own.bin / "python"), "-c", "pass"], env))
         for label, profile in (("2-hop", "top"), ("SSO", "legacy"), ("Roles Anywhere", "ra")):
-            rows.append(Row(f"credproc hit, {label} (clean venv)",
-                            [own.script, "credential-process", "--profile", profile], env))
+            rows.append(
+                Row(
+                    f"credproc hit, {label} (clean venv)",
+                    [own.script, "credential-process", "--profile", profile],
+                    env,
+                )
+            )
         if has_exec(w.env):
             true = shutil.which("true") or "/bin/true"
-            rows.append(Row("`credproc exec --profile top -- true` (clean venv, warm cache)",
-                            [own.script, "exec", "--profile", "top", "--", true], env))
+            rows.append(
+                Row(
+                    "`credproc exec --profile top -- true` (clean venv, warm cache)",
+                    [own.script, "exec", "--profile", "top", "--", true],
+                    env,
+                )
+            )
     aec = installed.get(peers.AWS_EXPORT_CREDENTIALS.name)
     if aec:
         cache_file = str(w.home / "aws-export-credentials-cache.json")
-        rows.append(Row("aws-export-credentials hit, 2-hop",
-                        [aec.script, "--profile", "top", "--cache-file", cache_file], env))
+        rows.append(
+            Row(
+                "aws-export-credentials hit, 2-hop",
+                [aec.script, "--profile", "top", "--cache-file", cache_file],
+                env,
+            )
+        )
     asu = installed.get(peers.AWS_SSO_UTIL.name)
     if asu:
-        rows.append(Row("aws-sso-util credential-process hit, SSO",
-                        [asu.script, "credential-process", "--profile", "legacy"], env))
+        rows.append(
+            Row(
+                "aws-sso-util credential-process hit, SSO",
+                [asu.script, "credential-process", "--profile", "legacy"],
+                env,
+            )
+        )
     return rows
 
 
@@ -331,6 +393,7 @@ def install_peers(settings: Settings, notes: list[str]) -> dict[str, peers.Insta
 
 # ---- parallel cold runs, the server, the signature ----------------------------------------------
 
+
 def parallel_cold(w: World, profile: str, n: int) -> dict[str, Any]:
     """N processes started at once on an empty cache: wall time until the last exits, calls made."""
     cache = f"parallel-{profile}-{n}"
@@ -339,36 +402,66 @@ def parallel_cold(w: World, profile: str, n: int) -> dict[str, Any]:
     argv = [*launcher(), "credential-process", "--profile", profile]
     w.reset_counts()
     started = time.perf_counter()
-    procs = [subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL) for _ in range(n)]
+    procs = [
+        subprocess.Popen(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        for _ in range(n)
+    ]
     outputs = [p.communicate()[0] for p in procs]
     elapsed = (time.perf_counter() - started) * 1000
     codes = [p.returncode for p in procs]
     if any(codes):
         raise SystemExit(f"parallel cold run of {profile} failed: {sorted(set(codes))}")
     keys = {json.loads(out)["AccessKeyId"] for out in outputs}
-    return {"profile": profile, "n": n, "wall_ms": elapsed, "calls": w.upstream_calls(),
-            "expected": HOPS[profile], "distinct_keys": len(keys)}
+    return {
+        "profile": profile,
+        "n": n,
+        "wall_ms": elapsed,
+        "calls": w.upstream_calls(),
+        "expected": HOPS[profile],
+        "distinct_keys": len(keys),
+    }
 
 
 def server_load(w: World, requests: int) -> dict[str, Any]:
     """``credproc exec --server`` with a child (bench/serverload.py) that makes N requests."""
-    argv = [*launcher(), "exec", "--server", "--profile", "top", "--",
-            sys.executable, str(REPO / "bench" / "serverload.py"), str(requests)]
+    argv = [
+        *launcher(),
+        "exec",
+        "--server",
+        "--profile",
+        "top",
+        "--",
+        sys.executable,
+        str(REPO / "bench" / "serverload.py"),
+        str(requests),
+    ]
     result = json.loads(spawn(argv, w.env, capture=True)[1])
     rss = result["server_max_rss_kb"]
 
     def summary(latencies: list[float], total: float, how: str) -> dict[str, Any]:
         ordered = sorted(latencies)
-        return {"how": how, "requests": requests, "p50_ms": statistics.median(ordered),
-                "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
-                "throughput_rps": requests / total}
+        return {
+            "how": how,
+            "requests": requests,
+            "p50_ms": statistics.median(ordered),
+            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+            "throughput_rps": requests / total,
+        }
 
-    return {"requests": requests, "max_rss_mb": "n/a" if rss is None else f"{rss / 1024:.1f}", "runs": [
-        summary(result["latencies_ms"], result["total_s"], "sequential, one connection per request"),
-        summary(result["concurrent_latencies_ms"], result["concurrent_total_s"],
-                f"{result['clients']} clients at once"),
-    ]}
+    return {
+        "requests": requests,
+        "max_rss_mb": "n/a" if rss is None else f"{rss / 1024:.1f}",
+        "runs": [
+            summary(result["latencies_ms"], result["total_s"], "sequential, one connection per request"),
+            summary(
+                result["concurrent_latencies_ms"],
+                result["concurrent_total_s"],
+                f"{result['clients']} clients at once",
+            ),
+        ],
+    }
 
 
 def signing_cost(w: World, count: int) -> dict[str, float]:
@@ -383,20 +476,25 @@ def signing_cost(w: World, count: int) -> dict[str, float]:
     costs = {}
     for kind in ("p256", "rsa2048"):
         files = w.ra.identity(kind, password=None, name=f"sign-{kind}")
-        loaded = ra_material.load(str(files.certificate), str(files.private_key), None,
-                                  no_passphrase)  # type: ignore[arg-type]
+        loaded = ra_material.load(str(files.certificate), str(files.private_key), None, no_passphrase)  # type: ignore[arg-type]
         samples = []
         for _ in range(count):
             started = time.perf_counter()
-            sign_create_session(loaded, host="rolesanywhere.us-east-1.amazonaws.com", region="us-east-1",
-                                profile_arn=PROFILE_ARN, role_arn=ROLE_ARN,
-                                trust_anchor_arn=TRUST_ANCHOR_ARN)
+            sign_create_session(
+                loaded,
+                host="rolesanywhere.us-east-1.amazonaws.com",
+                region="us-east-1",
+                profile_arn=PROFILE_ARN,
+                role_arn=ROLE_ARN,
+                trust_anchor_arn=TRUST_ANCHOR_ARN,
+            )
             samples.append(time.perf_counter() - started)
         costs[kind] = statistics.median(samples) * 1e6
     return costs
 
 
 # ---- the report ---------------------------------------------------------------------------------
+
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
@@ -408,16 +506,22 @@ def machine() -> str:
     except OSError:
         pass
     load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()) if hasattr(os, "getloadavg") else ""
-    return (f"Python {platform.python_version()} ({sys.executable}), {platform.system()} "
-            f"{platform.release()}, {cpu}, {os.cpu_count()} CPUs{load}")
+    return (
+        f"Python {platform.python_version()} ({sys.executable}), {platform.system()} "
+        f"{platform.release()}, {cpu}, {os.cpu_count()} CPUs{load}"
+    )
 
 
 def main_table(rows: list[Row]) -> list[str]:
     base = next(r for r in rows if r.name == BASE).median_ms
-    lines = [f"| measurement | median ms | ratio to {BASE} | max RSS MB | upstream calls per run |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r.name} | {r.median_ms:.1f} | {r.median_ms / base:.2f}x | {r.rss_mb} | "
-              f"{r.calls_per_run:g} |" for r in rows]
+    lines = [
+        f"| measurement | median ms | ratio to {BASE} | max RSS MB | upstream calls per run |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.name} | {r.median_ms:.1f} | {r.median_ms / base:.2f}x | {r.rss_mb} | {r.calls_per_run:g} |"
+        for r in rows
+    ]
     return lines
 
 
@@ -427,17 +531,22 @@ def goals_table(rows: list[Row]) -> list[str]:
     for slow, fast, goal in GOALS:
         if slow in by and fast in by:
             ratio = by[slow] / by[fast]
-            lines.append(f"| {slow} / {fast} at least {goal:g}x | {ratio:.1f}x | "
-                         f"{'yes' if ratio >= goal else 'NO'} |")
+            lines.append(
+                f"| {slow} / {fast} at least {goal:g}x | {ratio:.1f}x | {'yes' if ratio >= goal else 'NO'} |"
+            )
         else:
             lines.append(f"| {slow} / {fast} at least {goal:g}x | not measured | - |")
-    for fast, base in (("credproc hit, 2-hop (clean venv)", "`python -c pass` (clean venv)"),
-                       ("credproc hit, 2-hop (script)", BASE),
-                       ("credproc hit, 2-hop (`python -m credproc`)", BASE)):
+    for fast, base in (
+        ("credproc hit, 2-hop (clean venv)", "`python -c pass` (clean venv)"),
+        ("credproc hit, 2-hop (script)", BASE),
+        ("credproc hit, 2-hop (`python -m credproc`)", BASE),
+    ):
         if fast in by and base in by:
             ratio = by[fast] / by[base]
-            lines.append(f"| {fast} / {base} at most 1.6x (never above 2.0x) | {ratio:.2f}x | "
-                         f"{'yes' if ratio <= 1.6 else ('within 2.0x' if ratio <= 2.0 else 'NO')} |")
+            lines.append(
+                f"| {fast} / {base} at most 1.6x (never above 2.0x) | {ratio:.2f}x | "
+                f"{'yes' if ratio <= 1.6 else ('within 2.0x' if ratio <= 2.0 else 'NO')} |"
+            )
     for where in ("", "clean venv, "):
         name = f"`credproc exec --profile top -- true` ({where}warm cache)"
         if "`true`" in by and name in by:
@@ -446,29 +555,47 @@ def goals_table(rows: list[Row]) -> list[str]:
 
 
 def parallel_table(results: list[dict[str, Any]]) -> list[str]:
-    lines = ["| parallel cold runs | profile | wall ms (all done) | upstream calls | expected | "
-             "distinct keys |", "|---:|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['n']} | {r['profile']} | {r['wall_ms']:.0f} | {r['calls']} | {r['expected']} | "
-              f"{r['distinct_keys']} |" for r in results]
+    lines = [
+        "| parallel cold runs | profile | wall ms (all done) | upstream calls | expected | distinct keys |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['n']} | {r['profile']} | {r['wall_ms']:.0f} | {r['calls']} | {r['expected']} | "
+        f"{r['distinct_keys']} |"
+        for r in results
+    ]
     return lines
 
 
-def report(settings: Settings, rows: list[Row], parallel: list[dict[str, Any]],
-           server: dict[str, Any] | None, signing: dict[str, float],
-           installed: dict[str, peers.Installed], notes: list[str],
-           start_up: dict[str, float] | None = None) -> str:
-    out = [f"credproc benchmark: {machine()} (at the end); {settings.runs} interleaved runs per row, medians",
-           ""]
+def report(
+    settings: Settings,
+    rows: list[Row],
+    parallel: list[dict[str, Any]],
+    server: dict[str, Any] | None,
+    signing: dict[str, float],
+    installed: dict[str, peers.Installed],
+    notes: list[str],
+    start_up: dict[str, float] | None = None,
+) -> str:
+    out = [
+        f"credproc benchmark: {machine()} (at the end); {settings.runs} interleaved runs per row, medians",
+        "",
+    ]
     for inst in installed.values():
         versions = ", ".join(f"{k} {v}" for k, v in inst.versions.items())
         out.append(f"- clean venv {inst.bin.parent.name}: {versions}")
     out += [f"- note: {n}" for n in notes]
     out += ["", *main_table(rows), "", *goals_table(rows), "", *parallel_table(parallel), ""]
     if server is not None:
-        out += ["| `exec --server` endpoint | requests | p50 ms | p99 ms | requests/s | server max RSS MB |",
-                "|---|---:|---:|---:|---:|---:|"]
-        out += [f"| {r['how']} | {r['requests']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-                f"{r['throughput_rps']:.0f} | {server['max_rss_mb']} |" for r in server["runs"]]
+        out += [
+            "| `exec --server` endpoint | requests | p50 ms | p99 ms | requests/s | server max RSS MB |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        out += [
+            f"| {r['how']} | {r['requests']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['throughput_rps']:.0f} | {server['max_rss_mb']} |"
+            for r in server["runs"]
+        ]
         out += [""]
     else:
         out += ["(`exec --server` not in this tree: endpoint not measured)", ""]
@@ -484,8 +611,9 @@ def parse(argv: list[str] | None) -> Settings:
     parser.add_argument("--runs", type=int, default=None, help="interleaved runs per row (default 40)")
     parser.add_argument("--quick", action="store_true", help="few runs and small loads (smoke test)")
     parser.add_argument("--no-peers", action="store_true", help="skip aws-export-credentials, aws-sso-util")
-    parser.add_argument("--venvs", type=Path, default=REPO / "bench" / ".venvs",
-                        help="where the peers' venvs are kept")
+    parser.add_argument(
+        "--venvs", type=Path, default=REPO / "bench" / ".venvs", help="where the peers' venvs are kept"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
     if args.quick:
@@ -499,8 +627,12 @@ def main(argv: list[str] | None = None) -> int:
     installed = install_peers(settings, notes)
     with world() as w:
         for profile in HOPS:  # fill the caches the hit rows read
-            subprocess.run([sys.executable, "-m", "credproc", "credential-process", "--profile", profile],
-                           env=w.env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "credproc", "credential-process", "--profile", profile],
+                env=w.env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         rows = credproc_rows(w) + peer_rows(w, installed)
         measure(rows, settings.runs, settings.warmup, w.upstream_calls)
         # Every source at the first size; the larger sizes for the 2-hop chain only (the case of
@@ -513,13 +645,29 @@ def main(argv: list[str] | None = None) -> int:
     start_up = startup.measure(settings.runs, [startup.Tree("this tree", REPO)])
     print(report(settings, rows, parallel, server, signing, installed, notes, start_up))
     if settings.json_path:
-        settings.json_path.write_text(json.dumps({
-            "machine": machine(), "runs": settings.runs,
-            "rows": {r.name: {"median_ms": r.median_ms, "max_rss_kb": r.max_rss_kb,
-                              "calls_per_run": r.calls_per_run, "warmup_calls": r.warmup_calls}
-                     for r in rows},
-            "parallel": parallel, "server": server, "signing_us": signing, "notes": notes,
-            "startup_ms": start_up}, indent=2))
+        settings.json_path.write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "runs": settings.runs,
+                    "rows": {
+                        r.name: {
+                            "median_ms": r.median_ms,
+                            "max_rss_kb": r.max_rss_kb,
+                            "calls_per_run": r.calls_per_run,
+                            "warmup_calls": r.warmup_calls,
+                        }
+                        for r in rows
+                    },
+                    "parallel": parallel,
+                    "server": server,
+                    "signing_us": signing,
+                    "notes": notes,
+                    "startup_ms": start_up,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

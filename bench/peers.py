@@ -65,9 +65,12 @@ def credproc_from(repo: Path) -> Peer:
 
 # Exact pins, boto3/botocore included: letting pip choose "botocore<1.35" backtracks through
 # dozens of releases (minutes); 1.34.162 is the last release before the break.
-AWS_EXPORT_CREDENTIALS = Peer("aws-export-credentials-0.18", "aws-export-credentials",
-                              ("aws-export-credentials==0.18.0", "boto3==1.34.162", "botocore==1.34.162"),
-                              "aws-export-credentials")
+AWS_EXPORT_CREDENTIALS = Peer(
+    "aws-export-credentials-0.18",
+    "aws-export-credentials",
+    ("aws-export-credentials==0.18.0", "boto3==1.34.162", "botocore==1.34.162"),
+    "aws-export-credentials",
+)
 AWS_SSO_UTIL = Peer("aws-sso-util-4.33", "aws-sso-util", ("aws-sso-util==4.33.0",), "aws-sso-util")
 PEERS = (AWS_EXPORT_CREDENTIALS, AWS_SSO_UTIL)
 
@@ -88,10 +91,13 @@ def _bin(venv: Path) -> Path:
 
 
 def _versions(venv: Path, distribution: str) -> dict[str, str]:
-    probe = ("import json, importlib.metadata as m; "
-             f"print(json.dumps({{d: m.version(d) for d in ({distribution!r}, 'botocore', 'boto3')}}))")
-    done = subprocess.run([str(_bin(venv) / "python"), "-c", probe], capture_output=True, text=True,
-                          check=True)
+    probe = (
+        "import json, importlib.metadata as m; "
+        f"print(json.dumps({{d: m.version(d) for d in ({distribution!r}, 'botocore', 'boto3')}}))"
+    )
+    done = subprocess.run(
+        [str(_bin(venv) / "python"), "-c", probe], capture_output=True, text=True, check=True
+    )
     versions: dict[str, str] = json.loads(done.stdout)
     return versions
 
@@ -107,8 +113,19 @@ def install(peer: Peer, root: Path, log: list[str]) -> Installed:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         with tempfile.TemporaryDirectory(prefix="credproc-src-") as scratch:
             pins = [str(_clean_copy(Path(peer.pins[0]), Path(scratch)))] if peer.local else list(peer.pins)
-            subprocess.run([str(_bin(venv) / "python"), "-m", "pip", "install", "-q",
-                            "--disable-pip-version-check", *pins],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            subprocess.run(
+                [
+                    str(_bin(venv) / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    *pins,
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
         marker.write_text(wanted)
     return Installed(peer, _bin(venv), _versions(venv, peer.distribution))

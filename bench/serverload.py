@@ -68,9 +68,18 @@ def main() -> int:
     with ThreadPoolExecutor(CLIENTS) as pool:  # several clients at once, as a pod's containers would
         concurrent = list(pool.map(endpoint.get, range(count)))
     parallel = time.perf_counter() - started
-    print(json.dumps({"latencies_ms": latencies, "total_s": sequential,
-                      "concurrent_latencies_ms": concurrent, "concurrent_total_s": parallel,
-                      "clients": CLIENTS, "server_max_rss_kb": parent_peak_rss_kb()}))
+    print(
+        json.dumps(
+            {
+                "latencies_ms": latencies,
+                "total_s": sequential,
+                "concurrent_latencies_ms": concurrent,
+                "concurrent_total_s": parallel,
+                "clients": CLIENTS,
+                "server_max_rss_kb": parent_peak_rss_kb(),
+            }
+        )
+    )
     return 0
 
 

@@ -48,14 +48,22 @@ class Tree:
         return {
             "import the CLI group" + tag: ([py, "-c", f"import {self.cli_module}"], self.env()),
             "`credproc --help`" + tag: ([py, "-m", "credproc", "--help"], self.env()),
-            "one completion TAB (`credproc cre<TAB>`, bash)" + tag: ([py, "-m", "credproc"],
-                                                                     self.env(COMPLETE_ENV)),
+            "one completion TAB (`credproc cre<TAB>`, bash)" + tag: (
+                [py, "-m", "credproc"],
+                self.env(COMPLETE_ENV),
+            ),
         }
 
     def import_ms(self) -> float:
         """Cumulative import time of the group's module, from ``-X importtime`` (stderr lines)."""
-        done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {self.cli_module}"],
-                              env=self.env(), capture_output=True, text=True, check=True, cwd=self.root)
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {self.cli_module}"],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=self.root,
+        )
         for line in done.stderr.splitlines():
             parts = [p.strip() for p in line.split("|")]
             if len(parts) == 3 and parts[2] == self.cli_module:
@@ -65,8 +73,9 @@ class Tree:
 
 def wall_ms(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                   cwd=env["PYTHONPATH"])
+    subprocess.run(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd=env["PYTHONPATH"]
+    )
     return (time.perf_counter() - start) * 1000
 
 
@@ -86,8 +95,9 @@ def measure(runs: int, trees: list[Tree]) -> dict[str, float]:
             imports[tree.label].append(tree.import_ms())
     result = {name: statistics.median(values) for name, values in samples.items()}
     for tree in trees:
-        result[f"`{tree.cli_module}` import, -X importtime cumulative ({tree.label})"] = (
-            statistics.median(imports[tree.label]))
+        result[f"`{tree.cli_module}` import, -X importtime cumulative ({tree.label})"] = statistics.median(
+            imports[tree.label]
+        )
     return result
 
 

@@ -60,8 +60,13 @@ class EntryMeta:
         if not isinstance(data, dict):
             return cls()
         text = {k: v for k, v in data.items() if isinstance(v, str)}
-        return cls(text.get("kind", ""), text.get("profile", ""), text.get("source", ""),
-                   text.get("label", ""), text.get("region"))
+        return cls(
+            text.get("kind", ""),
+            text.get("profile", ""),
+            text.get("source", ""),
+            text.get("label", ""),
+            text.get("region"),
+        )
 
 
 @dataclass(frozen=True)
@@ -180,15 +185,12 @@ class Cache:
         if entry is not None and entry.expires - now > STALE_FLOOR_SECONDS:
             minutes = int((entry.expires - now) // 60)
             self.warn(
-                f"refresh failed ({exc.message}); serving cached credentials "
-                f"valid for {minutes} more minutes"
+                f"refresh failed ({exc.message}); serving cached credentials valid for {minutes} more minutes"
             )
             return entry_credentials(entry)
         raise exc
 
-    def store(
-        self, key: str, creds: Credentials, meta: EntryMeta, deps: Iterable[str] = ()
-    ) -> None:
+    def store(self, key: str, creds: Credentials, meta: EntryMeta, deps: Iterable[str] = ()) -> None:
         """Write atomically. Long-term keys (no expiration) are never written to disk."""
         if creds.expiration is None:
             return
@@ -206,8 +208,13 @@ class Cache:
                 payload, int(creds.expiration.timestamp()), int(self.clock()), deps, meta.to_json()
             )
             # A new file, 0600 whatever the umask; a symlink planted at the entry's name is replaced.
-            atomic.write_bytes(self._path(key, cachefile.ENTRY_SUFFIX), data, mode=0o600,
-                               follow_symlinks=False, prefix=atomic.TEMP_PREFIX)
+            atomic.write_bytes(
+                self._path(key, cachefile.ENTRY_SUFFIX),
+                data,
+                mode=0o600,
+                follow_symlinks=False,
+                prefix=atomic.TEMP_PREFIX,
+            )
         except OSError as exc:
             self.warn(f"could not write the cache ({exc.strerror}); credentials not cached")
 
@@ -256,8 +263,13 @@ class NoCache(Cache):
     def read(self, key: str) -> cachefile.Entry | None:
         return None
 
-    def obtain(self, key: str, fetch: Callable[[], Credentials], meta: EntryMeta,
-               deps: Callable[[], Iterable[str]] = tuple) -> Credentials:
+    def obtain(
+        self,
+        key: str,
+        fetch: Callable[[], Credentials],
+        meta: EntryMeta,
+        deps: Callable[[], Iterable[str]] = tuple,
+    ) -> Credentials:
         return fetch()
 
     def store(self, key: str, creds: Credentials, meta: EntryMeta, deps: Iterable[str] = ()) -> None:

@@ -76,7 +76,7 @@ def unseal(cache_key: str, payload: bytes) -> bytes | None:
         key = _key(create=False)
     except CredprocError:
         return None
-    body = payload[len(cachefile.SEALED):]
+    body = payload[len(cachefile.SEALED) :]
     if key is None or len(body) <= NONCE_BYTES:
         return None
     try:

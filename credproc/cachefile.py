@@ -43,9 +43,7 @@ def checksum(body: bytes) -> str:
     return blake2b(body, digest_size=16, person=b"credproc-entry").hexdigest()
 
 
-def encode_entry(
-    payload: bytes, expires: int, issued: int, deps: Iterable[str], meta: bytes
-) -> bytes:
+def encode_entry(payload: bytes, expires: int, issued: int, deps: Iterable[str], meta: bytes) -> bytes:
     dep_lines = []
     for path in deps:
         st = os.stat(path)

@@ -24,20 +24,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cache": ("cache", "Show or remove cached credentials (never printing secrets)."),
     "completion": ("completion", "Print the completion script for SHELL."),
     "configure": ("configure", "Write profile blocks into ~/.aws/config (keeping comments and order)."),
-    "credential-process": ("credential_process", "Print one credential_process JSON object (use in "
-                           "~/.aws/config)."),
-    "doctor": ("doctor", "Explain how a profile resolves, what is cached, and what is wrong (exit 1 when "
-               "anything is)."),
+    "credential-process": (
+        "credential_process",
+        "Print one credential_process JSON object (use in ~/.aws/config).",
+    ),
+    "doctor": (
+        "doctor",
+        "Explain how a profile resolves, what is cached, and what is wrong (exit 1 when anything is).",
+    ),
     "env": ("env", 'Print statements that set the credentials in your shell: eval "$(credproc env)".'),
     "exec": ("exec", "Run CMD with credentials injected."),
     "keys": ("keys", "Long-term IAM keys and key passphrases in the OS keyring."),
     "login": ("login", "Sign in to IAM Identity Center; writes the AWS CLI's token cache."),
-    "logout": ("logout", "End SSO sessions: Logout, remove their tokens and the credentials cached from "
-               "them."),
-    "serve": ("serve", "Serve the container-credentials endpoint until interrupted; prints the variables "
-              "to set."),
-    "shell-init": ("shell_init", "Print the shell integration (credproc-use, credproc-clear, "
-                   "credproc-prompt)."),
+    "logout": (
+        "logout",
+        "End SSO sessions: Logout, remove their tokens and the credentials cached from them.",
+    ),
+    "serve": (
+        "serve",
+        "Serve the container-credentials endpoint until interrupted; prints the variables to set.",
+    ),
+    "shell-init": (
+        "shell_init",
+        "Print the shell integration (credproc-use, credproc-clear, credproc-prompt).",
+    ),
 }
 
 
@@ -78,8 +88,9 @@ def _short_help(group: click.Group, name: str, limit: int) -> str:
     return make_default_short_help(COMMANDS[name][1], limit)
 
 
-@click.group(cls=LazyGroup,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, "--version", prog_name="credproc")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors (also CREDPROC_DEBUG=1).")
 def cli(debug: bool) -> None:

@@ -102,8 +102,12 @@ def header_for(profile: str) -> str:
 
 def check_profile_name(profile: str) -> None:
     # A name botocore reads back as itself: shlex must give exactly ["profile", name] unquoted.
-    if not profile or any(c in profile for c in "[]\r\n\"'#;\\") or profile != profile.strip() \
-            or len(profile.split()) != 1:
+    if (
+        not profile
+        or any(c in profile for c in "[]\r\n\"'#;\\")
+        or profile != profile.strip()
+        or len(profile.split()) != 1
+    ):
         raise ConfigError(
             f"profile name {profile!r} cannot be written to the config file",
             "use letters, digits and - _ . @ + = , / only",
@@ -163,9 +167,7 @@ def _replace_value(text: str, value: str) -> str:
     return head + value
 
 
-def _edit_body(
-    body: list[Line], updates: Mapping[str, str], removals: frozenset[str], nl: str
-) -> list[Line]:
+def _edit_body(body: list[Line], updates: Mapping[str, str], removals: frozenset[str], nl: str) -> list[Line]:
     """The section's lines after the edit. Changed keys keep their place and their ``key =`` spelling."""
     out: list[Line] = []
     done: set[str] = set()
@@ -177,8 +179,10 @@ def _edit_body(
                 out.append(Line(_replace_value(line.text, updates[line.key]), line.end, "option", line.key))
                 done.add(line.key)
                 continue
-        if line.kind == "continuation" and line.key is not None and (
-            line.key in removals or line.key in updates
+        if (
+            line.kind == "continuation"
+            and line.key is not None
+            and (line.key in removals or line.key in updates)
         ):
             continue  # the old nested value goes with its key
         out.append(line)
@@ -209,9 +213,7 @@ class Edit:
         return self.before != self.after
 
 
-def set_profile(
-    text: str, profile: str, updates: Mapping[str, str], removals: Sequence[str] = ()
-) -> Edit:
+def set_profile(text: str, profile: str, updates: Mapping[str, str], removals: Sequence[str] = ()) -> Edit:
     """Write ``updates`` into ``profile``'s section (adding it at the end if missing), drop ``removals``."""
     check_profile_name(profile)
     for key, value in updates.items():
@@ -232,6 +234,6 @@ def set_profile(
         block += [_option_line(k, v, nl) for k, v in lowered.items()]
         sep = [Line("", nl, "blank")] if head and head[-1].text.strip() else []
         return Edit(text, _render(head) + _render(sep) + _render(block), created=True)
-    body = _edit_body(list(lines[span.start:span.stop]), lowered, gone, nl)
-    after = _render(lines[: span.start]) + _render(body) + _render(lines[span.stop:])
+    body = _edit_body(list(lines[span.start : span.stop]), lowered, gone, nl)
+    after = _render(lines[: span.start]) + _render(body) + _render(lines[span.stop :])
     return Edit(text, after, created=False)

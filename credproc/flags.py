@@ -46,30 +46,44 @@ class Flag:
 
     def with_help(self, help: str) -> Flag:
         """The same flag, described for another command."""
-        return Flag(self.long, help, short=self.short, metavar=self.metavar, answer=self.answer,
-                    fast=self.fast, dest=self.dest)
+        return Flag(
+            self.long,
+            help,
+            short=self.short,
+            metavar=self.metavar,
+            answer=self.answer,
+            fast=self.fast,
+            dest=self.dest,
+        )
 
 
-PROFILE = Flag("--profile", "Profile to resolve (default: $AWS_PROFILE, else 'default').", short="-p",
-               metavar="P")
+PROFILE = Flag(
+    "--profile", "Profile to resolve (default: $AWS_PROFILE, else 'default').", short="-p", metavar="P"
+)
 NO_CACHE = Flag("--no-cache", "Neither read nor write the cache.", answer=False, fast=False)
 REFRESH_WINDOW = Flag(
     "--refresh-window",
     "Refresh when fewer seconds than this remain (default 1200; scaled down for short sessions; also "
     "CREDPROC_REFRESH_WINDOW).",
-    metavar="SECONDS", answer=False,
+    metavar="SECONDS",
+    answer=False,
 )
 AUTO_LOGIN = Flag("--auto-login", "Start an SSO login when the session has expired.", answer=False)
-MFA_TOKEN = Flag("--mfa-token", "MFA code for scripts, instead of the terminal prompt.", metavar="CODE",
-                 answer=False)
+MFA_TOKEN = Flag(
+    "--mfa-token", "MFA code for scripts, instead of the terminal prompt.", metavar="CODE", answer=False
+)
 REGION = Flag("--region", "Region (Roles Anywhere and STS calls).", metavar="R")
 NO_VERIFY_SSL = Flag("--no-verify-ssl", "Do not verify TLS certificates (never do this in production).")
 
 # aws_signing_helper credential-process's own flags (their values change the answer).
 ROLES_ANYWHERE = (
     Flag("--certificate", RA_HELP + "certificate (PEM/DER/PKCS#12).", metavar="PATH"),
-    Flag("--private-key", RA_HELP + "private key; an encrypted key's passphrase comes from the keyring, "
-         "else $CREDPROC_PRIVATE_KEY_PASSPHRASE, else a terminal prompt.", metavar="PATH"),
+    Flag(
+        "--private-key",
+        RA_HELP + "private key; an encrypted key's passphrase comes from the keyring, "
+        "else $CREDPROC_PRIVATE_KEY_PASSPHRASE, else a terminal prompt.",
+        metavar="PATH",
+    ),
     Flag("--intermediates", RA_HELP + "intermediate CA bundle.", metavar="PATH"),
     Flag("--trust-anchor-arn", RA_HELP + "trust anchor ARN.", metavar="ARN"),
     Flag("--profile-arn", RA_HELP + "Roles Anywhere profile ARN.", metavar="ARN"),
@@ -80,17 +94,31 @@ RA_TAIL = (
     REGION,
     Flag("--endpoint", RA_HELP + "endpoint URL.", metavar="URL"),
     Flag("--role-session-name", RA_HELP + "role session name.", metavar="NAME"),
-    Flag("--with-proxy", RA_HELP + "accepted for compatibility; HTTPS_PROXY/NO_PROXY are always honoured.",
-         answer=False),
+    Flag(
+        "--with-proxy",
+        RA_HELP + "accepted for compatibility; HTTPS_PROXY/NO_PROXY are always honoured.",
+        answer=False,
+    ),
 )
 
 # In --help order.
 CREDENTIAL_PROCESS: tuple[Flag, ...] = (
-    PROFILE, NO_CACHE, REFRESH_WINDOW, AUTO_LOGIN, MFA_TOKEN, *ROLES_ANYWHERE, *RA_TAIL, NO_VERIFY_SSL,
+    PROFILE,
+    NO_CACHE,
+    REFRESH_WINDOW,
+    AUTO_LOGIN,
+    MFA_TOKEN,
+    *ROLES_ANYWHERE,
+    *RA_TAIL,
+    NO_VERIFY_SSL,
 )
 
-SERVER = Flag("--server", "Serve credentials on a loopback endpoint (kept fresh) instead of env keys.",
-              fast=False, dest="use_server")
+SERVER = Flag(
+    "--server",
+    "Serve credentials on a loopback endpoint (kept fresh) instead of env keys.",
+    fast=False,
+    dest="use_server",
+)
 CHILD_REGION = REGION.with_help(
     "Region to set as AWS_REGION and AWS_DEFAULT_REGION (default: the profile's)."
 )

@@ -41,8 +41,9 @@ def _not_dumpable() -> None:
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_DUMPABLE, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0),
-                   ctypes.c_ulong(0))
+        libc.prctl(
+            PR_SET_DUMPABLE, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)
+        )
     except (OSError, AttributeError):  # pragma: no cover - a libc without prctl (musl has it)
         pass
 
@@ -54,5 +55,8 @@ def dumpable() -> bool | None:
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.prctl(PR_GET_DUMPABLE, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0),
-                           ctypes.c_ulong(0)))
+    return bool(
+        libc.prctl(
+            PR_GET_DUMPABLE, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)
+        )
+    )

@@ -52,8 +52,9 @@ class AccessKeys:
     secret_access_key: str = field(repr=False)
 
     def to_json(self) -> str:
-        return json.dumps({"aws_access_key_id": self.access_key_id,
-                           "aws_secret_access_key": self.secret_access_key})
+        return json.dumps(
+            {"aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key}
+        )
 
 
 def check_key_id(value: str) -> str:

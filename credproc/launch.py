@@ -32,7 +32,7 @@ DAPR_PROGRAMS = frozenset({"daprd", "dapr"})
 # Inside double quotes cmd.exe keeps & | < > ( ) ^ , ; = and spaces literal; it still expands %
 # (and ! with delayed expansion), cannot escape a double quote, and ends the line at CR/LF.
 BATCH_UNSAFE = re.compile(r'["%!\r\n\x00-\x1f]')
-BATCH_NEEDS_QUOTES = re.compile(r'[\s&|<>()^,;=]')
+BATCH_NEEDS_QUOTES = re.compile(r"[\s&|<>()^,;=]")
 
 
 def _get_windows(env: Mapping[str, str], name: str) -> str | None:
@@ -42,8 +42,7 @@ def _get_windows(env: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def find_posix(command: str, env: Mapping[str, str],
-               access: Callable[[str, int], bool] = os.access) -> str:
+def find_posix(command: str, env: Mapping[str, str], access: Callable[[str, int], bool] = os.access) -> str:
     """The file ``execvpe`` would run, looked up in the child's PATH; 127/126 as a shell says."""
     if not command:
         raise LaunchError("no command given", NOT_FOUND)
@@ -62,12 +61,14 @@ def find_posix(command: str, env: Mapping[str, str],
             raise LaunchError(f"{command}: is a directory", NOT_EXECUTABLE)
     if found_not_executable is not None:
         raise LaunchError(f"{found_not_executable}: permission denied (not executable)", NOT_EXECUTABLE)
-    raise LaunchError(f"{command}: command not found", NOT_FOUND,
-                      None if "/" in command else "check the child's PATH")
+    raise LaunchError(
+        f"{command}: command not found", NOT_FOUND, None if "/" in command else "check the child's PATH"
+    )
 
 
-def find_windows(command: str, env: Mapping[str, str],
-                 is_file: Callable[[str], bool] = os.path.isfile) -> str:
+def find_windows(
+    command: str, env: Mapping[str, str], is_file: Callable[[str], bool] = os.path.isfile
+) -> str:
     """Resolve as a Windows shell does, from the child's PATH and PATHEXT, but never the current
     folder for a bare name (a planted ``git.bat`` in a checkout must not run)."""
     if not command:
@@ -88,8 +89,11 @@ def find_windows(command: str, env: Mapping[str, str],
     for candidate in candidates:
         if is_file(candidate):
             return candidate
-    raise LaunchError(f"{command}: command not found", NOT_FOUND,
-                      "check the child's PATH and PATHEXT (the current folder is not searched)")
+    raise LaunchError(
+        f"{command}: command not found",
+        NOT_FOUND,
+        "check the child's PATH and PATHEXT (the current folder is not searched)",
+    )
 
 
 def _join(folder: str, name: str) -> str:
@@ -137,8 +141,12 @@ def exit_status(returncode: int, windows: bool) -> int:
     return returncode
 
 
-def exec_posix(path: str, argv: Sequence[str], env: Mapping[str, str],
-               execve: Callable[[str, list[str], dict[str, str]], Any] | None = None) -> NoReturn:
+def exec_posix(
+    path: str,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    execve: Callable[[str, list[str], dict[str, str]], Any] | None = None,
+) -> NoReturn:
     """Replace credproc with the child: its pid, signals and exit status become the child's."""
     sys.stdout.flush()
     sys.stderr.flush()
@@ -224,8 +232,14 @@ def _posix_plan(relay: _Relay) -> dict[str, Any]:
 WINDOWS_PLAN = {"SIGINT": signal.SIG_IGN, "SIGBREAK": signal.SIG_IGN}
 
 
-def spawn_and_wait(path: str, argv: Sequence[str], env: Mapping[str, str], *, windows: bool,
-                   popen: Callable[..., subprocess.Popen[bytes]] | None = None) -> int:
+def spawn_and_wait(
+    path: str,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    windows: bool,
+    popen: Callable[..., subprocess.Popen[bytes]] | None = None,
+) -> int:
     """Start the child, relay signals while it runs, return the status credproc should exit with."""
     if windows and is_batch(path):
         comspec = _get_windows(env, "COMSPEC") or r"C:\Windows\System32\cmd.exe"
@@ -250,8 +264,13 @@ def spawn_and_wait(path: str, argv: Sequence[str], env: Mapping[str, str], *, wi
         return exit_status(child.wait(), windows)
 
 
-def _start(popen: Callable[..., subprocess.Popen[bytes]], args: Any, executable: str,
-           env: Mapping[str, str], path: str) -> subprocess.Popen[bytes]:
+def _start(
+    popen: Callable[..., subprocess.Popen[bytes]],
+    args: Any,
+    executable: str,
+    env: Mapping[str, str],
+    path: str,
+) -> subprocess.Popen[bytes]:
     try:
         return popen(args, executable=executable, env=dict(env))
     except FileNotFoundError as exc:

@@ -62,8 +62,9 @@ def _decorator(flag: flags.Flag) -> Callable[[F], F]:
     names = [flag.long, *([flag.short] if flag.short else []), flag.dest]
     if not flag.takes_value:
         return click.option(*names, is_flag=True, help=flag.help)
-    return click.option(*names, metavar=flag.metavar, default=None, help=flag.help,
-                        shell_complete=COMPLETERS.get(flag.dest))
+    return click.option(
+        *names, metavar=flag.metavar, default=None, help=flag.help, shell_complete=COMPLETERS.get(flag.dest)
+    )
 
 
 def from_table(table: Sequence[flags.Flag]) -> Callable[[F], F]:
@@ -82,8 +83,14 @@ def profile(help: str = flags.PROFILE.help) -> Callable[[F], F]:
 
 
 def sso_session(help: str, required: bool = False) -> Callable[[F], F]:
-    return click.option("--sso-session", metavar="S", default=None, required=required, help=help,
-                        shell_complete=complete_sso_sessions)
+    return click.option(
+        "--sso-session",
+        metavar="S",
+        default=None,
+        required=required,
+        help=help,
+        shell_complete=complete_sso_sessions,
+    )
 
 
 profile_option = profile()
@@ -94,8 +101,9 @@ refresh_window_option = _decorator(flags.CHILD_REFRESH_WINDOW)
 def format_option(f: F) -> F:
     from credproc import render
 
-    return click.option("--format", "-f", "fmt", type=click.Choice(render.FORMATS), default=None,
-                        help=FORMAT_HELP)(f)
+    return click.option(
+        "--format", "-f", "fmt", type=click.Choice(render.FORMATS), default=None, help=FORMAT_HELP
+    )(f)
 
 
 def parse_window(raw: str | None, environ: Mapping[str, str]) -> float:

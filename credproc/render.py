@@ -71,8 +71,11 @@ def powershell_value(value: str) -> str:
     """
     if value.isascii():
         return powershell_quote(value)
-    parts = [powershell_quote(run) if run.isascii() else _powershell_chars(run)
-             for run in PS_NON_ASCII.split(value) if run]
+    parts = [
+        powershell_quote(run) if run.isascii() else _powershell_chars(run)
+        for run in PS_NON_ASCII.split(value)
+        if run
+    ]
     if not parts[0].startswith("'"):
         parts.insert(0, "''")
     return " + ".join(parts)
@@ -170,9 +173,19 @@ def render(changes: EnvChanges, fmt: str) -> str:
 
 
 SHELL_FORMATS = {
-    "bash": "bash", "zsh": "zsh", "fish": "fish",
-    "sh": "sh", "dash": "sh", "ash": "sh", "ksh": "sh", "mksh": "sh", "ksh93": "sh", "busybox": "sh",
-    "pwsh": "powershell", "powershell": "powershell", "cmd": "cmd",
+    "bash": "bash",
+    "zsh": "zsh",
+    "fish": "fish",
+    "sh": "sh",
+    "dash": "sh",
+    "ash": "sh",
+    "ksh": "sh",
+    "mksh": "sh",
+    "ksh93": "sh",
+    "busybox": "sh",
+    "pwsh": "powershell",
+    "powershell": "powershell",
+    "cmd": "cmd",
 }
 
 

@@ -63,13 +63,13 @@ def build_source(ctx: Context, name: str, stack: tuple[str, ...] = ()) -> Source
 def chain() -> tuple[Provider, ...]:
     """The providers of one profile, first match wins (the order in this module's docstring)."""
     return (
-        roles_anywhere_provider,   # [credproc]
+        roles_anywhere_provider,  # [credproc]
         assume_role_provider,
         web_identity_provider,
         sso_provider,
         static_keys_provider,
         process_provider,
-        keyring_provider,          # [credproc]
+        keyring_provider,  # [credproc]
     )
 
 
@@ -92,6 +92,7 @@ def role_parent(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> S
 
 # --- the providers, in chain order -----------------------------------------------------------
 
+
 def roles_anywhere_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
     return rolesanywhere.detect(ctx, record)
 
@@ -113,10 +114,16 @@ def assume_role_provider(ctx: Context, record: ProfileRecord, here: tuple[str, .
     # Keyring keys + mfa_serial: the MFA goes on one shared GetSessionToken hop (mfa_session.py).
     parent, mfa_serial = mfa_session.rebase(ctx, parent, record.mfa_serial)
     return AssumeRoleSource(
-        profile=name, role_arn=record.role_arn, parent=parent, region=region, endpoint=endpoint,
-        session_name=record.role_session_name, external_id=record.external_id,
+        profile=name,
+        role_arn=record.role_arn,
+        parent=parent,
+        region=region,
+        endpoint=endpoint,
+        session_name=record.role_session_name,
+        external_id=record.external_id,
         duration=parse_duration(record.duration_seconds, name),
-        mfa_serial=mfa_serial, source_identity=record.source_identity,
+        mfa_serial=mfa_serial,
+        source_identity=record.source_identity,
     )
 
 
@@ -129,8 +136,13 @@ def web_identity_provider(ctx: Context, record: ProfileRecord, here: tuple[str, 
     region, endpoint = _sts_place(ctx, record)
     raw_duration = record.duration_seconds
     return WebIdentitySource(
-        name, record.role_arn, expand_user(token_file, ctx.environ), region, endpoint,
-        record.role_session_name, parse_duration(raw_duration, name) if raw_duration else None,
+        name,
+        record.role_arn,
+        expand_user(token_file, ctx.environ),
+        region,
+        endpoint,
+        record.role_session_name,
+        parse_duration(raw_duration, name) if raw_duration else None,
     )
 
 
@@ -147,8 +159,9 @@ def static_keys_provider(ctx: Context, record: ProfileRecord, here: tuple[str, .
             f"profile {record.name!r} has only one of aws_access_key_id / aws_secret_access_key"
         )
     origin = "credentials file" if record.in_credentials_file else "config file"
-    return StaticSource(keys.access_key_id, keys.secret_access_key, keys.session_token, profile=record.name,
-                        origin=origin)
+    return StaticSource(
+        keys.access_key_id, keys.secret_access_key, keys.session_token, profile=record.name, origin=origin
+    )
 
 
 def process_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
@@ -169,8 +182,9 @@ def keyring_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...])
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 def _loop_message(stack: tuple[str, ...], name: str) -> ConfigError:
-    cycle = " → ".join([*stack[stack.index(name):], name])
+    cycle = " → ".join([*stack[stack.index(name) :], name])
     return ConfigError(f"profile loop: {cycle}", "break the cycle of source_profile/credential_process")
 
 
@@ -199,8 +213,7 @@ def _credential_source(ctx: Context, name: str, value: str) -> Source:
     if value in ("EcsContainer", "Ec2InstanceMetadata"):
         return credential_source.metadata_source(ctx, name, value)
     raise ConfigError(
-        f"credential_source of profile {name!r} is {value!r}; "
-        f"use one of {', '.join(credential_source.KNOWN)}"
+        f"credential_source of profile {name!r} is {value!r}; use one of {', '.join(credential_source.KNOWN)}"
     )
 
 

@@ -121,8 +121,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.settimeout(CONNECTION_DEADLINE_SECONDS)
         now = time.monotonic()
         self.rfile = _DeadlineReader(  # type: ignore[assignment]
-            self.connection, now + CONNECTION_DEADLINE_SECONDS,
-            now + min(REQUEST_LINE_SECONDS, CONNECTION_DEADLINE_SECONDS))
+            self.connection,
+            now + CONNECTION_DEADLINE_SECONDS,
+            now + min(REQUEST_LINE_SECONDS, CONNECTION_DEADLINE_SECONDS),
+        )
         self.wfile = self.connection.makefile("wb", 0)
 
     def handle(self) -> None:
@@ -237,8 +239,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, provider: Provider, token: str, port: int, warn: Callable[[str], None],
-                 max_ttl: float | None) -> None:
+    def __init__(
+        self, provider: Provider, token: str, port: int, warn: Callable[[str], None], max_ttl: float | None
+    ) -> None:
         super().__init__((HOST, port), _Handler)
         self.provider, self.token, self.warn, self.max_ttl = provider, token, warn, max_ttl
         self.requests = 0
@@ -311,14 +314,21 @@ class RunningServer:
         self.close()
 
 
-def start(provider: Provider, port: int = 0, *, token: str | None = None,
-          warn: Callable[[str], None] = lambda message: None, max_ttl: float | None = None) -> RunningServer:
+def start(
+    provider: Provider,
+    port: int = 0,
+    *,
+    token: str | None = None,
+    warn: Callable[[str], None] = lambda message: None,
+    max_ttl: float | None = None,
+) -> RunningServer:
     """Serve ``provider``'s credentials on 127.0.0.1:``port`` (0: any free port) in a thread."""
     try:
         server = _Server(provider, token or new_token(), port, warn, max_ttl)
     except OSError as exc:
         raise CredprocError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="credproc-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="credproc-server", daemon=True
+    )
     thread.start()
     return RunningServer(server, thread)

@@ -29,9 +29,17 @@ pytest_plugins = ["tests.support.fixtures"]
 # Modules whose tests drive programs outside credproc (SDKs, shells, a keyring daemon, the AWS CLI).
 # Marked here, in one place, so CI can run the rest on every interpreter (see .ci/test).
 SDK_MODULES = {"test_exec_sdk"}
-E2E_MODULES = {"test_keyring_e2e", "test_shell_functions", "test_completion", "test_render_shells",
-               "test_sso_interop", "test_bench", "test_daprd", "test_go_sdkv2",
-               "test_go_peers"}
+E2E_MODULES = {
+    "test_keyring_e2e",
+    "test_shell_functions",
+    "test_completion",
+    "test_render_shells",
+    "test_sso_interop",
+    "test_bench",
+    "test_daprd",
+    "test_go_sdkv2",
+    "test_go_peers",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -96,6 +104,7 @@ def aws_files(hermetic_env: Path) -> AwsFiles:
 
 
 # ---- leak guard: a test fails when any credproc run leaked a secret it could know ----------------
+
 
 def _fixed_secrets() -> tuple[str, ...]:
     from tests.support.ra_pki import PASSPHRASE

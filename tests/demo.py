@@ -53,7 +53,10 @@ def main() -> int:
             started = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, "-m", "credproc", "credential-process", "--profile", "top"],
-                capture_output=True, text=True, env=env, check=False,
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
             )
             ms = (time.perf_counter() - started) * 1000
             if done.returncode != 0:
@@ -63,9 +66,13 @@ def main() -> int:
             print(f"credproc credential-process --profile top ({label}, {ms:.0f} ms):")
             print(f"  AccessKeyId={creds['AccessKeyId']} Expiration={creds['Expiration']}")
         print(f"upstream calls: {dict(sts.calls)}  (one AssumeRole per hop, none for the hit)\n")
-        probe = ("import boto3; s = boto3.Session(profile_name='work');"
-                 "print(s.client('sts').get_caller_identity()['Arn'])")
-        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False)
+        probe = (
+            "import boto3; s = boto3.Session(profile_name='work');"
+            "print(s.client('sts').get_caller_identity()['Arn'])"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False
+        )
         print(f"boto3 through credential_process: {done.stdout.strip() or done.stderr.strip()}")
         return done.returncode
 

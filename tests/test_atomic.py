@@ -126,8 +126,9 @@ def test_configure_writes_through_a_symlinked_config(tmp_path: Path) -> None:
     real.write_text("[default]\nregion = x\n")
     link = tmp_path / "config"
     link.symlink_to(real)
-    plan = configure.plan({"AWS_CONFIG_FILE": str(link), "HOME": str(tmp_path)}, "dev", {"region": "y"},
-                          command=None)
+    plan = configure.plan(
+        {"AWS_CONFIG_FILE": str(link), "HOME": str(tmp_path)}, "dev", {"region": "y"}, command=None
+    )
     configure.write(plan)
     assert link.is_symlink()
     assert "[profile dev]\nregion = y\n" in real.read_text()

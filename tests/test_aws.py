@@ -21,7 +21,11 @@ CONFIG = AwsConfig(
 @pytest.mark.parametrize(
     ("env", "profile", "expected"),
     [
-        ({"AWS_ENDPOINT_URL_STS": "http://env-sts", "AWS_ENDPOINT_URL": "http://env"}, "svc", "http://env-sts"),
+        (
+            {"AWS_ENDPOINT_URL_STS": "http://env-sts", "AWS_ENDPOINT_URL": "http://env"},
+            "svc",
+            "http://env-sts",
+        ),
         ({"AWS_ENDPOINT_URL": "http://env"}, "svc", "http://services-sts"),
         ({"AWS_ENDPOINT_URL": "http://env"}, "plain", "http://env"),
         ({}, "plain", "http://profile-global"),
@@ -34,7 +38,10 @@ def test_endpoint_precedence(env: dict[str, str], profile: str, expected: str | 
 
 
 def test_service_ids_with_dashes_map_to_their_variable() -> None:
-    assert aws.endpoint_url({"AWS_ENDPOINT_URL_SSO_OIDC": "http://oidc"}, CONFIG, "none", "sso-oidc") == "http://oidc"
+    assert (
+        aws.endpoint_url({"AWS_ENDPOINT_URL_SSO_OIDC": "http://oidc"}, CONFIG, "none", "sso-oidc")
+        == "http://oidc"
+    )
 
 
 def test_region_precedence() -> None:
@@ -71,6 +78,7 @@ def test_transport_failures_are_upstream_errors() -> None:
 
 # ---- the run budget: every client of one credential-process run shares RUN_BUDGET seconds ----------
 
+
 def _timeouts_of(client: object) -> tuple[float, float]:
     cfg = client.meta.config  # type: ignore[attr-defined]
     return cfg.connect_timeout, cfg.read_timeout
@@ -84,7 +92,9 @@ def test_without_a_budget_clients_get_the_default_timeouts() -> None:
 
 def test_a_budget_shrinks_each_clients_timeouts_to_fit_the_attempts() -> None:
     with aws.budget(6):
-        connect, read = _timeouts_of(aws.client("sts", region="us-east-1", endpoint=None, creds=None, environ={}))
+        connect, read = _timeouts_of(
+            aws.client("sts", region="us-east-1", endpoint=None, creds=None, environ={})
+        )
     assert connect <= 2.0 and read <= 2.0
     assert aws.time_left() is None
 

@@ -35,56 +35,88 @@ CASES: dict[str, Case] = {
     "config not utf-8": Case("[profile p]\nregion = \xff\xfe\n", 1, "not UTF-8"),
     "source_profile loop": Case(
         f"[profile p]\nrole_arn = {ROLE}\nsource_profile = q\n"
-        f"[profile q]\nrole_arn = {ROLE}\nsource_profile = p\n", 1, "profile loop: p → q → p"),
+        f"[profile q]\nrole_arn = {ROLE}\nsource_profile = p\n",
+        1,
+        "profile loop: p → q → p",
+    ),
     "missing source profile": Case(
-        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = nowhere\n", 1, "profile 'nowhere' is not in"),
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = nowhere\n", 1, "profile 'nowhere' is not in"
+    ),
     "duration not a number": Case(
-        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nduration_seconds = soon\n", 1,
-        "not a number of seconds"),
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nduration_seconds = soon\n",
+        1,
+        "not a number of seconds",
+    ),
     "duration out of range": Case(
-        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nduration_seconds = 60\n", 1,
-        "between 900 and 43200"),
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nduration_seconds = 60\n",
+        1,
+        "between 900 and 43200",
+    ),
     "malformed role arn": Case(
-        "[profile p]\nrole_arn = arn:aws:iam::12:user/x\nsource_profile = base\n", 1, "not an IAM role ARN"),
+        "[profile p]\nrole_arn = arn:aws:iam::12:user/x\nsource_profile = base\n", 1, "not an IAM role ARN"
+    ),
     "role without a source": Case(f"[profile p]\nrole_arn = {ROLE}\n", 1, "no source_profile"),
     "two sources": Case(
-        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\ncredential_source = Environment\n", 1,
-        "both source_profile and credential_source"),
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\ncredential_source = Environment\n",
+        1,
+        "both source_profile and credential_source",
+    ),
     "unknown credential_source": Case(
-        f"[profile p]\nrole_arn = {ROLE}\ncredential_source = Laptop\n", 1, "use one of Environment"),
+        f"[profile p]\nrole_arn = {ROLE}\ncredential_source = Laptop\n", 1, "use one of Environment"
+    ),
     "credential_source Environment without keys": Case(
-        f"[profile p]\nrole_arn = {ROLE}\ncredential_source = Environment\n", 1, "AWS_ACCESS_KEY_ID"),
+        f"[profile p]\nrole_arn = {ROLE}\ncredential_source = Environment\n", 1, "AWS_ACCESS_KEY_ID"
+    ),
     "half a key pair": Case(f"[profile p]\naws_access_key_id = {BASE_KEY_ID}\n", 1, "only one of"),
     "no source at all": Case("[profile p]\nregion = us-east-1\n", 1, "has no credentials"),
     "missing web identity token file": Case(
-        f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = /nonexistent/token\n", 1,
-        "cannot read web_identity_token_file"),
+        f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = /nonexistent/token\n",
+        1,
+        "cannot read web_identity_token_file",
+    ),
     "credential_process not found": Case(
-        "[profile p]\ncredential_process = /nonexistent/helper --flag\n", 1, "command not found"),
+        "[profile p]\ncredential_process = /nonexistent/helper --flag\n", 1, "command not found"
+    ),
     "credential_process fails": Case(
-        f"[profile p]\ncredential_process = {sys.executable} -c 'raise SystemExit(7)'\n", 3,
-        "failed with exit code 7"),
+        f"[profile p]\ncredential_process = {sys.executable} -c 'raise SystemExit(7)'\n",
+        3,
+        "failed with exit code 7",
+    ),
     "credential_process prints garbage": Case(
-        f"[profile p]\ncredential_process = {sys.executable} -c 'print(42)'\n", 1,
-        "did not print a JSON object"),
+        f"[profile p]\ncredential_process = {sys.executable} -c 'print(42)'\n",
+        1,
+        "did not print a JSON object",
+    ),
     "credential_process unbalanced quote": Case(
-        "[profile p]\ncredential_process = helper 'oops\n", 1, "cannot parse credential_process"),
+        "[profile p]\ncredential_process = helper 'oops\n", 1, "cannot parse credential_process"
+    ),
     "refresh window not a number": Case(
-        "[profile p]\nregion = us-east-1\n", 2, "--refresh-window",
-        ("--profile", "p", "--refresh-window", "soon")),
-    "unknown flag": Case("[profile p]\nregion = us-east-1\n", 2, "No such option", ("--profile", "p", "--bogus")),
+        "[profile p]\nregion = us-east-1\n",
+        2,
+        "--refresh-window",
+        ("--profile", "p", "--refresh-window", "soon"),
+    ),
+    "unknown flag": Case(
+        "[profile p]\nregion = us-east-1\n", 2, "No such option", ("--profile", "p", "--bogus")
+    ),
     "mfa needed with no terminal": Case(
-        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n", 4,
-        "no terminal to ask on"),
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n",
+        4,
+        "no terminal to ask on",
+    ),
     "mfa code malformed": Case(
-        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n", 1,
-        "must be 6 digits", ("--profile", "p", "--mfa-token", "12ab")),
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n",
+        1,
+        "must be 6 digits",
+        ("--profile", "p", "--mfa-token", "12ab"),
+    ),
 }
 
 
 def write_case(case: Case, aws_files: AwsFiles) -> None:
-    aws_files.config.write_bytes(case.config.encode("latin-1") if "\xff" in case.config
-                                 else case.config.encode())
+    aws_files.config.write_bytes(
+        case.config.encode("latin-1") if "\xff" in case.config else case.config.encode()
+    )
     aws_files.write_credentials(CHAIN_CREDENTIALS)
 
 
@@ -142,8 +174,13 @@ def test_debug_shows_the_traceback(aws_files: AwsFiles) -> None:
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"", b"credproc-cache/1 9999999999 0 10 0 beef\n{}", b"\x00\x01\x02" * 100, b"not an entry at all\n",
-     b"credproc-cache/1 x y z w v\n"],
+    [
+        b"",
+        b"credproc-cache/1 9999999999 0 10 0 beef\n{}",
+        b"\x00\x01\x02" * 100,
+        b"not an entry at all\n",
+        b"credproc-cache/1 x y z w v\n",
+    ],
     ids=["empty", "bad-checksum", "binary", "foreign", "non-numeric"],
 )
 def test_corrupt_cache_files_are_a_miss_that_gets_repaired(
@@ -184,8 +221,11 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
         yield target
         target.chmod(0o700)
         return
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", str(target)],
-                             capture_output=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", str(target)],
+        capture_output=True,
+        check=False,
+    )
     require("a read-only tmpfs", mounted.returncode == 0, mounted.stderr.decode(errors="replace"))
     try:
         yield target

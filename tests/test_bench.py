@@ -26,18 +26,26 @@ def run_quick(tmp_path: Path) -> tuple[str, dict[str, Any]]:
     out = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)], env=env,
-                          capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--json", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout, json.loads(out.read_text())
 
 
 def check_tables(text: str) -> None:
-    for header in ("| measurement | median ms | ratio to `python -c pass` | max RSS MB |",
-                   "| goal | measured | met |",
-                   "| parallel cold runs | profile | wall ms (all done) | upstream calls |",
-                   "| Roles Anywhere: sign one CreateSession (in process) | median µs |",
-                   "| start-up | median ms |"):
+    for header in (
+        "| measurement | median ms | ratio to `python -c pass` | max RSS MB |",
+        "| goal | measured | met |",
+        "| parallel cold runs | profile | wall ms (all done) | upstream calls |",
+        "| Roles Anywhere: sign one CreateSession (in process) | median µs |",
+        "| start-up | median ms |",
+    ):
         assert header in text
     assert "Python " in text.splitlines()[0]  # the machine line
 
@@ -55,8 +63,11 @@ def check_calls(rows: dict[str, Any], parallel: list[dict[str, Any]]) -> None:
 
 
 def check_peers(rows: dict[str, Any], notes: list[str]) -> None:
-    peers = ("aws-export-credentials hit, 2-hop", "aws-sso-util credential-process hit, SSO",
-             "credproc hit, 2-hop (clean venv)")
+    peers = (
+        "aws-export-credentials hit, 2-hop",
+        "aws-sso-util credential-process hit, SSO",
+        "credproc hit, 2-hop (clean venv)",
+    )
     require("the clean venvs (PyPI)", all(p in rows for p in peers), "; ".join(notes))
     for peer in peers:
         assert rows[peer]["calls_per_run"] == 0, peer  # their caches were hit too
@@ -70,7 +81,9 @@ def check_exec(results: dict[str, Any]) -> None:
     assert "`credproc exec --profile top -- true` (warm cache)" in results["rows"]
     assert results["server"]["requests"] == 50  # each answer was checked by the client
     assert [run["how"] for run in results["server"]["runs"]] == [
-        "sequential, one connection per request", "8 clients at once"]
+        "sequential, one connection per request",
+        "8 clients at once",
+    ]
 
 
 # One test, one run: the run takes a minute, and xdist would start it once per worker.

@@ -38,13 +38,19 @@ def _boom(kind: str) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "code", "says"),
-    [("upstream", 3, "credproc: error: AWS said no\ncredproc: hint: try later\n"),
-     ("launch", 127, "credproc: error: not found: x\n"),
-     ("abort", 130, "credproc: error: interrupted\n"),
-     ("interrupt", 130, "\ncredproc: error: interrupted\n"),  # click ends the ^C line first
-     ("pipe", 1, ""),
-     ("other", 70, "credproc: error: unexpected RuntimeError\n"
-                  "credproc: hint: run again with --debug and report the traceback\n")],
+    [
+        ("upstream", 3, "credproc: error: AWS said no\ncredproc: hint: try later\n"),
+        ("launch", 127, "credproc: error: not found: x\n"),
+        ("abort", 130, "credproc: error: interrupted\n"),
+        ("interrupt", 130, "\ncredproc: error: interrupted\n"),  # click ends the ^C line first
+        ("pipe", 1, ""),
+        (
+            "other",
+            70,
+            "credproc: error: unexpected RuntimeError\n"
+            "credproc: hint: run again with --debug and report the traceback\n",
+        ),
+    ],
 )
 def test_errors_become_exit_codes_in_one_place(
     kind: str, code: int, says: str, capsys: pytest.CaptureFixture[str]

@@ -81,8 +81,11 @@ def tiny_fs(tmp_path: Path) -> Iterator[Path]:
     target.mkdir(mode=0o700)
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(target)],
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(target)],
+        capture_output=True,
+        check=False,
+    )
     require("a small tmpfs", done.returncode == 0, done.stderr.decode(errors="replace"))
     try:
         yield target

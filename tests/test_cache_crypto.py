@@ -36,8 +36,10 @@ def sealed_cache(warnings: list[str] | None = None) -> Cache:
     return Cache.open({**os.environ, cache_crypto.ENV: "keyring"}, 0, sink.append)
 
 
-@pytest.mark.parametrize(("value", "on"), [("keyring", True), ("1", True), ("TRUE", True),
-                                           ("", False), ("0", False), ("off", False)])
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [("keyring", True), ("1", True), ("TRUE", True), ("", False), ("0", False), ("off", False)],
+)
 def test_encryption_is_off_unless_asked_for(value: str, on: bool) -> None:
     assert cache_crypto.enabled({cache_crypto.ENV: value}) is on
     assert cache_crypto.enabled({}) is False
@@ -98,8 +100,9 @@ def test_no_keyring_means_no_cache_never_a_plaintext_one(monkeypatch: pytest.Mon
     warnings: list[str] = []
     sealed_cache(warnings).store("p-one", creds(), EntryMeta())
     assert not (Path(os.environ["CREDPROC_CACHE_DIR"]) / "p-one.entry").exists()
-    assert warnings == ["cache encryption unavailable (no OS keyring is available to keep secrets in); "
-                        "credentials not cached"]
+    assert warnings == [
+        "cache encryption unavailable (no OS keyring is available to keep secrets in); credentials not cached"
+    ]
     keystore.forget_backend()
 
 
@@ -130,17 +133,30 @@ def test_sealed_hits_are_served_by_a_real_process_and_the_plain_path_steps_aside
         assert BASE_SECRET.encode() not in path.read_bytes()
 
     env = dict(os.environ)
-    hit = subprocess.run([CREDPROC[0], "-X", "importtime", *CREDPROC[1:], "credential-process",
-                          "--profile", "top"], capture_output=True, text=True, timeout=60, env=env,
-                         check=False, stdin=subprocess.DEVNULL)
+    hit = subprocess.run(
+        [CREDPROC[0], "-X", "importtime", *CREDPROC[1:], "credential-process", "--profile", "top"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert hit.returncode == 0, hit.stderr
     assert hit.stdout == first.stdout
     imported = {line.split("|")[-1].strip() for line in hit.stderr.splitlines() if "|" in line}
     assert "credproc.cache_crypto" in imported and "click" not in imported  # the sealed hit path
 
     env.pop(cache_crypto.ENV)  # encryption turned off later: the plain path must not print ciphertext
-    later = subprocess.run([*CREDPROC, "credential-process", "--profile", "top"], capture_output=True,
-                           text=True, timeout=60, env=env, check=False, stdin=subprocess.DEVNULL)
+    later = subprocess.run(
+        [*CREDPROC, "credential-process", "--profile", "top"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert later.returncode == 0, later.stderr
     assert later.stdout == first.stdout
     assert sts.calls["AssumeRole"] == 2

@@ -15,8 +15,13 @@ from tests.support.cachetools import entries
 from tests.support.moto_sts import MotoSTS
 
 OTHER_UID = 65534  # "nobody"
-FORGED = {"Version": 1, "AccessKeyId": "ASIAFORGEDFORGEDFORG", "SecretAccessKey": "forged-secret-key-value",
-          "SessionToken": "forged-session-token-value", "Expiration": "2099-01-01T00:00:00Z"}
+FORGED = {
+    "Version": 1,
+    "AccessKeyId": "ASIAFORGEDFORGEDFORG",
+    "SecretAccessKey": "forged-secret-key-value",
+    "SessionToken": "forged-session-token-value",
+    "Expiration": "2099-01-01T00:00:00Z",
+}
 
 
 @pytest.fixture(autouse=True)

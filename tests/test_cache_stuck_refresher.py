@@ -40,8 +40,12 @@ def _cache(directory: Path, now: float, warnings: list[str]) -> Cache:
 
 def test_a_stuck_refresher_gets_stale_credentials_served_within_the_budget(stuck: Path) -> None:
     warnings: list[str] = []
-    creds = Credentials("ASIACACHED", "cached-secret-value", "cached-token-value",
-                        datetime.fromtimestamp(T0 + 3600, tz=timezone.utc))
+    creds = Credentials(
+        "ASIACACHED",
+        "cached-secret-value",
+        "cached-token-value",
+        datetime.fromtimestamp(T0 + 3600, tz=timezone.utc),
+    )
     _cache(stuck, T0, warnings).store(KEY, creds, EntryMeta(kind="answer"))
     start = time.monotonic()
     with aws.budget(0.5):

@@ -114,9 +114,24 @@ def test_aws_cli_gets_the_final_roles_identity(chain: AwsFiles, sts: MotoSTS, tm
     command = f"{sys.executable} -m credproc credential-process --profile top"
     chain.write_config(chain.config.read_text() + f"\n[profile work]\ncredential_process = {command}\n")
     done = subprocess.run(
-        [sys.executable, "-m", "awscli", "sts", "get-caller-identity", "--profile", "work",
-         "--region", "us-east-1", "--output", "json"],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ), check=False,
+        [
+            sys.executable,
+            "-m",
+            "awscli",
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "work",
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     identity = json.loads(done.stdout)
@@ -131,8 +146,14 @@ def test_boto3_gets_the_final_roles_identity(chain: AwsFiles, sts: MotoSTS) -> N
         "import boto3, json; s = boto3.Session(profile_name='work', region_name='us-east-1');"
         "print(json.dumps(s.client('sts').get_caller_identity()['Arn']))"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ), check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout).startswith("arn:aws:sts::222222222222:assumed-role/top/")
 
@@ -143,7 +164,10 @@ def test_32_parallel_cold_runs_make_one_assume_role_per_hop(chain: AwsFiles, sts
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "credproc", "credential-process", "--profile", "top"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
             stdin=subprocess.DEVNULL,
         )
         for _ in range(32)
@@ -173,7 +197,9 @@ def test_a_run_killed_while_holding_the_lock_does_not_stall_the_next(
     flag.touch()
     holder = subprocess.Popen(
         [sys.executable, "-m", "credproc", "credential-process", "--profile", "p"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     lock_dir = tmp_path / "cache"
     deadline = time.monotonic() + 30

@@ -17,8 +17,9 @@ def test_version_and_module_entry() -> None:
     done = run_credproc("--version")
     assert done.returncode == 0
     assert done.stdout.strip() == f"credproc, version {__version__}"
-    helped = subprocess.run([sys.executable, "-m", "credproc", "--help"], capture_output=True, text=True,
-                            check=False)
+    helped = subprocess.run(
+        [sys.executable, "-m", "credproc", "--help"], capture_output=True, text=True, check=False
+    )
     assert helped.returncode == 0
     assert "credential-process" in helped.stdout
 

@@ -85,8 +85,14 @@ def _bash_complete(env: dict[str, str], *words: str) -> list[str]:
         f"_credproc_completion credproc '{words[-1]}' '{words[-2]}'\n"
         'printf "%s\\n" "${COMPREPLY[@]}"\n'
     )
-    done = subprocess.run([shell("bash"), "--norc", "--noprofile", "-c", script], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [shell("bash"), "--norc", "--noprofile", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return [line for line in done.stdout.splitlines() if line]
 
@@ -120,8 +126,9 @@ def test_completion_with_an_unparsable_config_offers_nothing_and_prints_no_error
     world: dict[str, str], aws_files: AwsFiles
 ) -> None:
     aws_files.config.write_text("[profile dev]\nregion = x\nregion = y\n")  # duplicate key
-    env = dict(world, COMP_WORDS="credproc doctor --profile ", COMP_CWORD="3",
-               _CREDPROC_COMPLETE="bash_complete")
+    env = dict(
+        world, COMP_WORDS="credproc doctor --profile ", COMP_CWORD="3", _CREDPROC_COMPLETE="bash_complete"
+    )
     done = subprocess.run(["credproc"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0
     assert done.stdout.strip() == ""
@@ -130,8 +137,9 @@ def test_completion_with_an_unparsable_config_offers_nothing_and_prints_no_error
 
 def test_zsh_completes_a_profile_name_in_its_line_editor(world: dict[str, str], tmp_path: Path) -> None:
     env = dict(world, PS1="%% ", TERM="dumb", ZDOTDIR=str(tmp_path))
-    child = pexpect.spawn(shell("zsh"), ["-f", "-i"], env=env, encoding="utf-8", timeout=30,
-                          dimensions=(24, 200))
+    child = pexpect.spawn(
+        shell("zsh"), ["-f", "-i"], env=env, encoding="utf-8", timeout=30, dimensions=(24, 200)
+    )
     try:
         child.sendline(f"autoload -Uz compinit && compinit -u -D && source {COMMITTED['zsh']} && echo LOADED")
         child.expect("LOADED")
@@ -145,8 +153,9 @@ def test_zsh_completes_a_profile_name_in_its_line_editor(world: dict[str, str], 
 
 def test_zsh_lists_every_profile_on_an_empty_word(world: dict[str, str], tmp_path: Path) -> None:
     env = dict(world, PS1="%% ", TERM="dumb", ZDOTDIR=str(tmp_path))
-    child = pexpect.spawn(shell("zsh"), ["-f", "-i"], env=env, encoding="utf-8", timeout=30,
-                          dimensions=(24, 200))
+    child = pexpect.spawn(
+        shell("zsh"), ["-f", "-i"], env=env, encoding="utf-8", timeout=30, dimensions=(24, 200)
+    )
     try:
         child.sendline(f"autoload -Uz compinit && compinit -u -D && source {COMMITTED['zsh']} && echo LOADED")
         child.expect("LOADED")
@@ -159,8 +168,14 @@ def test_zsh_lists_every_profile_on_an_empty_word(world: dict[str, str], tmp_pat
 
 def _fish_complete(env: dict[str, str], line: str) -> list[str]:
     script = f"source {COMMITTED['fish']}; complete --do-complete '{line}'"
-    done = subprocess.run([shell("fish"), "--no-config", "-c", script], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [shell("fish"), "--no-config", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     return [entry.split("\t")[0] for entry in done.stdout.splitlines()]
@@ -173,16 +188,26 @@ def test_fish_completes_profile_names(world: dict[str, str]) -> None:
 
 def test_fish_completes_commands_with_their_help(world: dict[str, str]) -> None:
     script = f"source {COMMITTED['fish']}; complete --do-complete 'credproc doct'"
-    done = subprocess.run([shell("fish"), "--no-config", "-c", script], env=world,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [shell("fish"), "--no-config", "-c", script],
+        env=world,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.stdout.startswith("doctor\tExplain how a profile resolves")
 
 
 def test_powershell_protocol_answers_type_value_and_help_per_line(world: dict[str, str]) -> None:
     # pwsh is not packaged for Debian; its script's half of the protocol is the committed file,
     # credproc's half is checked here with the variables the script sets.
-    env = dict(world, COMP_WORDS="credproc doctor --profile", COMP_CWORD="3",
-               _CREDPROC_COMPLETE="powershell_complete")
+    env = dict(
+        world,
+        COMP_WORDS="credproc doctor --profile",
+        COMP_CWORD="3",
+        _CREDPROC_COMPLETE="powershell_complete",
+    )
     done = subprocess.run(["credproc"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [f"plain\t{name}\t" for name in ALL_PROFILES]
@@ -227,15 +252,17 @@ def test_completing_a_command_name_imports_no_command() -> None:
         "'credproc.commands.completion')\n"
         "sys.stderr.write(repr((code, loaded)))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                          check=False, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False, cwd=REPO
+    )
     assert done.stdout == "plain,credential-process\n"
     assert done.stderr == "(0, [])"
 
 
 def test_completion_answers_quickly_enough_for_a_tab_press(world: dict[str, str]) -> None:
-    env = dict(world, COMP_WORDS="credproc doctor --profile ", COMP_CWORD="3",
-               _CREDPROC_COMPLETE="bash_complete")
+    env = dict(
+        world, COMP_WORDS="credproc doctor --profile ", COMP_CWORD="3", _CREDPROC_COMPLETE="bash_complete"
+    )
     start = time.monotonic()
     done = subprocess.run(["credproc"], env=env, capture_output=True, text=True, timeout=60, check=False)
     elapsed = time.monotonic() - start

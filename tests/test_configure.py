@@ -38,8 +38,9 @@ def awkward_credproc(tmp_path: Path) -> Path:
 def test_dry_run_prints_a_diff_and_writes_nothing(aws_files: AwsFiles, tmp_path: Path) -> None:
     original = (FIXTURES / "windows-crlf.config").read_bytes()
     aws_files.config.write_bytes(original)
-    done = run_credproc("configure", "dev", "--region", "us-west-2", "--credproc-path", "/opt/credproc",
-                        "--dry-run")
+    done = run_credproc(
+        "configure", "dev", "--region", "us-west-2", "--credproc-path", "/opt/credproc", "--dry-run"
+    )
     assert done.returncode == 0, done.stderr
     assert aws_files.config.read_bytes() == original
     # (run_credproc reads text, so the diff's CRLF line ends arrive as \n here)
@@ -53,20 +54,38 @@ def test_dry_run_prints_a_diff_and_writes_nothing(aws_files: AwsFiles, tmp_path:
 def test_configure_rewrites_one_block_of_a_messy_file(aws_files: AwsFiles, fixture: str) -> None:
     before = (FIXTURES / fixture).read_bytes().decode("utf-8")
     aws_files.config.write_bytes(before.encode("utf-8"))
-    header = {"comments-and-odd-spacing.config": "[profile   dev]",
-              "duplicate-looking-sections.config": "[profile  dev]",
-              "sso-sessions-and-services.config": "[profile ci]"}.get(fixture, "[profile dev]")
+    header = {
+        "comments-and-odd-spacing.config": "[profile   dev]",
+        "duplicate-looking-sections.config": "[profile  dev]",
+        "sso-sessions-and-services.config": "[profile ci]",
+    }.get(fixture, "[profile dev]")
     profile = "ci" if fixture.startswith("sso") else "dev"
-    done = run_credproc("configure", profile, "--region", "eu-north-1", "--set", "output=json",
-                        "--credproc-path", "/opt/credproc/bin/credproc")
+    done = run_credproc(
+        "configure",
+        profile,
+        "--region",
+        "eu-north-1",
+        "--set",
+        "output=json",
+        "--credproc-path",
+        "/opt/credproc/bin/credproc",
+    )
     assert done.returncode == 0, done.stderr
     after = aws_files.config.read_bytes().decode("utf-8")
     middle = assert_only_block_changed(before, after, header)
     nl = "\r\n" if "\r\n" in before else "\n"
     line = f"credential_process = /opt/credproc/bin/credproc credential-process --profile {profile}{nl}"
     assert line in middle
-    again = run_credproc("configure", profile, "--region", "eu-north-1", "--set", "output=json",
-                         "--credproc-path", "/opt/credproc/bin/credproc")
+    again = run_credproc(
+        "configure",
+        profile,
+        "--region",
+        "eu-north-1",
+        "--set",
+        "output=json",
+        "--credproc-path",
+        "/opt/credproc/bin/credproc",
+    )
     assert again.returncode == 0
     assert "already up to date" in again.stderr
     assert aws_files.config.read_bytes().decode("utf-8") == after
@@ -123,12 +142,15 @@ def test_unset_removes_keys_and_their_nested_blocks(aws_files: AwsFiles) -> None
     assert aws_files.config.read_text() == "[profile dev]\nregion = us-east-1\n"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["bad name"], "cannot be written"),
-    (["dev", "--set", "novalue"], "--set takes KEY=VALUE"),
-    (["dev", "--set", "bad key=1"], "not a valid name"),
-    (["dev", "--set", "credential_process=x"], "written by configure itself"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bad name"], "cannot be written"),
+        (["dev", "--set", "novalue"], "--set takes KEY=VALUE"),
+        (["dev", "--set", "bad key=1"], "not a valid name"),
+        (["dev", "--set", "credential_process=x"], "written by configure itself"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_code(aws_files: AwsFiles, args: list[str], message: str) -> None:
     aws_files.write_config("[default]\nregion = us-east-1\n")
     done = run_credproc("configure", *args, "--credproc-path", "/opt/credproc")
@@ -218,8 +240,9 @@ def test_find_credproc_prefers_the_script_it_was_started_as(tmp_path: Path) -> N
     assert configure_cmd.find_credproc(str(script), {"PATH": ""}) == [str(script)]
     on_path = {"PATH": str(script.parent)}
     assert configure_cmd.find_credproc("/x/credproc/__main__.py", on_path) == [str(script)]
-    assert configure_cmd.find_credproc("/x/__main__.py", {"PATH": str(tmp_path / "none")},
-                                       executable="/py/bin/python3") == ["/py/bin/python3", "-m", "credproc"]
+    assert configure_cmd.find_credproc(
+        "/x/__main__.py", {"PATH": str(tmp_path / "none")}, executable="/py/bin/python3"
+    ) == ["/py/bin/python3", "-m", "credproc"]
 
 
 WRAPPED_CONFIG = """\
@@ -232,8 +255,9 @@ WRAPPED_CONFIG = """\
 def wrapped(aws_files: AwsFiles, sts: MotoSTS, awkward_credproc: Path) -> dict[str, str]:
     """Profile ``wrapped`` has only the configure-written line; credproc resolves ``base`` for it."""
     aws_files.write_config(WRAPPED_CONFIG)
-    aws_files.write_credentials(f"[base]\naws_access_key_id = {BASE_KEY_ID}\n"
-                                f"aws_secret_access_key = {BASE_SECRET}\n")
+    aws_files.write_credentials(
+        f"[base]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = {BASE_SECRET}\n"
+    )
     env = _env(awkward_credproc.parent)
     done = run_credproc("configure", "wrapped", "--resolve", "base", env=env)
     assert done.returncode == 0, done.stderr
@@ -248,8 +272,15 @@ def _line(aws_files: AwsFiles) -> str:
 def test_the_written_line_runs_through_sh_c_as_go_and_node_sdks_run_it(
     wrapped: dict[str, str], aws_files: AwsFiles
 ) -> None:
-    done = subprocess.run(["/bin/sh", "-c", _line(aws_files)], env=wrapped, capture_output=True, text=True,
-                          timeout=60, check=False, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        ["/bin/sh", "-c", _line(aws_files)],
+        env=wrapped,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["AccessKeyId"] == BASE_KEY_ID
 
@@ -257,15 +288,22 @@ def test_the_written_line_runs_through_sh_c_as_go_and_node_sdks_run_it(
 def test_the_written_line_works_for_the_real_aws_cli(wrapped: dict[str, str], sts: MotoSTS) -> None:
     aws = shutil.which("aws") or os.path.join(os.path.dirname(sys.executable), "aws")
     assert os.path.exists(aws), "the awscli test dependency provides `aws`"
-    done = subprocess.run([aws, "sts", "get-caller-identity", "--profile", "wrapped", "--output", "json"],
-                          env=wrapped, capture_output=True, text=True, timeout=120, check=False,
-                          stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [aws, "sts", "get-caller-identity", "--profile", "wrapped", "--output", "json"],
+        env=wrapped,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
     assert "Account" in json.loads(done.stdout)
 
 
-def test_the_written_line_works_for_boto3(wrapped: dict[str, str], sts: MotoSTS,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_written_line_works_for_boto3(
+    wrapped: dict[str, str], sts: MotoSTS, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for key, value in wrapped.items():
         monkeypatch.setenv(key, value)
     session = boto3.Session(profile_name="wrapped")

@@ -31,8 +31,9 @@ def _block_bounds(text: str, header: str) -> tuple[int, int]:
         starts.append(offset)
         offset += len(line) + 1
     index = max(i for i, line in enumerate(lines) if line.rstrip("\r") == header)
-    stop = next((starts[j] for j in range(index + 1, len(lines))
-                 if lines[j].strip().startswith("[")), len(text))
+    stop = next(
+        (starts[j] for j in range(index + 1, len(lines)) if lines[j].strip().startswith("[")), len(text)
+    )
     return starts[index], stop
 
 
@@ -40,24 +41,44 @@ def assert_only_block_changed(before: str, after: str, header: str) -> str:
     start, stop = _block_bounds(before, header)
     tail = len(before) - stop
     assert after[:start] == before[:start], "bytes before the edited block changed"
-    assert after[len(after) - tail:] == before[stop:], "bytes after the edited block changed"
-    middle = after[start:len(after) - tail]
+    assert after[len(after) - tail :] == before[stop:], "bytes after the edited block changed"
+    middle = after[start : len(after) - tail]
     assert middle.split("\n")[0].rstrip("\r") == header, "the block's header changed"
     return middle
 
 
 EDITS = [
     # fixture, profile, header as written in the file, updates, removals
-    ("windows-crlf.config", "dev", "[profile dev]",
-     {"region": "us-west-2", "credential_process": "/usr/bin/credproc credential-process --profile dev"}, []),
+    (
+        "windows-crlf.config",
+        "dev",
+        "[profile dev]",
+        {"region": "us-west-2", "credential_process": "/usr/bin/credproc credential-process --profile dev"},
+        [],
+    ),
     ("windows-crlf.config", "default", "[default]", {"output": "yaml"}, []),
-    ("comments-and-odd-spacing.config", "dev", "[profile   dev]", {"mfa_serial": "arn:aws:iam::1:mfa/j"},
-     ["region"]),
-    ("comments-and-odd-spacing.config", "ops", "[profile ops]  ; inline text after a header",
-     {"region": "eu-north-1", "credential_process": "'/opt/credproc' credential-process --profile ops"}, []),
+    (
+        "comments-and-odd-spacing.config",
+        "dev",
+        "[profile   dev]",
+        {"mfa_serial": "arn:aws:iam::1:mfa/j"},
+        ["region"],
+    ),
+    (
+        "comments-and-odd-spacing.config",
+        "ops",
+        "[profile ops]  ; inline text after a header",
+        {"region": "eu-north-1", "credential_process": "'/opt/credproc' credential-process --profile ops"},
+        [],
+    ),
     ("comments-and-odd-spacing.config", "default", "[default]", {"cli_pager": "less"}, ["output"]),
-    ("sso-sessions-and-services.config", "corp-admin", "[profile corp-admin]",
-     {"region": "eu-west-1"}, ["s3"]),
+    (
+        "sso-sessions-and-services.config",
+        "corp-admin",
+        "[profile corp-admin]",
+        {"region": "eu-west-1"},
+        ["s3"],
+    ),
     ("sso-sessions-and-services.config", "ci", "[profile ci]", {"role_session_name": "ci-run"}, []),
     ("duplicate-looking-sections.config", "dev", "[profile  dev]", {"region": "eu-west-3"}, []),
     ("duplicate-looking-sections.config", "default", "[default]", {"region": "us-east-2"}, []),
@@ -68,8 +89,11 @@ EDITS = [
 ]
 
 
-@pytest.mark.parametrize(("fixture", "profile", "header", "updates", "removals"), EDITS,
-                         ids=[f"{e[0]}:{e[1]}:{'+'.join(e[3])}" for e in EDITS])
+@pytest.mark.parametrize(
+    ("fixture", "profile", "header", "updates", "removals"),
+    EDITS,
+    ids=[f"{e[0]}:{e[1]}:{'+'.join(e[3])}" for e in EDITS],
+)
 def test_editing_a_profile_changes_only_its_block(
     tmp_path: Path, fixture: str, profile: str, header: str, updates: dict[str, str], removals: list[str]
 ) -> None:
@@ -90,8 +114,9 @@ def test_editing_a_profile_changes_only_its_block(
         assert others_new == others_old
 
 
-@pytest.mark.parametrize(("fixture", "profile", "header", "updates", "removals"), EDITS,
-                         ids=[f"{e[0]}:{e[1]}" for e in EDITS])
+@pytest.mark.parametrize(
+    ("fixture", "profile", "header", "updates", "removals"), EDITS, ids=[f"{e[0]}:{e[1]}" for e in EDITS]
+)
 def test_the_same_edit_twice_changes_nothing_the_second_time(
     fixture: str, profile: str, header: str, updates: dict[str, str], removals: list[str]
 ) -> None:
@@ -108,11 +133,13 @@ def test_a_new_profile_is_appended_and_the_file_before_it_kept(tmp_path: Path, f
     assert edit.created
     kept = before if before.endswith("\n") else before + ("\r\n" if "\r\n" in before else "\n")
     assert edit.after.startswith(kept)
-    new_part = edit.after[len(kept):]
+    new_part = edit.after[len(kept) :]
     nl = "\r\n" if "\r\n" in before else "\n"
     assert new_part == f"{nl}[profile added-by-credproc]{nl}region = us-east-1{nl}output = json{nl}"
     assert _parse(edit.after, tmp_path)["profiles"]["added-by-credproc"] == {  # type: ignore[index]
-        "region": "us-east-1", "output": "json"}
+        "region": "us-east-1",
+        "output": "json",
+    }
 
 
 def test_crlf_files_get_crlf_lines_only() -> None:
@@ -161,8 +188,9 @@ def test_profile_names_that_would_not_read_back_are_refused(name: str) -> None:
         config_edit.set_profile("", name, {"region": "x"})
 
 
-@pytest.mark.parametrize(("key", "value"), [("re gion", "x"), ("a=b", "x"), ("region", "two\nlines"),
-                                            ("region", " padded ")])
+@pytest.mark.parametrize(
+    ("key", "value"), [("re gion", "x"), ("a=b", "x"), ("region", "two\nlines"), ("region", " padded ")]
+)
 def test_keys_and_values_that_would_not_read_back_are_refused(key: str, value: str) -> None:
     with pytest.raises(ConfigError):
         config_edit.set_profile("", "dev", {key: value})

@@ -78,8 +78,11 @@ def test_environment_source_assumes_the_role(aws_files: AwsFiles, sts: MotoSTS) 
 
 def test_ecs_container_source_assumes_the_role(aws_files: AwsFiles, sts: MotoSTS, metadata: str) -> None:
     _role_config(aws_files, "EcsContainer")
-    env = dict(os.environ, AWS_CONTAINER_CREDENTIALS_FULL_URI=metadata + "/ecs/creds",
-               AWS_CONTAINER_AUTHORIZATION_TOKEN="ecs-auth")
+    env = dict(
+        os.environ,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI=metadata + "/ecs/creds",
+        AWS_CONTAINER_AUTHORIZATION_TOKEN="ecs-auth",
+    )
     done = run_credproc("credential-process", "--profile", "p", env=env)
     assert done.returncode == 0, done.stderr
     assert sts.calls["AssumeRole"] == 1
@@ -105,7 +108,9 @@ def test_unreachable_container_endpoint_is_exit_3(aws_files: AwsFiles, sts: Moto
     assert "EcsContainer credentials unavailable" in done.stderr
 
 
-def test_web_identity_token_file_assumes_the_role(aws_files: AwsFiles, sts: MotoSTS, tmp_path: object) -> None:
+def test_web_identity_token_file_assumes_the_role(
+    aws_files: AwsFiles, sts: MotoSTS, tmp_path: object
+) -> None:
     token = aws_files.home / "token.jwt"
     token.write_text("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2ln\n")
     aws_files.write_config(

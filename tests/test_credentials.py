@@ -17,8 +17,15 @@ def test_repr_never_shows_secrets() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["2030-01-02T03:04:05Z", "2030-01-02T03:04:05.123456Z", "2030-01-02T04:04:05+01:00",
-     "2030-01-02T03:04:05", 1893553445000, 1893553445, datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)],
+    [
+        "2030-01-02T03:04:05Z",
+        "2030-01-02T03:04:05.123456Z",
+        "2030-01-02T04:04:05+01:00",
+        "2030-01-02T03:04:05",
+        1893553445000,
+        1893553445,
+        datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+    ],
 )
 def test_expiration_formats_all_mean_the_same_instant(value: object) -> None:
     assert parse_expiration(value) == datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -36,8 +43,13 @@ def test_process_json_round_trips() -> None:
     import json
 
     data = json.loads(creds.to_process_json())
-    assert data == {"Version": 1, "AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "s", "SessionToken": "t",
-                    "Expiration": "2030-01-02T03:04:05Z"}
+    assert data == {
+        "Version": 1,
+        "AccessKeyId": "ASIAEXAMPLE",
+        "SecretAccessKey": "s",
+        "SessionToken": "t",
+        "Expiration": "2030-01-02T03:04:05Z",
+    }
     assert from_process_dict(data, "x") == creds
     assert creds.seconds_left(when.timestamp() - 60) == 60
     assert Credentials("A", "s").seconds_left(0) is None
@@ -46,8 +58,11 @@ def test_process_json_round_trips() -> None:
 
 @pytest.mark.parametrize(
     ("data", "says"),
-    [([], "did not print a JSON object"), ({"Version": 2}, "unsupported Version"),
-     ({"Version": 1, "AccessKeyId": "A"}, "no AccessKeyId/SecretAccessKey")],
+    [
+        ([], "did not print a JSON object"),
+        ({"Version": 2}, "unsupported Version"),
+        ({"Version": 1, "AccessKeyId": "A"}, "no AccessKeyId/SecretAccessKey"),
+    ],
 )
 def test_malformed_process_output_is_bad_input(data: object, says: str) -> None:
     with pytest.raises(ConfigError, match=says):

@@ -82,8 +82,10 @@ def test_an_unknown_profile_fails(aws_files: AwsFiles) -> None:
 
 
 def test_a_credential_process_pointing_at_a_missing_binary_is_found(aws_files: AwsFiles) -> None:
-    aws_files.write_config(STATIC + "\n[profile old]\ncredential_process = /opt/gone/aws-helper --x\n"
-                           "[profile notonpath]\ncredential_process = no-such-helper-xyz get\n")
+    aws_files.write_config(
+        STATIC + "\n[profile old]\ncredential_process = /opt/gone/aws-helper --x\n"
+        "[profile notonpath]\ncredential_process = no-such-helper-xyz get\n"
+    )
     code, out, _ = _doctor("--profile", "dev", "--offline")
     assert code == 1
     assert _fails(out, "profile 'old'", "'/opt/gone/aws-helper'", "does not exist")
@@ -98,9 +100,11 @@ def test_a_self_loop_is_found(aws_files: AwsFiles) -> None:
 
 
 def test_a_loop_between_profiles_is_found(aws_files: AwsFiles) -> None:
-    aws_files.write_config(STATIC + "\n[profile a]\n"
-                           "credential_process = credproc credential-process --profile b\n"
-                           "[profile b]\ncredential_process = credproc credential-process -p a\n")
+    aws_files.write_config(
+        STATIC + "\n[profile a]\n"
+        "credential_process = credproc credential-process --profile b\n"
+        "[profile b]\ncredential_process = credproc credential-process -p a\n"
+    )
     code, out, _ = _doctor("--profile", "dev", "--offline", env=_with_credproc_on_path())
     assert code == 1
     assert _fails(out, "profile loop: a → b → a")
@@ -127,8 +131,9 @@ def test_a_default_profile_shadowing_the_container_endpoint_is_found(aws_files: 
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX modes")
-@pytest.mark.parametrize(("mode", "needle"), [(0o777, "writable by other users"),
-                                              (0o755, "open to other users")])
+@pytest.mark.parametrize(
+    ("mode", "needle"), [(0o777, "writable by other users"), (0o755, "open to other users")]
+)
 def test_a_cache_folder_with_wrong_modes_is_found(aws_files: AwsFiles, mode: int, needle: str) -> None:
     aws_files.write_config(STATIC)
     cache = Path(os.environ["CREDPROC_CACHE_DIR"])
@@ -217,24 +222,31 @@ def test_a_plaintext_keyring_backend_is_reported_as_refused(aws_files: AwsFiles)
     aws_files.write_config(STATIC)
     env = dict(os.environ, PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring")
     _, out, _ = _doctor("--profile", "dev", "--offline", env=env)
-    assert " warn  keyring            the keyring backend keyrings.alt.file.PlaintextKeyring keeps secrets " \
-           "in a plaintext file; credproc refuses it" in out
+    assert (
+        " warn  keyring            the keyring backend keyrings.alt.file.PlaintextKeyring keeps secrets "
+        "in a plaintext file; credproc refuses it" in out
+    )
 
 
 def test_the_keyring_backend_in_use_is_named(aws_files: AwsFiles, tmp_path: Path) -> None:
     aws_files.write_config(STATIC)
-    env = dict(os.environ, PYTHON_KEYRING_BACKEND="tests.support.keyrings.FileKeyring",
-               TEST_KEYRING_FILE=str(tmp_path / "keyring.json"))
+    env = dict(
+        os.environ,
+        PYTHON_KEYRING_BACKEND="tests.support.keyrings.FileKeyring",
+        TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
+    )
     _, out, _ = _doctor("--profile", "dev", "--offline", env=env)
     assert "  ok   keyring            tests.support.keyrings.FileKeyring" in out
 
 
 # SSO token state, checked in-process against files in the AWS CLI's cache format.
 SSO_CONFIG = AwsConfig(
-    profiles={"corp": {"sso_session": "corp", "sso_account_id": "1", "sso_role_name": "R"},
-              "legacy": {"sso_start_url": "https://legacy.awsapps.com/start"},
-              "chained": {"role_arn": "arn:aws:iam::123456789012:role/x", "source_profile": "corp"},
-              "plain": {"region": "us-east-1"}},
+    profiles={
+        "corp": {"sso_session": "corp", "sso_account_id": "1", "sso_role_name": "R"},
+        "legacy": {"sso_start_url": "https://legacy.awsapps.com/start"},
+        "chained": {"role_arn": "arn:aws:iam::123456789012:role/x", "source_profile": "corp"},
+        "plain": {"region": "us-east-1"},
+    },
     sso_sessions={"corp": {"sso_start_url": "https://corp.awsapps.com/start", "sso_region": "us-east-1"}},
 )
 NOW = 1_800_000_000.0
@@ -250,9 +262,14 @@ def _write_token(name: str, expires_in: float, refresh: bool = False) -> Path:
     expires = datetime.fromtimestamp(NOW + expires_in, tz=timezone.utc)
     token = {"accessToken": "secret-access-token", "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
     if refresh:  # refreshable: a refresh token and a client registration that is still valid
-        token.update(refreshToken="secret-refresh-token", clientId="client-1", clientSecret="secret-client",
-                     registrationExpiresAt=datetime.fromtimestamp(NOW + 86400, tz=timezone.utc)
-                     .strftime("%Y-%m-%dT%H:%M:%SZ"))
+        token.update(
+            refreshToken="secret-refresh-token",
+            clientId="client-1",
+            clientSecret="secret-client",
+            registrationExpiresAt=datetime.fromtimestamp(NOW + 86400, tz=timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+        )
     path.write_text(json.dumps(token))
     return path
 
@@ -263,15 +280,19 @@ def test_sso_token_file_is_named_as_the_aws_cli_names_it() -> None:
     assert doctor.sso_token_path(os.environ, "corp") == str(home / ".aws" / "sso" / "cache" / expected)
 
 
-@pytest.mark.parametrize(("profile", "expires_in", "refresh", "level", "needle"), [
-    ("corp", 3 * 3600 + 30, False, doctor.OK, "sso-session 'corp': valid, 180 min left"),
-    ("chained", 600, False, doctor.OK, "valid, 10 min left"),
-    ("corp", -120, True, doctor.WARN, "expired; it has a refresh token"),
-    ("corp", -120, False, doctor.PROBLEM, "expired 2 min ago"),
-    ("corp", None, False, doctor.PROBLEM, "no SSO token for sso-session 'corp'"),
-])
-def test_sso_token_state_is_reported(profile: str, expires_in: float | None, refresh: bool, level: str,
-                                     needle: str) -> None:
+@pytest.mark.parametrize(
+    ("profile", "expires_in", "refresh", "level", "needle"),
+    [
+        ("corp", 3 * 3600 + 30, False, doctor.OK, "sso-session 'corp': valid, 180 min left"),
+        ("chained", 600, False, doctor.OK, "valid, 10 min left"),
+        ("corp", -120, True, doctor.WARN, "expired; it has a refresh token"),
+        ("corp", -120, False, doctor.PROBLEM, "expired 2 min ago"),
+        ("corp", None, False, doctor.PROBLEM, "no SSO token for sso-session 'corp'"),
+    ],
+)
+def test_sso_token_state_is_reported(
+    profile: str, expires_in: float | None, refresh: bool, level: str, needle: str
+) -> None:
     if expires_in is not None:
         _write_token("corp", expires_in, refresh)
     [finding] = doctor.check_sso(_world(), SSO_CONFIG, profile)
@@ -306,8 +327,9 @@ def test_an_unparsable_config_is_a_problem_not_a_crash(aws_files: AwsFiles) -> N
 
 
 def test_render_marks_problems_and_counts_them() -> None:
-    report = doctor.Report("p", (doctor.Finding(doctor.PROBLEM, "t", "bad", "fix it"),
-                                 doctor.Finding(doctor.OK, "t", "good")))
+    report = doctor.Report(
+        "p", (doctor.Finding(doctor.PROBLEM, "t", "bad", "fix it"), doctor.Finding(doctor.OK, "t", "good"))
+    )
     text = doctor.render(report)
     assert " FAIL  t                  bad\n" in text
     assert "→ fix it" in text
@@ -324,15 +346,23 @@ def _stamp(seconds_from_now: float) -> str:
 
 
 def test_credentials_left_in_the_shell_are_reported_with_minutes_left() -> None:
-    [finding] = doctor.check_shell_credentials(_shell_world(
-        AWS_ACCESS_KEY_ID="ASIAX", CREDPROC_PROFILE="dev", AWS_CREDENTIAL_EXPIRATION=_stamp(1800)))
-    assert (finding.level, finding.text) == (doctor.INFO, "this shell carries credentials of profile 'dev', "
-                                                          "30 min left")
+    [finding] = doctor.check_shell_credentials(
+        _shell_world(
+            AWS_ACCESS_KEY_ID="ASIAX", CREDPROC_PROFILE="dev", AWS_CREDENTIAL_EXPIRATION=_stamp(1800)
+        )
+    )
+    assert (finding.level, finding.text) == (
+        doctor.INFO,
+        "this shell carries credentials of profile 'dev', 30 min left",
+    )
 
 
 def test_expired_credentials_in_the_shell_are_a_warning() -> None:
-    [finding] = doctor.check_shell_credentials(_shell_world(
-        AWS_ACCESS_KEY_ID="ASIAX", CREDPROC_PROFILE="dev", AWS_CREDENTIAL_EXPIRATION=_stamp(-600)))
+    [finding] = doctor.check_shell_credentials(
+        _shell_world(
+            AWS_ACCESS_KEY_ID="ASIAX", CREDPROC_PROFILE="dev", AWS_CREDENTIAL_EXPIRATION=_stamp(-600)
+        )
+    )
     assert finding.level == doctor.WARN
     assert "expired 10 min ago" in finding.text
 
@@ -396,8 +426,16 @@ def test_an_sso_profile_is_explained_and_its_login_state_decides_health(aws_file
     path = Path(doctor.sso_token_path(os.environ, "corp"))
     path.parent.mkdir(parents=True)
     expires = datetime.now(timezone.utc) + timedelta(hours=2)
-    path.write_text(json.dumps({"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1",
-                                "accessToken": "secret-token", "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+    path.write_text(
+        json.dumps(
+            {
+                "startUrl": "https://corp.awsapps.com/start",
+                "region": "us-east-1",
+                "accessToken": "secret-token",
+                "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+    )
     code, out, _ = _doctor("--profile", "corp", "--offline")
     assert code == 0, out
     assert "  ok   sso                SSO token for sso-session 'corp': valid, 1" in out

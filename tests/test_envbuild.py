@@ -11,15 +11,29 @@ from credproc.envbuild import Endpoint, EnvChanges
 EXPIRES = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 SESSION = Credentials("ASIAEXAMPLE", "secret/key", "token+1", EXPIRES, "eu-west-1")
 BASE = {
-    "PATH": "/usr/bin", "HOME": "/home/u", "AWS_PROFILE": "old", "AWS_DEFAULT_PROFILE": "old",
-    "AWS_SECURITY_TOKEN": "stale", "AWS_SESSION_TOKEN": "stale", "AWS_ACCESS_KEY_ID": "AKIAOLD",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/x", "AWS_WEB_IDENTITY_TOKEN_FILE": "/t",
-    "AWS_ROLE_ARN": "arn:aws:iam::1:role/r", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/f",
-    "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1", "CREDPROC_CACHE_DIR": "/c",
+    "PATH": "/usr/bin",
+    "HOME": "/home/u",
+    "AWS_PROFILE": "old",
+    "AWS_DEFAULT_PROFILE": "old",
+    "AWS_SECURITY_TOKEN": "stale",
+    "AWS_SESSION_TOKEN": "stale",
+    "AWS_ACCESS_KEY_ID": "AKIAOLD",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/x",
+    "AWS_WEB_IDENTITY_TOKEN_FILE": "/t",
+    "AWS_ROLE_ARN": "arn:aws:iam::1:role/r",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/f",
+    "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1",
+    "CREDPROC_CACHE_DIR": "/c",
 }
-REMOVED = {"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN",
-           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
-           "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"}
+REMOVED = {
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+}
 KEPT = {"PATH", "HOME", "AWS_ENDPOINT_URL_STS", "CREDPROC_CACHE_DIR"}
 
 
@@ -38,11 +52,18 @@ def test_keys_mode_sets_keys_token_expiration_region_and_profile_and_removes_com
 
 
 def test_long_term_keys_remove_an_inherited_session_token_and_expiration() -> None:
-    base = {"AWS_SESSION_TOKEN": "stale", "AWS_CREDENTIAL_EXPIRATION": "2000-01-01T00:00:00Z",
-            "AWS_REGION": "x"}
+    base = {
+        "AWS_SESSION_TOKEN": "stale",
+        "AWS_CREDENTIAL_EXPIRATION": "2000-01-01T00:00:00Z",
+        "AWS_REGION": "x",
+    }
     env = envbuild.for_keys(Credentials("AKIAEXAMPLE", "s"), "p").apply(base)
-    assert env == {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s", "CREDPROC_PROFILE": "p",
-                   "AWS_REGION": "x"}
+    assert env == {
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "CREDPROC_PROFILE": "p",
+        "AWS_REGION": "x",
+    }
 
 
 def test_server_mode_sets_the_endpoint_and_hides_the_users_files_instead_of_keys() -> None:
@@ -63,8 +84,11 @@ def test_server_mode_sets_the_endpoint_and_hides_the_users_files_instead_of_keys
 
 
 def test_no_name_is_both_set_and_removed() -> None:
-    for changes in (envbuild.for_keys(SESSION, "p"),
-                    envbuild.for_server(Endpoint("u", "t"), "p", None), envbuild.for_unset()):
+    for changes in (
+        envbuild.for_keys(SESSION, "p"),
+        envbuild.for_server(Endpoint("u", "t"), "p", None),
+        envbuild.for_unset(),
+    ):
         assert not {k for k, _ in changes.set} & set(changes.unset)
         assert len(changes.unset) == len(set(changes.unset))
 

@@ -33,15 +33,26 @@ def child_env(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
 
 
 def test_keys_mode_child_env_is_exactly_set_and_removed(chain: AwsFiles, sts: MotoSTS) -> None:
-    env = {**os.environ, "AWS_PROFILE": "base", "AWS_DEFAULT_PROFILE": "base", "AWS_SECURITY_TOKEN": "old",
-           "AWS_ROLE_ARN": "arn:aws:iam::1:role/stale", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/x"}
+    env = {
+        **os.environ,
+        "AWS_PROFILE": "base",
+        "AWS_DEFAULT_PROFILE": "base",
+        "AWS_SECURITY_TOKEN": "old",
+        "AWS_ROLE_ARN": "arn:aws:iam::1:role/stale",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/x",
+    }
     got = child_env(run_credproc("exec", "--profile", "top", "--", *DUMP_ENV, env=env))
     assert got.pop("AWS_ACCESS_KEY_ID").startswith("ASIA")
     assert got.pop("AWS_SECRET_ACCESS_KEY")
     assert got.pop("AWS_SESSION_TOKEN")
     assert got.pop("AWS_CREDENTIAL_EXPIRATION").endswith("Z")
-    assert got == {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1", "CREDPROC_PROFILE": "top",
-                   "AWS_ENDPOINT_URL_STS": sts.url, "AWS_EC2_METADATA_DISABLED": "true"}
+    assert got == {
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "CREDPROC_PROFILE": "top",
+        "AWS_ENDPOINT_URL_STS": sts.url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
 
 
 def test_region_flag_overrides_the_profiles_region(chain: AwsFiles) -> None:
@@ -67,14 +78,19 @@ def test_missing_and_unrunnable_commands_exit_127_and_126(chain: AwsFiles, tmp_p
     assert missing.stdout == unrunnable.stdout == ""
 
 
-@pytest.mark.parametrize("args", [
-    ("exec", "-p", "no-such-profile", "--", "true"),  # bad input (1 elsewhere)
-    ("exec", "--no-such-flag", "--", "true"),  # usage (2 elsewhere)
-    ("exec", "-p", "base"),  # no command
-    ("exec", "-p", "base", "--refresh-window", "soon", "--", "true"),
-], ids=["bad-profile", "bad-flag", "no-command", "bad-window"])
-def test_credproc_failures_before_launch_exit_125_with_one_clear_line(chain: AwsFiles, args: tuple[str, ...]
-                                                                     ) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("exec", "-p", "no-such-profile", "--", "true"),  # bad input (1 elsewhere)
+        ("exec", "--no-such-flag", "--", "true"),  # usage (2 elsewhere)
+        ("exec", "-p", "base"),  # no command
+        ("exec", "-p", "base", "--refresh-window", "soon", "--", "true"),
+    ],
+    ids=["bad-profile", "bad-flag", "no-command", "bad-window"],
+)
+def test_credproc_failures_before_launch_exit_125_with_one_clear_line(
+    chain: AwsFiles, args: tuple[str, ...]
+) -> None:
     done = run_credproc(*args)
     assert done.returncode == 125
     assert done.stdout == ""
@@ -108,7 +124,8 @@ def test_daprd_without_server_is_warned_with_minutes_left(chain: AwsFiles, tmp_p
 
 
 def test_server_mode_child_gets_the_endpoint_not_keys_and_default_cannot_win(
-        chain: AwsFiles, sts: MotoSTS) -> None:
+    chain: AwsFiles, sts: MotoSTS
+) -> None:
     chain.credentials.write_text(chain.credentials.read_text() + DEFAULT_CREDENTIALS.replace("    ", ""))
     probe = (
         "import boto3, json, os\n"
@@ -151,7 +168,8 @@ ARGV_SCAN = (
 
 @pytest.mark.parametrize(("mode", "secrets"), [((), 2), (("--server",), 1)], ids=["keys", "server"])
 def test_no_secret_appears_in_any_process_argv_while_the_child_runs(
-        chain: AwsFiles, mode: tuple[str, ...], secrets: int) -> None:
+    chain: AwsFiles, mode: tuple[str, ...], secrets: int
+) -> None:
     done = run_credproc("exec", "-p", "top", *mode, "--", sys.executable, "-c", ARGV_SCAN)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(secrets), "0"]
@@ -181,14 +199,26 @@ def stand_in(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PATH": f"{daprd.parent}:{os.environ['PATH']}"}
 
 
-@pytest.mark.parametrize(("sig", "status", "said"), [
-    (signal.SIGTERM, 3, "SIGTERM"), (signal.SIGINT, 3, "SIGINT"), (signal.SIGHUP, 128 + signal.SIGHUP, None),
-])
+@pytest.mark.parametrize(
+    ("sig", "status", "said"),
+    [
+        (signal.SIGTERM, 3, "SIGTERM"),
+        (signal.SIGINT, 3, "SIGINT"),
+        (signal.SIGHUP, 128 + signal.SIGHUP, None),
+    ],
+)
 def test_server_mode_forwards_signals_and_passes_the_exit_status_through(
-        chain: AwsFiles, stand_in: dict[str, str], sig: int, status: int, said: str | None) -> None:
-    proc = subprocess.Popen([*CREDPROC, "exec", "-p", "top", "--server", "--", "daprd", "--app-id", "a"],
-                            env=stand_in, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    chain: AwsFiles, stand_in: dict[str, str], sig: int, status: int, said: str | None
+) -> None:
+    proc = subprocess.Popen(
+        [*CREDPROC, "exec", "-p", "top", "--server", "--", "daprd", "--app-id", "a"],
+        env=stand_in,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         assert proc.stdout is not None
         ready = proc.stdout.readline()
@@ -205,15 +235,17 @@ def test_server_mode_forwards_signals_and_passes_the_exit_status_through(
 
 
 def test_windows_branch_spawns_through_path_and_pathext_and_waits(
-        chain: AwsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
-        ) -> None:
+    chain: AwsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     from credproc import platform
     from tests.support.runner import boundary as run
 
     tool = tmp_path / "bin" / "tool.EXE"
     tool.parent.mkdir()
-    tool.write_text(f"#!{sys.executable}\nimport os, sys\n"
-                    "print(os.environ['CREDPROC_PROFILE'], sys.argv[1:])\nsys.exit(4)\n")
+    tool.write_text(
+        f"#!{sys.executable}\nimport os, sys\n"
+        "print(os.environ['CREDPROC_PROFILE'], sys.argv[1:])\nsys.exit(4)\n"
+    )
     tool.chmod(0o755)
     monkeypatch.setattr(platform, "IS_WINDOWS", True)
     monkeypatch.setenv("PATH", str(tool.parent))
@@ -223,9 +255,14 @@ def test_windows_branch_spawns_through_path_and_pathext_and_waits(
 
 
 def test_serve_prints_the_variables_serves_them_and_stops_cleanly(chain: AwsFiles) -> None:
-    proc = subprocess.Popen([*CREDPROC, "serve", "-p", "top", "--format", "json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*CREDPROC, "serve", "-p", "top", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         assert proc.stdout is not None
         lines = []
@@ -235,8 +272,9 @@ def test_serve_prints_the_variables_serves_them_and_stops_cleanly(chain: AwsFile
             lines.append(line)
         variables = json.loads("".join(lines))
         token = variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
-        request = urllib.request.Request(variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
-                                         headers={"Authorization": token})
+        request = urllib.request.Request(
+            variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"], headers={"Authorization": token}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             served = json.loads(response.read())
         assert served["AccessKeyId"].startswith("ASIA")
@@ -288,7 +326,8 @@ def test_env_unset_needs_no_profile_or_config(aws_files: AwsFiles) -> None:
 
 
 def test_windows_branch_with_server_serves_the_child_and_returns_its_code(
-        chain: AwsFiles, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    chain: AwsFiles, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     from credproc.commands import exec as exec_cmd
     from credproc.options import make_context
 
@@ -300,7 +339,8 @@ def test_windows_branch_with_server_serves_the_child_and_returns_its_code(
         "    headers={'Authorization': os.environ['AWS_CONTAINER_AUTHORIZATION_TOKEN']})\n"
         "key = json.load(urllib.request.urlopen(req, timeout=10))['AccessKeyId']\n"
         "print(key[:4], os.environ['AWS_CONFIG_FILE'])\n"
-        "sys.exit(5)\n")
+        "sys.exit(5)\n"
+    )
     tool.chmod(0o755)
     # Only the launch is Windows here: the cache's file lock stays POSIX (msvcrt does not exist).
     environ = {**os.environ, "PATH": str(tool.parent), "PATHEXT": ".EXE"}

@@ -16,7 +16,16 @@ from tests.conftest import CREDPROC, AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
 
 DUMP_ENV = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
-HEAVY = ("click", "botocore", "boto3", "keyring", "cryptography", "configparser", "platformdirs", "subprocess")
+HEAVY = (
+    "click",
+    "botocore",
+    "boto3",
+    "keyring",
+    "cryptography",
+    "configparser",
+    "platformdirs",
+    "subprocess",
+)
 # Runs the real entry point with execve replaced by a probe that reports what the hit imported.
 PROBE = f"""
 import json, sys
@@ -32,29 +41,38 @@ main()
 """
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["--", "ls", "-l"], ({}, ["ls", "-l"])),
-    (["-p", "dev", "--region=eu-west-1", "--", "x"], ({"profile": "dev", "region": "eu-west-1"}, ["x"])),
-    (["--profile=dev", "--refresh-window", "60", "--", "x"], ({"profile": "dev", "refresh_window": "60"}, ["x"])),
-    (["--server", "--", "x"], None),
-    (["-p", "dev", "x"], None),  # no `--`: let click parse it
-    (["-p=dev", "--", "x"], ({"profile": "=dev"}, ["x"])),  # click's reading of a short option
-    (["-pdev", "--", "x"], ({"profile": "dev"}, ["x"])),
-    (["-p"], None),
-    (["--"], None),
-    (["--debug", "--", "x"], None),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--", "ls", "-l"], ({}, ["ls", "-l"])),
+        (["-p", "dev", "--region=eu-west-1", "--", "x"], ({"profile": "dev", "region": "eu-west-1"}, ["x"])),
+        (
+            ["--profile=dev", "--refresh-window", "60", "--", "x"],
+            ({"profile": "dev", "refresh_window": "60"}, ["x"]),
+        ),
+        (["--server", "--", "x"], None),
+        (["-p", "dev", "x"], None),  # no `--`: let click parse it
+        (["-p=dev", "--", "x"], ({"profile": "=dev"}, ["x"])),  # click's reading of a short option
+        (["-pdev", "--", "x"], ({"profile": "dev"}, ["x"])),
+        (["-p"], None),
+        (["--"], None),
+        (["--debug", "--", "x"], None),
+    ],
+)
 def test_parse_accepts_only_the_plain_shape(argv: list[str], expected: object) -> None:
     assert flags.parse(flags.EXEC, argv, command=True) == expected
 
 
-@pytest.mark.parametrize(("given", "environ", "expected"), [
-    (None, {}, "default"),
-    (None, {"AWS_PROFILE": "a"}, "a"),
-    (None, {"AWS_DEFAULT_PROFILE": "b"}, "b"),
-    (None, {"AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"}, "a"),
-    ("given", {"AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"}, "given"),
-])
+@pytest.mark.parametrize(
+    ("given", "environ", "expected"),
+    [
+        (None, {}, "default"),
+        (None, {"AWS_PROFILE": "a"}, "a"),
+        (None, {"AWS_DEFAULT_PROFILE": "b"}, "b"),
+        (None, {"AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"}, "a"),
+        ("given", {"AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"}, "given"),
+    ],
+)
 def test_the_profile_name_rule(given: str | None, environ: dict[str, str], expected: str) -> None:
     assert selected_profile(given, environ) == expected
 
@@ -63,8 +81,15 @@ def probe(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str,
     """(status, what reached execve); the full CLI's keys mode reaches the same probe."""
     # Without coverage's variables: its subprocess hook would import configparser itself.
     clean = {k: v for k, v in (env or os.environ).items() if not k.startswith("COVERAGE")}
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60,
-                          env=clean, stdin=subprocess.DEVNULL, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     return done.returncode, json.loads(done.stdout) if done.stdout.startswith("{") else None
 
 
@@ -86,8 +111,13 @@ def test_a_warm_hit_builds_the_same_env_without_click_or_botocore(chain: AwsFile
 def test_the_hit_replaces_the_process_and_the_childs_status_is_credprocs(chain: AwsFiles) -> None:
     assert run_credproc("exec", "-p", "top", "--", "true").returncode == 0  # warm
     assert fast(probe("exec", "-p", "top", "--", "true"))
-    done = subprocess.run([*CREDPROC, "exec", "-p", "top", "--", "sh", "-c", "exit 7"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [*CREDPROC, "exec", "-p", "top", "--", "sh", "-c", "exit 7"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 7
 
 

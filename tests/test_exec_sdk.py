@@ -55,10 +55,18 @@ def go_caller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         return
     out = tmp_path_factory.mktemp("go") / "caller"
     cache = REPO / ".ci" / "work" / "gocache"  # kept between runs: the first build takes ~15 s
-    env = {**os.environ, "GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "GOFLAGS": "",
-           "GOPROXY": "off", "GOCACHE": str(cache), "CGO_ENABLED": "0"}
-    subprocess.run([go, "build", "-o", str(out), "caller.go"], cwd=SDK / "go", env=env, check=True,
-                   timeout=300)
+    env = {
+        **os.environ,
+        "GOPATH": "/usr/share/gocode",
+        "GO111MODULE": "off",
+        "GOFLAGS": "",
+        "GOPROXY": "off",
+        "GOCACHE": str(cache),
+        "CGO_ENABLED": "0",
+    }
+    subprocess.run(
+        [go, "build", "-o", str(out), "caller.go"], cwd=SDK / "go", env=env, check=True, timeout=300
+    )
     yield out
 
 
@@ -75,9 +83,16 @@ def sdk_world(aws_files: AwsFiles, sts: MotoSTS) -> dict[str, str]:
 
 
 def run_through_server(child: list[str], env: dict[str, str], cwd: Path) -> list[dict[str, str]]:
-    proc = subprocess.Popen([*CREDPROC, "exec", "--profile", "sdk", "--server", "--", *child], env=env,
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*CREDPROC, "exec", "--profile", "sdk", "--server", "--", *child],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
@@ -106,16 +121,18 @@ def check_calls(calls: list[dict[str, str]], sts: MotoSTS) -> None:
 
 
 @pytest.mark.slow
-def test_js_sdk_v3_default_chain_uses_the_endpoint_and_refetches(sdk_world: dict[str, str], sts: MotoSTS
-                                                                 ) -> None:
+def test_js_sdk_v3_default_chain_uses_the_endpoint_and_refetches(
+    sdk_world: dict[str, str], sts: MotoSTS
+) -> None:
     require("node + npm packages", node_ready(), "run `npm ci` in tests/sdk/js (.ci/install.d/30-sdks.sh)")
     calls = run_through_server(["node", "caller.mjs"], sdk_world, SDK / "js")
     check_calls(calls, sts)
 
 
 @pytest.mark.slow
-def test_go_sdk_v1_default_chain_uses_the_endpoint_and_refetches(sdk_world: dict[str, str], sts: MotoSTS,
-                                                                 go_caller: Path) -> None:
+def test_go_sdk_v1_default_chain_uses_the_endpoint_and_refetches(
+    sdk_world: dict[str, str], sts: MotoSTS, go_caller: Path
+) -> None:
     require("go + golang-github-aws-aws-sdk-go-dev", go_caller.exists(), "see .ci/install.d/30-sdks.sh")
     calls = run_through_server([str(go_caller)], sdk_world, go_caller.parent)
     assert all(c["provider"] == "CredentialsEndpointProvider" for c in calls)
@@ -125,4 +142,6 @@ def test_go_sdk_v1_default_chain_uses_the_endpoint_and_refetches(sdk_world: dict
 def test_sdk_fixture_files_are_complete() -> None:
     assert (SDK / "js" / "package-lock.json").is_file()
     assert json.loads((SDK / "js" / "package.json").read_text())["dependencies"].keys() == {
-        "@aws-sdk/client-sts", "@aws-sdk/credential-providers"}
+        "@aws-sdk/client-sts",
+        "@aws-sdk/credential-providers",
+    }

@@ -14,11 +14,29 @@ from credproc import __version__, cachefile, cachekey, fastpath
 from tests.conftest import AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
 
-HEAVY = ("click", "boto3", "botocore", "keyring", "cryptography", "json", "hashlib", "platformdirs",
-         "configparser", "dataclasses")
+HEAVY = (
+    "click",
+    "boto3",
+    "botocore",
+    "keyring",
+    "cryptography",
+    "json",
+    "hashlib",
+    "platformdirs",
+    "configparser",
+    "dataclasses",
+)
 # The stdlib-only modules a hit may load, and no other of credproc's.
-HIT_PATH = ("credproc", "credproc.entry", "credproc.fastpath", "credproc.flags", "credproc.cachekey",
-            "credproc.cachefile", "credproc.durations", "credproc.paths")
+HIT_PATH = (
+    "credproc",
+    "credproc.entry",
+    "credproc.fastpath",
+    "credproc.flags",
+    "credproc.cachekey",
+    "credproc.cachefile",
+    "credproc.durations",
+    "credproc.paths",
+)
 
 
 def test_a_cache_hit_imports_no_heavy_module(chain: AwsFiles, sts: MotoSTS) -> None:
@@ -42,8 +60,9 @@ def test_a_cache_hit_imports_no_heavy_module(chain: AwsFiles, sts: MotoSTS) -> N
 
 
 def test_a_miss_falls_through_to_the_full_cli(aws_files: AwsFiles) -> None:
-    aws_files.write_config("[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
-                           "aws_secret_access_key = " + "s" * 40 + "\n")
+    aws_files.write_config(
+        "[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = " + "s" * 40 + "\n"
+    )
     done = run_credproc("credential-process", "--profile", "p")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
@@ -51,8 +70,9 @@ def test_a_miss_falls_through_to_the_full_cli(aws_files: AwsFiles) -> None:
 
 
 def test_long_term_keys_are_never_written_to_the_cache(aws_files: AwsFiles, tmp_path: Path) -> None:
-    aws_files.write_config("[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
-                           "aws_secret_access_key = " + "s" * 40 + "\n")
+    aws_files.write_config(
+        "[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = " + "s" * 40 + "\n"
+    )
     assert run_credproc("credential-process", "--profile", "p").returncode == 0
     cache = tmp_path / "cache"
     assert not any(("s" * 40) in p.read_text(errors="replace") for p in cache.glob("*") if p.is_file())
@@ -67,7 +87,10 @@ def test_long_term_keys_are_never_written_to_the_cache(aws_files: AwsFiles, tmp_
         (["-pa"], {"profile": "a"}),
         (["-p=a"], {"profile": "=a"}),  # click's reading of a short option with "="
         (["--profile=a", "--auto-login"], {"profile": "a", "auto_login": "1"}),
-        (["--refresh-window", "60", "--region", "eu-west-1"], {"refresh_window": "60", "region": "eu-west-1"}),
+        (
+            ["--refresh-window", "60", "--region", "eu-west-1"],
+            {"refresh_window": "60", "region": "eu-west-1"},
+        ),
         (["--profile"], None),
         (["--no-cache"], None),
         (["--auto-login=1"], None),
@@ -197,8 +220,9 @@ def test_a_fast_path_surprise_is_shown_with_credproc_debug_and_the_full_cli_answ
 ) -> None:
     from credproc import entry
 
-    aws_files.write_config("[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
-                           "aws_secret_access_key = " + "s" * 40 + "\n")
+    aws_files.write_config(
+        "[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = " + "s" * 40 + "\n"
+    )
 
     def boom(argv: object, environ: object) -> bool:
         raise RuntimeError("fast path bug")

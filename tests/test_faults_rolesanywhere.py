@@ -64,7 +64,9 @@ def test_a_slow_answer_within_the_timeout_is_waited_for(ra: RaWorld) -> None:
 
 
 @pytest.mark.parametrize("name", ["5xx", "reset", "truncated body"])
-def test_a_fault_during_refresh_serves_valid_cached_credentials(ra: RaWorld, tmp_path: Path, name: str) -> None:
+def test_a_fault_during_refresh_serves_valid_cached_credentials(
+    ra: RaWorld, tmp_path: Path, name: str
+) -> None:
     argv = ["credential-process", *ra.flags(ra.identity("p256"))]
     first = run_in_process(*argv)
     assert first.returncode == 0, first.stderr

@@ -33,8 +33,9 @@ TRANSIENT = {
 
 
 @pytest.mark.parametrize("name", sorted(TRANSIENT))
-def test_one_transient_portal_fault_is_retried_and_answered(sso: SsoEmulator, hermetic_env: Path,
-                                                            name: str) -> None:
+def test_one_transient_portal_fault_is_retried_and_answered(
+    sso: SsoEmulator, hermetic_env: Path, name: str
+) -> None:
     write_token(hermetic_env, sso.emulator)
     sso.emulator.faults.append(TRANSIENT[name])
     done = run_in_process(*PROFILE)
@@ -45,8 +46,9 @@ def test_one_transient_portal_fault_is_retried_and_answered(sso: SsoEmulator, he
 
 
 @pytest.mark.parametrize("name", sorted(TRANSIENT))
-def test_a_persistent_portal_fault_gives_up_after_bounded_attempts(sso: SsoEmulator, hermetic_env: Path,
-                                                                   name: str) -> None:
+def test_a_persistent_portal_fault_gives_up_after_bounded_attempts(
+    sso: SsoEmulator, hermetic_env: Path, name: str
+) -> None:
     write_token(hermetic_env, sso.emulator)
     sso.emulator.always = TRANSIENT[name]
     done, took = timed(lambda: run_in_process(*PROFILE))
@@ -82,8 +84,16 @@ def test_a_portal_fault_during_refresh_serves_valid_cached_credentials(
     assert_stale_served(run_in_process(*PROFILE), first.stdout)
 
 
-@pytest.mark.parametrize("fault", [Fault("status", 503, "ServiceUnavailableException"), Fault("throttle"),
-                                   Fault("reset"), Fault("malformed")], ids=lambda f: f.kind)
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("status", 503, "ServiceUnavailableException"),
+        Fault("throttle"),
+        Fault("reset"),
+        Fault("malformed"),
+    ],
+    ids=lambda f: f.kind,
+)
 def test_a_failing_token_refresh_falls_back_to_the_current_token(
     sso: SsoEmulator, hermetic_env: Path, fault: Fault
 ) -> None:

@@ -120,7 +120,9 @@ def test_an_expired_answer_during_refresh_serves_the_cached_credentials(
     assert_stale_served(run_in_process(*PROFILE), first.stdout)
 
 
-def test_an_answer_shorter_than_any_aws_session_is_served_with_a_warning(chain: AwsFiles, sts: MotoSTS) -> None:
+def test_an_answer_shorter_than_any_aws_session_is_served_with_a_warning(
+    chain: AwsFiles, sts: MotoSTS
+) -> None:
     """12 minutes left on arrival: usable, but no AWS session is that short, so say so."""
     sts.app.always = Fault("expiration", 12 * 60)
     done = run_in_process(*PROFILE)

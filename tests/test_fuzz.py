@@ -18,23 +18,67 @@ from credproc.resolve import build_source
 from credproc.sources.base import Context
 from credproc.terminal import Terminal
 
-FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 NAMES = st.sampled_from(["default", "p", "q", "dev", "corp", "profile p", "sso-session corp", "services s"])
-KEYS = st.sampled_from([
-    "region", "role_arn", "source_profile", "credential_source", "web_identity_token_file",
-    "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "credential_process",
-    "sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name", "mfa_serial",
-    "duration_seconds", "external_id", "role_session_name", "endpoint_url", "services", "sts",
-    "rolesanywhere_trust_anchor_arn", "rolesanywhere_profile_arn", "rolesanywhere_role_arn",
-    "rolesanywhere_certificate", "rolesanywhere_private_key", "rolesanywhere_session_duration",
-])
+KEYS = st.sampled_from(
+    [
+        "region",
+        "role_arn",
+        "source_profile",
+        "credential_source",
+        "web_identity_token_file",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "credential_process",
+        "sso_session",
+        "sso_start_url",
+        "sso_region",
+        "sso_account_id",
+        "sso_role_name",
+        "mfa_serial",
+        "duration_seconds",
+        "external_id",
+        "role_session_name",
+        "endpoint_url",
+        "services",
+        "sts",
+        "rolesanywhere_trust_anchor_arn",
+        "rolesanywhere_profile_arn",
+        "rolesanywhere_role_arn",
+        "rolesanywhere_certificate",
+        "rolesanywhere_private_key",
+        "rolesanywhere_session_duration",
+    ]
+)
 VALUES = st.one_of(
-    st.sampled_from(["p", "q", "default", "Environment", "EcsContainer", "us-east-1", "3600", "-1", "",
-                     "arn:aws:iam::111111111111:role/r", "arn:aws:iam::1:role/", "corp",
-                     "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/x",
-                     "credproc credential-process --profile q", "~/nope.pem", "'unclosed", "$HOME"]),
+    st.sampled_from(
+        [
+            "p",
+            "q",
+            "default",
+            "Environment",
+            "EcsContainer",
+            "us-east-1",
+            "3600",
+            "-1",
+            "",
+            "arn:aws:iam::111111111111:role/r",
+            "arn:aws:iam::1:role/",
+            "corp",
+            "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/x",
+            "credproc credential-process --profile q",
+            "~/nope.pem",
+            "'unclosed",
+            "$HOME",
+        ]
+    ),
     st.text(max_size=30),
 )
 LINES = st.one_of(
@@ -49,10 +93,19 @@ PROFILE = st.one_of(st.sampled_from(["default", "p", "q", "dev", "corp"]), st.te
 
 
 def _context(home: Path) -> Context:
-    environ = {"HOME": str(home), "AWS_CONFIG_FILE": str(home / "config"),
-               "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"), "PATH": os.environ.get("PATH", "")}
-    return Context(environ=environ, config=config.load(environ), cache=NoCache(), terminal=Terminal(),
-                   warn=lambda message: None)
+    environ = {
+        "HOME": str(home),
+        "AWS_CONFIG_FILE": str(home / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+        "PATH": os.environ.get("PATH", ""),
+    }
+    return Context(
+        environ=environ,
+        config=config.load(environ),
+        cache=NoCache(),
+        terminal=Terminal(),
+        warn=lambda message: None,
+    )
 
 
 def _write(path: Path, text: str) -> None:
@@ -74,8 +127,9 @@ def test_arbitrary_config_raises_only_credproc_errors(
 
 @FUZZ
 @given(data=st.binary(max_size=300))
-def test_arbitrary_bytes_as_config_raise_only_credproc_errors(tmp_path: Path, memory: object,
-                                                               data: bytes) -> None:
+def test_arbitrary_bytes_as_config_raise_only_credproc_errors(
+    tmp_path: Path, memory: object, data: bytes
+) -> None:
     (tmp_path / "config").write_bytes(data)
     with contextlib.suppress(CredprocError):
         build_source(_context(tmp_path), "default")
@@ -83,18 +137,32 @@ def test_arbitrary_bytes_as_config_raise_only_credproc_errors(tmp_path: Path, me
 
 def _entry_bytes(payload: bytes, expires: int, issued: int, deps: bytes, meta: bytes) -> bytes:
     body = payload + deps + meta
-    return b"%s %d %d %d %d %s\n" % (cachefile.MAGIC, expires, issued, len(payload), len(deps),
-                                      cachefile.checksum(body).encode()) + body
+    return (
+        b"%s %d %d %d %d %s\n"
+        % (cachefile.MAGIC, expires, issued, len(payload), len(deps), cachefile.checksum(body).encode())
+        + body
+    )
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
-@given(data=st.one_of(
-    st.binary(max_size=200),
-    st.builds(lambda head, rest: cachefile.MAGIC + b" " + head + b"\n" + rest,
-              st.binary(max_size=60), st.binary(max_size=60)),
-    st.builds(_entry_bytes, st.binary(max_size=40), st.integers(-2**70, 2**70), st.integers(-2**40, 2**40),
-              st.binary(max_size=30), st.binary(max_size=30)),
-))
+@given(
+    data=st.one_of(
+        st.binary(max_size=200),
+        st.builds(
+            lambda head, rest: cachefile.MAGIC + b" " + head + b"\n" + rest,
+            st.binary(max_size=60),
+            st.binary(max_size=60),
+        ),
+        st.builds(
+            _entry_bytes,
+            st.binary(max_size=40),
+            st.integers(-(2**70), 2**70),
+            st.integers(-(2**40), 2**40),
+            st.binary(max_size=30),
+            st.binary(max_size=30),
+        ),
+    )
+)
 def test_decode_entry_never_raises(data: bytes) -> None:
     entry = cachefile.decode_entry(data)
     if entry is not None:
@@ -150,11 +218,17 @@ def test_the_fast_parser_reads_exec_flags_as_click_does(argv: list[str]) -> None
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)
-@given(argv=st.lists(st.text(max_size=15), max_size=6),
-       environ=st.dictionaries(st.sampled_from(["AWS_PROFILE", "CREDPROC_REFRESH_WINDOW", "AWS_REGION"]),
-                               st.text(max_size=10).filter(lambda v: "\0" not in v), max_size=3))
-def test_a_cache_lookup_with_any_flags_never_raises(tmp_path_factory: pytest.TempPathFactory,
-                                                     argv: list[str], environ: dict[str, str]) -> None:
+@given(
+    argv=st.lists(st.text(max_size=15), max_size=6),
+    environ=st.dictionaries(
+        st.sampled_from(["AWS_PROFILE", "CREDPROC_REFRESH_WINDOW", "AWS_REGION"]),
+        st.text(max_size=10).filter(lambda v: "\0" not in v),
+        max_size=3,
+    ),
+)
+def test_a_cache_lookup_with_any_flags_never_raises(
+    tmp_path_factory: pytest.TempPathFactory, argv: list[str], environ: dict[str, str]
+) -> None:
     cache = tmp_path_factory.getbasetemp() / "fuzz-cache"
     cache.mkdir(mode=0o700, exist_ok=True)
     home = str(tmp_path_factory.getbasetemp())

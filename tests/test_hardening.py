@@ -40,7 +40,11 @@ def test_a_process_started_with_unlimited_cores_ends_up_with_none() -> None:
     assert bash is not None
     proc = subprocess.Popen(
         [bash, "-c", 'ulimit -c unlimited && exec "$0" -c "$1"', sys.executable, CHILD],
-        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdin is not None and proc.stdout is not None
     try:
@@ -62,8 +66,11 @@ def test_a_process_started_with_unlimited_cores_ends_up_with_none() -> None:
 def test_hardening_twice_is_harmless_and_keeps_the_hard_limit() -> None:
     import resource
 
-    code = ("import resource; from credproc import hardening; hardening.no_core_dumps(); "
-            "hardening.no_core_dumps(); print(*resource.getrlimit(resource.RLIMIT_CORE))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                          timeout=30, check=True)
+    code = (
+        "import resource; from credproc import hardening; hardening.no_core_dumps(); "
+        "hardening.no_core_dumps(); print(*resource.getrlimit(resource.RLIMIT_CORE))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=30, check=True
+    )
     assert done.stdout.split() == ["0", str(resource.getrlimit(resource.RLIMIT_CORE)[1])]

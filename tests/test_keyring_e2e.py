@@ -38,10 +38,16 @@ exec "$@"
 
 @pytest.fixture
 def runtime_dir() -> Iterator[Path]:
-    require("gnome-keyring-daemon", shutil.which("gnome-keyring-daemon") is not None,
-            "the Secret Service for the keyring end-to-end test (apt: gnome-keyring)")
-    require("dbus-run-session", shutil.which("dbus-run-session") is not None,
-            "a private D-Bus session for gnome-keyring (apt: dbus)")
+    require(
+        "gnome-keyring-daemon",
+        shutil.which("gnome-keyring-daemon") is not None,
+        "the Secret Service for the keyring end-to-end test (apt: gnome-keyring)",
+    )
+    require(
+        "dbus-run-session",
+        shutil.which("dbus-run-session") is not None,
+        "a private D-Bus session for gnome-keyring (apt: dbus)",
+    )
     # A short path: the daemon puts sockets here, and socket paths are limited to ~100 bytes.
     path = Path(tempfile.mkdtemp(prefix="cpkr-"))
     path.chmod(0o700)
@@ -49,15 +55,26 @@ def runtime_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def in_session(runtime_dir: Path, *args: str, stdin: str = "", unlock: bool = True,
-               timeout: float = 60, program: tuple[str, ...] = tuple(CREDPROC)
-               ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS")}
+def in_session(
+    runtime_dir: Path,
+    *args: str,
+    stdin: str = "",
+    unlock: bool = True,
+    timeout: float = 60,
+    program: tuple[str, ...] = tuple(CREDPROC),
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS")
+    }
     env.update(XDG_RUNTIME_DIR=str(runtime_dir), KEYRING_PASSWORD=PASSWORD, UNLOCK="1" if unlock else "0")
     return subprocess.run(
         ["dbus-run-session", "--", "sh", "-c", SESSION_SCRIPT, "sh", *program, *args],
-        input=stdin, capture_output=True, text=True, timeout=timeout, env=env, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
         start_new_session=True,  # no controlling terminal: nothing may prompt
     )
 
@@ -73,8 +90,7 @@ def test_keys_in_gnome_keyring_serve_a_chain_and_never_touch_disk_in_plaintext(
     aws_files: AwsFiles, sts: MotoSTS, runtime_dir: Path, tmp_path: Path
 ) -> None:
     aws_files.write_config(
-        CHAIN_CONFIG
-        + f"\n[profile admin]\nrole_arn = arn:aws:iam::333333333333:role/admin\n"
+        CHAIN_CONFIG + f"\n[profile admin]\nrole_arn = arn:aws:iam::333333333333:role/admin\n"
         f"source_profile = base\nmfa_serial = {SERIAL}\n"
     )
     added = in_session(runtime_dir, "keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n")
@@ -109,9 +125,7 @@ def test_keys_in_gnome_keyring_serve_a_chain_and_never_touch_disk_in_plaintext(
     assert "has no credentials" in gone.stderr
 
 
-def test_a_locked_gnome_keyring_is_a_clear_error_not_a_hang(
-    aws_files: AwsFiles, runtime_dir: Path
-) -> None:
+def test_a_locked_gnome_keyring_is_a_clear_error_not_a_hang(aws_files: AwsFiles, runtime_dir: Path) -> None:
     aws_files.write_config("[profile base]\nregion = us-east-1\n")
     added = in_session(runtime_dir, "keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n")
     assert added.returncode == 0, added.stderr
@@ -154,14 +168,25 @@ def test_the_aws_cli_assumes_a_role_over_keyring_keys_served_by_credproc(
     # The aws-vault-style setup: the base profile's only "credentials" are a credproc line for
     # itself, which credproc ignores while resolving it, finding the keys in the keyring.
     chain.credentials.unlink()
-    chain.write_config(chain.config.read_text().replace(
-        "[profile base]\n",
-        f"[profile base]\ncredential_process = {sys.executable} -m credproc credential-process --profile base\n",
-    ))
+    chain.write_config(
+        chain.config.read_text().replace(
+            "[profile base]\n",
+            f"[profile base]\ncredential_process = {sys.executable} -m credproc credential-process --profile base\n",
+        )
+    )
     added = in_session(runtime_dir, "keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n")
     assert added.returncode == 0, added.stderr
-    done = in_session(runtime_dir, "sts", "get-caller-identity", "--profile", "top", "--output", "json",
-                      program=(sys.executable, "-m", "awscli"), timeout=120)
+    done = in_session(
+        runtime_dir,
+        "sts",
+        "get-caller-identity",
+        "--profile",
+        "top",
+        "--output",
+        "json",
+        program=(sys.executable, "-m", "awscli"),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["Arn"].startswith("arn:aws:sts::222222222222:assumed-role/top/")
     assert BASE_SECRET not in done.stdout + done.stderr

@@ -27,8 +27,13 @@ def put_keys(name: str, secret: str = BASE_SECRET) -> None:
 
 def make_ctx() -> Context:
     env = dict(os.environ)
-    return Context(environ=env, config=config.load(env), cache=Cache.open(env, 1200, lambda m: None),
-                   terminal=ScriptedTerminal(None), warn=lambda m: None)
+    return Context(
+        environ=env,
+        config=config.load(env),
+        cache=Cache.open(env, 1200, lambda m: None),
+        terminal=ScriptedTerminal(None),
+        warn=lambda m: None,
+    )
 
 
 def test_a_profile_with_nothing_in_the_files_finds_its_keys_in_the_keyring(
@@ -79,8 +84,9 @@ def test_keys_in_the_files_win_and_never_touch_the_keyring(
 ) -> None:
     monkeypatch.setattr(keyring.core, "_keyring_backend", fail.Keyring())
     keystore.forget_backend()
-    aws_files.write_credentials(f"[base]\naws_access_key_id = {BASE_KEY_ID}\n"
-                                f"aws_secret_access_key = {BASE_SECRET}\n")
+    aws_files.write_credentials(
+        f"[base]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = {BASE_SECRET}\n"
+    )
     assert build_source(make_ctx(), "base").kind == "static"
 
 
@@ -92,8 +98,10 @@ def test_a_profile_with_nothing_and_no_keyring_says_the_keyring_is_missing(
     aws_files.write_config("[profile base]\nregion = us-east-1\n")
     with pytest.raises(ConfigError) as info:
         build_source(make_ctx(), "base")
-    assert info.value.message == ("profile 'base' has no credentials in the files, and the keyring "
-                                  "cannot be searched: no OS keyring is available to keep secrets in")
+    assert info.value.message == (
+        "profile 'base' has no credentials in the files, and the keyring "
+        "cannot be searched: no OS keyring is available to keep secrets in"
+    )
     assert info.value.hint is not None and "Secret Service" in info.value.hint
 
 

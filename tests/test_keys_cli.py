@@ -26,8 +26,13 @@ NEW_SECRET = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
 
 def feed(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CREDPROC, *args], input=stdin, capture_output=True, text=True, timeout=60,
-        start_new_session=True, check=False,
+        [*CREDPROC, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+        check=False,
     )
 
 
@@ -42,15 +47,21 @@ def test_keys_fed_on_stdin_are_stored_listed_without_secrets_and_removed(test_ke
     assert BASE_SECRET not in added.stderr and "AKIAIOSF…" in added.stderr
     assert "note: add a [profile base] section to" in added.stderr  # no config file yet
     assert json.loads(stored(test_keyring)["keys:base"]) == {
-        "aws_access_key_id": BASE_KEY_ID, "aws_secret_access_key": BASE_SECRET}
+        "aws_access_key_id": BASE_KEY_ID,
+        "aws_secret_access_key": BASE_SECRET,
+    }
 
     listed = run_credproc("keys", "list")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines()[1].split() == ["keys", "base", "AKIAIOSF…"]
     assert "keyring backend: tests.support.keyrings.FileKeyring" in listed.stderr
     as_json = run_credproc("keys", "list", "--json")
-    assert json.loads(as_json.stdout) == {"kind": "keys", "name": "base", "key_id_prefix": "AKIAIOSF…",
-                                          "backend": "tests.support.keyrings.FileKeyring"}
+    assert json.loads(as_json.stdout) == {
+        "kind": "keys",
+        "name": "base",
+        "key_id_prefix": "AKIAIOSF…",
+        "backend": "tests.support.keyrings.FileKeyring",
+    }
     for out in (listed, as_json):
         assert BASE_SECRET not in out.stdout + out.stderr
         assert BASE_KEY_ID not in out.stdout + out.stderr
@@ -117,8 +128,11 @@ def test_malformed_keys_are_refused_without_echoing_the_secret(
     [
         ("keyring.backends.fail.Keyring", "credproc: error: no OS keyring is available to keep secrets in"),
         ("keyring.backends.null.Keyring", "credproc: error: the keyring is disabled (null backend)"),
-        ("keyrings.alt.file.PlaintextKeyring", "credproc: error: the keyring backend "
-         "keyrings.alt.file.PlaintextKeyring keeps secrets in a plaintext file; credproc refuses it"),
+        (
+            "keyrings.alt.file.PlaintextKeyring",
+            "credproc: error: the keyring backend "
+            "keyrings.alt.file.PlaintextKeyring keeps secrets in a plaintext file; credproc refuses it",
+        ),
         ("nowhere.Keyring", "credproc: error: the keyring backend cannot be loaded (ModuleNotFoundError)"),
     ],
 )
@@ -131,8 +145,10 @@ def test_a_missing_disabled_or_plaintext_keyring_is_refused_with_what_to_do(
     for result, expected in (
         (feed("keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n"), message),
         (run_credproc("keys", "list"), message),
-        (run_credproc("credential-process", "--profile", "base"),
-         resolving + message.removeprefix("credproc: error: ")),
+        (
+            run_credproc("credential-process", "--profile", "base"),
+            resolving + message.removeprefix("credproc: error: "),
+        ),
     ):
         assert result.returncode == 1
         assert result.stdout == ""
@@ -156,7 +172,12 @@ def test_a_keyring_profile_chain_resolves_and_the_hit_path_never_imports_keyring
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     hit = subprocess.run(
         [CREDPROC[0], "-X", "importtime", *CREDPROC[1:], "credential-process", "--profile", "top"],
-        capture_output=True, text=True, timeout=60, env=env, check=False, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+        stdin=subprocess.DEVNULL,
     )
     assert hit.returncode == 0
     assert hit.stdout == miss.stdout
@@ -167,9 +188,11 @@ def test_a_keyring_profile_chain_resolves_and_the_hit_path_never_imports_keyring
 def test_new_keys_drop_the_cached_answers_built_on_the_profile(
     aws_files: AwsFiles, sts: MotoSTS, test_keyring: Path
 ) -> None:
-    aws_files.write_config(CHAIN_CONFIG + "\n[profile unrelated]\nregion = us-east-1\n"
-                           "role_arn = arn:aws:iam::333333333333:role/x\nsource_profile = other\n"
-                           "\n[profile other]\nregion = us-east-1\n")
+    aws_files.write_config(
+        CHAIN_CONFIG + "\n[profile unrelated]\nregion = us-east-1\n"
+        "role_arn = arn:aws:iam::333333333333:role/x\nsource_profile = other\n"
+        "\n[profile other]\nregion = us-east-1\n"
+    )
     feed("keys", "add", "base", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n")
     feed("keys", "add", "other", stdin=f"{BASE_KEY_ID}\n{BASE_SECRET}\n")
     first = run_credproc("credential-process", "--profile", "top")
@@ -220,8 +243,14 @@ def test_a_passphrase_for_a_key_file_is_stored_under_its_absolute_path(
     test_keyring: Path, tmp_path: Path
 ) -> None:
     added = subprocess.run(
-        [*CREDPROC, "keys", "add", "--passphrase", "./ra.pem"], input="pw\n", capture_output=True,
-        text=True, timeout=60, start_new_session=True, check=False, cwd=tmp_path,
+        [*CREDPROC, "keys", "add", "--passphrase", "./ra.pem"],
+        input="pw\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+        check=False,
+        cwd=tmp_path,
     )
     assert added.returncode == 0, added.stderr
     assert stored(test_keyring)[f"passphrase:{tmp_path / 'ra.pem'}"] == "pw"

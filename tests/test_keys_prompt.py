@@ -15,8 +15,9 @@ SERIAL = "arn:aws:iam::123456789012:mfa/alice"
 
 
 def spawn(*args: str) -> pexpect.spawn:
-    return pexpect.spawn(CREDPROC[0], [*CREDPROC[1:], *args], env=dict(os.environ), timeout=30,
-                         encoding="utf-8")
+    return pexpect.spawn(
+        CREDPROC[0], [*CREDPROC[1:], *args], env=dict(os.environ), timeout=30, encoding="utf-8"
+    )
 
 
 def finish(child: pexpect.spawn) -> tuple[int, str]:

@@ -55,8 +55,9 @@ def test_passphrases_can_be_read_from_many_threads_at_once(memory: MemoryKeyring
     keystore.store(keystore.PASSPHRASE, "ra", "pw")
     keystore.forget_backend()  # the first lookups race to choose the backend
     results: list[str | None] = []
-    threads = [threading.Thread(target=lambda: results.append(keystore.get_passphrase("ra")))
-               for _ in range(16)]
+    threads = [
+        threading.Thread(target=lambda: results.append(keystore.get_passphrase("ra"))) for _ in range(16)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -157,8 +158,9 @@ def test_key_ids_of_both_kinds_are_accepted(key_id: str) -> None:
     assert keystore.check_key_id(key_id) == key_id.strip()
 
 
-@pytest.mark.parametrize("key_id", ["", "AKIA", "akiaiosfodnn7example", "AKIDIOSFODNN7EXAMPLE",
-                                    BASE_KEY_ID + "X", BASE_SECRET])
+@pytest.mark.parametrize(
+    "key_id", ["", "AKIA", "akiaiosfodnn7example", "AKIDIOSFODNN7EXAMPLE", BASE_KEY_ID + "X", BASE_SECRET]
+)
 def test_malformed_key_ids_are_refused_without_repeating_them(key_id: str) -> None:
     with pytest.raises(ConfigError) as info:
         keystore.check_key_id(key_id)

@@ -95,10 +95,13 @@ def test_windows_lookup_defaults_pathext_and_reports_127() -> None:
 
 
 def test_batch_command_line_quotes_metacharacters_for_cmd() -> None:
-    line = launch.batch_command_line(r"C:\dapr\run.cmd", ["start", "a b", "x&calc", "", "(y)"],
-                                     r"C:\Windows\system32\cmd.exe")
-    assert line == (r'"C:\Windows\system32\cmd.exe" /d /v:off /s /c ""C:\dapr\run.cmd" start "a b" '
-                    r'"x&calc" "" "(y)""')
+    line = launch.batch_command_line(
+        r"C:\dapr\run.cmd", ["start", "a b", "x&calc", "", "(y)"], r"C:\Windows\system32\cmd.exe"
+    )
+    assert line == (
+        r'"C:\Windows\system32\cmd.exe" /d /v:off /s /c ""C:\dapr\run.cmd" start "a b" '
+        r'"x&calc" "" "(y)""'
+    )
 
 
 @pytest.mark.parametrize("arg", ['"&calc"', "%PATH%", "!x!", "a\nb", "a\rb", "a\x00b"])
@@ -110,12 +113,21 @@ def test_batch_arguments_cmd_cannot_take_safely_are_refused(arg: str) -> None:
     assert arg not in info.value.message
 
 
-@pytest.mark.parametrize(("returncode", "windows", "status"), [
-    (0, False, 0), (3, False, 3), (-15, False, 143), (-9, False, 137), (-2, False, 130),
-    (0xC000013A, True, 0xC000013A - 2**32), (1, True, 1),
-])
-def test_exit_status_reports_signals_as_a_shell_and_ntstatus_signed(returncode: int, windows: bool,
-                                                                     status: int) -> None:
+@pytest.mark.parametrize(
+    ("returncode", "windows", "status"),
+    [
+        (0, False, 0),
+        (3, False, 3),
+        (-15, False, 143),
+        (-9, False, 137),
+        (-2, False, 130),
+        (0xC000013A, True, 0xC000013A - 2**32),
+        (1, True, 1),
+    ],
+)
+def test_exit_status_reports_signals_as_a_shell_and_ntstatus_signed(
+    returncode: int, windows: bool, status: int
+) -> None:
     assert launch.exit_status(returncode, windows) == status
 
 
@@ -142,8 +154,9 @@ def test_windows_spawn_runs_batch_files_through_cmd_with_safe_quoting_and_ignore
     popen = RecordingPopen(0xC000013A)
     before = signal.getsignal(signal.SIGINT)
     env = {"ComSpec": r"C:\Windows\system32\cmd.exe", "AWS_REGION": "x"}
-    status = launch.spawn_and_wait(r"C:\dapr\dapr.cmd", ["dapr", "run", "a b"], env, windows=True,
-                                   popen=popen)  # type: ignore[arg-type]
+    status = launch.spawn_and_wait(
+        r"C:\dapr\dapr.cmd", ["dapr", "run", "a b"], env, windows=True, popen=popen
+    )  # type: ignore[arg-type]
     args, kwargs = popen.calls[0]
     assert args == r'"C:\Windows\system32\cmd.exe" /d /v:off /s /c ""C:\dapr\dapr.cmd" run "a b""'
     assert kwargs["executable"] == r"C:\Windows\system32\cmd.exe"
@@ -155,8 +168,9 @@ def test_windows_spawn_runs_batch_files_through_cmd_with_safe_quoting_and_ignore
 
 def test_windows_spawn_passes_an_argument_list_for_programs() -> None:
     popen = RecordingPopen(7)
-    status = launch.spawn_and_wait(r"C:\d\daprd.exe", ["daprd", "--app-id", "a"], {}, windows=True,
-                                   popen=popen)  # type: ignore[arg-type]
+    status = launch.spawn_and_wait(
+        r"C:\d\daprd.exe", ["daprd", "--app-id", "a"], {}, windows=True, popen=popen
+    )  # type: ignore[arg-type]
     assert popen.calls[0][0] == ["daprd", "--app-id", "a"]
     assert popen.calls[0][1]["executable"] == r"C:\d\daprd.exe"
     assert status == 7
@@ -175,13 +189,16 @@ def test_spawn_reports_a_program_that_cannot_start(tmp_path: Path) -> None:
 
 def test_posix_spawn_forwards_sigterm_to_the_child_and_reports_its_status(tmp_path: Path) -> None:
     marker = tmp_path / "got-term"
-    child = (f"import signal, sys, os, time\n"
-             f"def bye(*a):\n    open({str(marker)!r}, 'w').close(); sys.exit(42)\n"
-             f"signal.signal(signal.SIGTERM, bye)\n"
-             f"os.kill(os.getppid(), signal.SIGTERM)\n"
-             f"time.sleep(20)\nsys.exit(1)\n")
-    status = launch.spawn_and_wait(sys.executable, [sys.executable, "-c", child], dict(os.environ),
-                                   windows=False)
+    child = (
+        f"import signal, sys, os, time\n"
+        f"def bye(*a):\n    open({str(marker)!r}, 'w').close(); sys.exit(42)\n"
+        f"signal.signal(signal.SIGTERM, bye)\n"
+        f"os.kill(os.getppid(), signal.SIGTERM)\n"
+        f"time.sleep(20)\nsys.exit(1)\n"
+    )
+    status = launch.spawn_and_wait(
+        sys.executable, [sys.executable, "-c", child], dict(os.environ), windows=False
+    )
     assert status == 42
     assert marker.exists()
 
@@ -189,13 +206,14 @@ def test_posix_spawn_forwards_sigterm_to_the_child_and_reports_its_status(tmp_pa
 def test_exec_posix_hands_the_exact_argv_and_env_to_execve() -> None:
     seen: list[Any] = []
     with pytest.raises(LaunchError):
-        launch.exec_posix("/bin/true", ["true", "a b"], {"A": "1"},
-                          execve=lambda *args: seen.append(args))
+        launch.exec_posix("/bin/true", ["true", "a b"], {"A": "1"}, execve=lambda *args: seen.append(args))
     assert seen == [("/bin/true", ["true", "a b"], {"A": "1"})]
 
 
-@pytest.mark.parametrize(("error", "code"), [(FileNotFoundError(2, "No such file"), 127),
-                                             (PermissionError(13, "Permission denied"), 126)])
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [(FileNotFoundError(2, "No such file"), 127), (PermissionError(13, "Permission denied"), 126)],
+)
 def test_exec_posix_maps_execve_errors(error: OSError, code: int) -> None:
     def fail(*args: Any) -> None:
         raise error
@@ -207,8 +225,9 @@ def test_exec_posix_maps_execve_errors(error: OSError, code: int) -> None:
 
 def test_in_terminal_foreground_is_false_without_a_terminal() -> None:
     code = "from credproc import launch; print(launch._in_terminal_foreground())"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          start_new_session=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, start_new_session=True, check=True
+    )
     assert done.stdout.strip() == "False"
 
 
@@ -231,8 +250,14 @@ def test_sigint_is_not_sent_twice_when_the_terminal_already_delivered_it() -> No
 
 
 def test_sigint_is_forwarded_when_it_did_not_come_from_a_terminal() -> None:
-    done = subprocess.run([sys.executable, "-c", SIGINT_FROM_CHILD], capture_output=True, text=True,
-                          start_new_session=True, timeout=20, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", SIGINT_FROM_CHILD],
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        timeout=20,
+        check=True,
+    )
     assert done.stdout == "foreground False\nstatus 130\n"  # the child died of the forwarded SIGINT
 
 
@@ -252,7 +277,13 @@ print("status", launch.spawn_and_wait(sys.executable, sleeper, {{}}, windows=Fal
 def test_a_signal_sent_as_the_child_starts_is_forwarded_not_fatal_to_credproc(sig: str) -> None:
     """The race behind a test that once hung: a signal between the child's start and the handlers
     must reach the child (which dies of it), not kill credproc and orphan the child."""
-    done = subprocess.run([sys.executable, "-c", SIGNAL_AT_SPAWN.format(sig=sig)], capture_output=True,
-                          text=True, start_new_session=True, timeout=20, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_AT_SPAWN.format(sig=sig)],
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        timeout=20,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"status {128 + getattr(signal, sig)}\n"

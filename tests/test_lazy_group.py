@@ -41,8 +41,9 @@ def test_help_imports_no_command_module() -> None:
         "code = run(['--help'])\n"
         "sys.stderr.write(repr((code, sorted(m for m in sys.modules if m.startswith('credproc.commands.')))))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                          check=False, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False, cwd=REPO
+    )
     assert done.stderr == "(0, [])"
     assert "credential-process  Print one credential_process JSON object (use in..." in done.stdout
 
@@ -54,8 +55,9 @@ def test_a_command_module_is_imported_when_its_command_runs() -> None:
         "code = run(['shell-init', 'bash'])\n"
         "sys.stderr.write(repr((code, sorted(m for m in sys.modules if m.startswith('credproc.commands.')))))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                          check=False, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False, cwd=REPO
+    )
     assert done.stderr == "(0, ['credproc.commands.shell_init'])"
 
 

@@ -17,8 +17,14 @@ from tests.support.moto_sts import MotoSTS
 
 pytest_plugins = ["pytester"]
 
-PAYLOAD = json.dumps({"Version": 1, "AccessKeyId": "ASIAEXAMPLEEXAMPLE", "SecretAccessKey": "s3cr3t-from-payload",
-                      "SessionToken": "t0ken-from-payload"})
+PAYLOAD = json.dumps(
+    {
+        "Version": 1,
+        "AccessKeyId": "ASIAEXAMPLEEXAMPLE",
+        "SecretAccessKey": "s3cr3t-from-payload",
+        "SessionToken": "t0ken-from-payload",
+    }
+)
 
 
 @pytest.fixture
@@ -39,7 +45,9 @@ def test_a_printed_secret_showing_up_in_a_later_runs_stderr_is_found(own_runs: l
 
 def test_a_payload_on_the_stdout_of_a_payload_command_is_not_a_leak(own_runs: list[leaks.Run]) -> None:
     own_runs.append(leaks.Run(("--debug", "credential-process", "-p", "x"), PAYLOAD, ""))
-    own_runs.append(leaks.Run(("env", "--format", "sh"), "export AWS_SECRET_ACCESS_KEY=s3cr3t-from-env-xyz\n", ""))
+    own_runs.append(
+        leaks.Run(("env", "--format", "sh"), "export AWS_SECRET_ACCESS_KEY=s3cr3t-from-env-xyz\n", "")
+    )
     assert leaks.scan((BASE_SECRET,), "") == []
 
 
@@ -63,24 +71,29 @@ def test_remembered_emulator_secrets_and_key_lines_are_found(own_runs: list[leak
 
 def test_the_guard_fails_a_test_that_leaks(pytester: pytest.Pytester) -> None:
     pytester.makeconftest("from tests.conftest import *  # noqa: F403\n")
-    pytester.makepyfile(test_leaky=f"""
+    pytester.makepyfile(
+        test_leaky=f"""
         from tests.support import leaks
         def test_leaky():  # as if `credproc cache list` had printed the key
             leaks.runs.append(leaks.Run(("cache", "list"), "dev {BASE_SECRET}", ""))
         def test_clean():
             leaks.runs.append(leaks.Run(("cache", "list"), "dev", ""))
-    """)
+    """
+    )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     result.stdout.fnmatch_lines(["*secret leaked*", "*stdout of credproc cache list: wJal*"])
     result.assert_outcomes(passed=2, errors=1)
 
 
-@pytest.mark.parametrize("config", [
-    f"[profile p]\naws_secret_access_key = {BASE_SECRET}\n",  # only one of the two keys
-    f"[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = {BASE_SECRET}\n"
-    f"aws_secret_access_key = {BASE_SECRET}\n",  # a duplicate line: a parse error
-    f"[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n{BASE_SECRET}\n",  # not key = value
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        f"[profile p]\naws_secret_access_key = {BASE_SECRET}\n",  # only one of the two keys
+        f"[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = {BASE_SECRET}\n"
+        f"aws_secret_access_key = {BASE_SECRET}\n",  # a duplicate line: a parse error
+        f"[profile p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n{BASE_SECRET}\n",  # not key = value
+    ],
+)
 def test_bad_config_holding_a_secret_never_echoes_it(aws_files: AwsFiles, config: str) -> None:
     aws_files.write_config(config)
     done = run_credproc("credential-process", "--profile", "p")
@@ -94,8 +107,9 @@ def test_a_helper_printing_a_bad_payload_is_not_echoed(aws_files: AwsFiles) -> N
     assert done.returncode != 0 and done.stdout == ""
 
 
-def test_debug_output_of_a_failed_refresh_has_no_secret(chain: AwsFiles, sts: MotoSTS,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_debug_output_of_a_failed_refresh_has_no_secret(
+    chain: AwsFiles, sts: MotoSTS, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     first = run_credproc("credential-process", "--profile", "top")
     assert first.returncode == 0

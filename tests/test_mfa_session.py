@@ -46,8 +46,12 @@ def make_ctx(answers: list[str] | None, mfa_token: str | None = None) -> Context
     env = dict(os.environ)
     warnings: list[str] = []
     return Context(
-        environ=env, config=config.load(env), cache=Cache.open(env, 1200, warnings.append),
-        terminal=ScriptedTerminal(answers), warn=warnings.append, mfa_token=mfa_token,
+        environ=env,
+        config=config.load(env),
+        cache=Cache.open(env, 1200, warnings.append),
+        terminal=ScriptedTerminal(answers),
+        warn=warnings.append,
+        mfa_token=mfa_token,
     )
 
 
@@ -101,9 +105,12 @@ def test_no_terminal_and_no_token_needs_a_human(
 def test_mfa_serial_on_the_keyring_profile_itself_gives_a_session(
     aws_files: AwsFiles, sts: MotoSTS, memory: MemoryKeyring
 ) -> None:
-    aws_files.write_config(CONFIG.replace("region = us-east-1",
-                                          f"region = us-east-1\n    mfa_serial = {SERIAL}\n"
-                                          "    mfa_session_duration = 7200"))
+    aws_files.write_config(
+        CONFIG.replace(
+            "region = us-east-1",
+            f"region = us-east-1\n    mfa_serial = {SERIAL}\n    mfa_session_duration = 7200",
+        )
+    )
     creds = resolve_profile(make_ctx(["111111"]), "base")
     assert creds.session_token and creds.expiration is not None
     session = build_source(make_ctx([]), "admin").parent  # type: ignore[attr-defined]
@@ -125,8 +132,9 @@ def test_file_keys_keep_the_aws_cli_rule_of_mfa_on_the_assume_role(
     aws_files: AwsFiles, sts: MotoSTS, memory: MemoryKeyring
 ) -> None:
     aws_files.write_config(CONFIG)
-    aws_files.write_credentials(f"[base]\naws_access_key_id = {BASE_KEY_ID}\n"
-                                f"aws_secret_access_key = {BASE_SECRET}\n")
+    aws_files.write_credentials(
+        f"[base]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = {BASE_SECRET}\n"
+    )
     source = build_source(make_ctx([]), "admin")
     assert source.mfa_serial == SERIAL  # type: ignore[attr-defined]
     assert source.parent.kind == "static"  # type: ignore[attr-defined]

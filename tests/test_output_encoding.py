@@ -16,26 +16,38 @@ PROFILE = "\u00e9quipe-\u65e5\u672c"
 
 @pytest.fixture
 def unicode_profile(hermetic_env: Path) -> str:
-    (hermetic_env / ".aws" / "config").write_text(f"[profile {PROFILE}]\nregion = eu-west-3\n", encoding="utf-8")
+    (hermetic_env / ".aws" / "config").write_text(
+        f"[profile {PROFILE}]\nregion = eu-west-3\n", encoding="utf-8"
+    )
     (hermetic_env / ".aws" / "credentials").write_text(
         f"[{PROFILE}]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = {BASE_SECRET}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return PROFILE
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252", "utf-8"])
 def test_powershell_output_is_ascii_whatever_the_encoding(unicode_profile: str, encoding: str) -> None:
-    done = run_credproc("env", "--profile", unicode_profile, "--format", "powershell",
-                        env={**os.environ, "PYTHONIOENCODING": encoding})
+    done = run_credproc(
+        "env",
+        "--profile",
+        unicode_profile,
+        "--format",
+        "powershell",
+        env={**os.environ, "PYTHONIOENCODING": encoding},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.isascii()
-    assert "$Env:CREDPROC_PROFILE = '' + [char]0x00E9 + 'quipe-' + [char]0x65E5 + [char]0x672C\n" in done.stdout
+    assert (
+        "$Env:CREDPROC_PROFILE = '' + [char]0x00E9 + 'quipe-' + [char]0x65E5 + [char]0x672C\n" in done.stdout
+    )
 
 
 @pytest.mark.parametrize("fmt", ["bash", "json"])
 def test_an_encoding_that_cannot_carry_a_value_is_a_clear_error(unicode_profile: str, fmt: str) -> None:
-    done = run_credproc("env", "--profile", unicode_profile, "--format", fmt,
-                        env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    done = run_credproc(
+        "env", "--profile", unicode_profile, "--format", fmt, env={**os.environ, "PYTHONIOENCODING": "ascii"}
+    )
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.splitlines() == [

@@ -33,27 +33,42 @@ def _profile(home: Path, command: str) -> None:
 
 
 def _answer(**extra: object) -> str:
-    return json.dumps({"Version": 1, "AccessKeyId": "AKIAHELPER", "SecretAccessKey": "helper-secret", **extra})
+    return json.dumps(
+        {"Version": 1, "AccessKeyId": "AKIAHELPER", "SecretAccessKey": "helper-secret", **extra}
+    )
 
 
 def test_credprocs_secret_variables_never_reach_the_helper(hermetic_env: Path, tmp_path: Path) -> None:
-    helper = _helper(tmp_path, f"""
+    helper = _helper(
+        tmp_path,
+        f"""
         token = os.environ.get("CREDPROC_PRIVATE_KEY_PASSPHRASE", "absent")
         print(json.dumps({json.loads(_answer())!r} | {{"SessionToken": token}}))
-    """)
+    """,
+    )
     _profile(hermetic_env, str(helper))
-    done = run_credproc("credential-process", "--profile", "p", "--no-cache",
-                        env={**os.environ, "CREDPROC_PRIVATE_KEY_PASSPHRASE": "hunter2-passphrase"})
+    done = run_credproc(
+        "credential-process",
+        "--profile",
+        "p",
+        "--no-cache",
+        env={**os.environ, "CREDPROC_PRIVATE_KEY_PASSPHRASE": "hunter2-passphrase"},
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["SessionToken"] == "absent"
 
 
-@pytest.mark.parametrize("printed", [
-    {"Expiration": SECRETISH},
-    {"Expiration": 1e20},
-    {"Version": SECRETISH},
-])
-def test_no_error_repeats_what_the_helper_printed(hermetic_env: Path, tmp_path: Path, printed: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "printed",
+    [
+        {"Expiration": SECRETISH},
+        {"Expiration": 1e20},
+        {"Version": SECRETISH},
+    ],
+)
+def test_no_error_repeats_what_the_helper_printed(
+    hermetic_env: Path, tmp_path: Path, printed: dict[str, object]
+) -> None:
     helper = _helper(tmp_path, f"print({json.dumps(json.loads(_answer()) | printed)!r})\n")
     _profile(hermetic_env, str(helper))
     done = run_credproc("credential-process", "--profile", "p", "--no-cache")
@@ -77,18 +92,22 @@ def test_errors_and_listings_show_the_program_name_only(hermetic_env: Path, tmp_
 
 
 def test_more_than_a_mebibyte_of_output_is_refused(hermetic_env: Path, tmp_path: Path) -> None:
-    helper = _helper(tmp_path, """
+    helper = _helper(
+        tmp_path,
+        """
         chunk = b"x" * 65536
         while True:
             sys.stdout.buffer.write(chunk)
-    """)
+    """,
+    )
     _profile(hermetic_env, str(helper))
     started = time.monotonic()
     done = run_credproc("credential-process", "--profile", "p", "--no-cache", timeout=30)
     assert time.monotonic() - started < 20
     assert done.returncode == 3
     assert done.stderr.splitlines()[-1] == (
-        "credproc: error: credential_process of profile 'p' printed more than 1 MiB")
+        "credproc: error: credential_process of profile 'p' printed more than 1 MiB"
+    )
 
 
 # Plays credproc with a 1 s limit; the test plays the AWS CLI, which waits for EOF on credproc's
@@ -107,15 +126,24 @@ except UpstreamError as exc:
 
 def test_at_the_time_limit_the_whole_group_is_killed(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
-    helper = _helper(tmp_path, f"""
+    helper = _helper(
+        tmp_path,
+        f"""
         import subprocess
         grandchild = subprocess.Popen(["sleep", "60"])  # inherits stdout and stderr
         open({str(pids)!r}, "w").write(str(grandchild.pid))
         time.sleep(60)
-    """)
+    """,
+    )
     started = time.monotonic()
-    caller = subprocess.run([sys.executable, "-c", CALLER, str(helper)], cwd=REPO, capture_output=True,
-                            text=True, timeout=30, stdin=subprocess.DEVNULL)
+    caller = subprocess.run(
+        [sys.executable, "-c", CALLER, str(helper)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
     assert time.monotonic() - started < 25  # EOF on stderr came (the grandchild would hold it 60 s)
     assert caller.stdout.strip() == "credential_process of profile 'p' did not answer within 1s"
     grandchild = int(pids.read_text())
@@ -126,19 +154,30 @@ def test_at_the_time_limit_the_whole_group_is_killed(tmp_path: Path) -> None:
 def _on_a_terminal(hermetic_env: Path, tmp_path: Path) -> object:
     import pexpect
 
-    helper = _helper(tmp_path, f"""
+    helper = _helper(
+        tmp_path,
+        f"""
         with open("/dev/tty", "w") as out, open("/dev/tty") as into:
             out.write("helper code? ")
             out.flush()
             code = into.readline().strip()
         print(json.dumps({json.loads(_answer())!r} | {{"SessionToken": "token-" + code}}))
-    """)
+    """,
+    )
     _profile(hermetic_env, str(helper))
-    return pexpect.spawn(sys.executable, ["-m", "credproc", "credential-process", "--profile", "p", "--no-cache"],
-                         cwd=str(REPO), env=dict(os.environ), encoding="utf-8", timeout=30)
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "credproc", "credential-process", "--profile", "p", "--no-cache"],
+        cwd=str(REPO),
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=30,
+    )
 
 
-def test_a_helper_in_its_own_group_can_still_prompt_on_the_terminal(hermetic_env: Path, tmp_path: Path) -> None:
+def test_a_helper_in_its_own_group_can_still_prompt_on_the_terminal(
+    hermetic_env: Path, tmp_path: Path
+) -> None:
     child: Any = _on_a_terminal(hermetic_env, tmp_path)
     try:
         child.expect("helper code\\? ")

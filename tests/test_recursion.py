@@ -20,7 +20,9 @@ def test_a_credential_process_line_calling_credproc_for_the_same_profile_is_igno
         f"[profile app]\nrole_arn = arn:aws:iam::111111111111:role/app\nsource_profile = base\n"
         f"credential_process = {SELF} --profile app\n"
     )
-    aws_files.write_credentials(f"[base]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = {BASE_SECRET}\n")
+    aws_files.write_credentials(
+        f"[base]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = {BASE_SECRET}\n"
+    )
     done = run_credproc("credential-process", "--profile", "app")
     assert done.returncode == 0, done.stderr
     assert sts.calls["AssumeRole"] == 1

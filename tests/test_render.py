@@ -19,18 +19,25 @@ def one(value: str, name: str = "CREDPROC_PROFILE") -> EnvChanges:
     return EnvChanges(((name, value),), ())
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("plain", "$Env:X = 'plain'\n"),
-    ("it's", "$Env:X = 'it''s'\n"),
-    # about_Quoting_Rules: the typographic single quotes also close a verbatim string; like every
-    # non-ASCII character they are written by code point, so no console encoding can garble them.
-    ("a\u2019b\u2018c\u201ad\u201be",
-     "$Env:X = 'a' + [char]0x2019 + 'b' + [char]0x2018 + 'c' + [char]0x201A + 'd' + [char]0x201B + 'e'\n"),
-    ("\u00e9t\u00e9 \U0001f600", "$Env:X = '' + [char]0x00E9 + 't' + [char]0x00E9 + ' ' + "
-                               "[char]::ConvertFromUtf32(0x1F600)\n"),
-    ("$(Remove-Item C:\\) `n $env:HOME", "$Env:X = '$(Remove-Item C:\\) `n $env:HOME'\n"),
-    ("line1\nline2", "$Env:X = 'line1\nline2'\n"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("plain", "$Env:X = 'plain'\n"),
+        ("it's", "$Env:X = 'it''s'\n"),
+        # about_Quoting_Rules: the typographic single quotes also close a verbatim string; like every
+        # non-ASCII character they are written by code point, so no console encoding can garble them.
+        (
+            "a\u2019b\u2018c\u201ad\u201be",
+            "$Env:X = 'a' + [char]0x2019 + 'b' + [char]0x2018 + 'c' + [char]0x201A + 'd' + [char]0x201B + 'e'\n",
+        ),
+        (
+            "\u00e9t\u00e9 \U0001f600",
+            "$Env:X = '' + [char]0x00E9 + 't' + [char]0x00E9 + ' ' + [char]::ConvertFromUtf32(0x1F600)\n",
+        ),
+        ("$(Remove-Item C:\\) `n $env:HOME", "$Env:X = '$(Remove-Item C:\\) `n $env:HOME'\n"),
+        ("line1\nline2", "$Env:X = 'line1\nline2'\n"),
+    ],
+)
 def test_powershell_uses_verbatim_strings_with_every_single_quote_doubled(value: str, expected: str) -> None:
     assert render.render(one(value, "X"), "powershell") == expected
 
@@ -45,8 +52,10 @@ def test_cmd_quotes_the_whole_assignment_and_ends_lines_with_crlf() -> None:
     assert text == 'set "B="\r\nset "A=x & y | z <w> (v)"\r\n'
 
 
-@pytest.mark.parametrize("value", ['a"b', "50%", "%PATH%", "hi!", "a^b", "a\nb", "a\rb", "caf\u00e9",
-                                   "\x1b[2J", "\n", "eu-west-1\n"])
+@pytest.mark.parametrize(
+    "value",
+    ['a"b', "50%", "%PATH%", "hi!", "a^b", "a\nb", "a\rb", "caf\u00e9", "\x1b[2J", "\n", "eu-west-1\n"],
+)
 def test_cmd_refuses_values_it_cannot_carry_and_names_the_variable_not_the_value(value: str) -> None:
     with pytest.raises(ConfigError) as info:
         render.render(one(value, "AWS_REGION"), "cmd")
@@ -65,8 +74,8 @@ def test_dotenv_single_quotes_values_and_refuses_ambiguous_ones() -> None:
 
 
 def test_json_maps_removals_to_null_and_keeps_unicode() -> None:
-    text = render.render(EnvChanges((("A", "caf\u00e9\n\"x\""),), ("B",)), "json")
-    assert json.loads(text) == {"B": None, "A": "caf\u00e9\n\"x\""}
+    text = render.render(EnvChanges((("A", 'caf\u00e9\n"x"'),), ("B",)), "json")
+    assert json.loads(text) == {"B": None, "A": 'caf\u00e9\n"x"'}
 
 
 def test_every_format_refuses_nul_and_lone_surrogates() -> None:
@@ -90,21 +99,25 @@ def test_posix_and_fish_quoting_of_a_quote() -> None:
     assert render.fish_quote("it's \\") == "'it\\'s \\\\'"
 
 
-@pytest.mark.parametrize(("parent", "environ", "windows", "expected"), [
-    ("bash", {}, False, "bash"),
-    ("-zsh", {"SHELL": "/bin/bash"}, False, "zsh"),
-    ("fish", {}, False, "fish"),
-    ("dash", {}, False, "sh"),
-    ("pwsh", {}, False, "powershell"),
-    ("python3", {"SHELL": "/usr/bin/zsh"}, False, "zsh"),
-    ("make", {}, False, "sh"),
-    (None, {"SHELL": "/usr/bin/fish"}, False, "fish"),
-    ("C:\\Windows\\System32\\cmd.exe", {}, True, "cmd"),
-    ("pwsh.exe", {}, True, "powershell"),
-    ("explorer.exe", {"SHELL": "/usr/bin/bash"}, True, "powershell"),
-])
-def test_default_format_follows_the_parent_shell(parent: str | None, environ: dict[str, str], windows: bool,
-                                                 expected: str) -> None:
+@pytest.mark.parametrize(
+    ("parent", "environ", "windows", "expected"),
+    [
+        ("bash", {}, False, "bash"),
+        ("-zsh", {"SHELL": "/bin/bash"}, False, "zsh"),
+        ("fish", {}, False, "fish"),
+        ("dash", {}, False, "sh"),
+        ("pwsh", {}, False, "powershell"),
+        ("python3", {"SHELL": "/usr/bin/zsh"}, False, "zsh"),
+        ("make", {}, False, "sh"),
+        (None, {"SHELL": "/usr/bin/fish"}, False, "fish"),
+        ("C:\\Windows\\System32\\cmd.exe", {}, True, "cmd"),
+        ("pwsh.exe", {}, True, "powershell"),
+        ("explorer.exe", {"SHELL": "/usr/bin/bash"}, True, "powershell"),
+    ],
+)
+def test_default_format_follows_the_parent_shell(
+    parent: str | None, environ: dict[str, str], windows: bool, expected: str
+) -> None:
     assert render.guess_format(parent, environ, windows) == expected
 
 
@@ -153,14 +166,14 @@ def parse_powershell_assignment(line: str) -> tuple[str, str]:
         else:
             text, i = _read_verbatim(rest, i)
             out += text
-    return prefix[len("$Env:"):], out
+    return prefix[len("$Env:") :], out
 
 
 def parse_cmd_assignment(line: str) -> tuple[str, str]:
     """`set "NAME=value"`: cmd keeps everything between the quotes literal as long as it holds no
     quote (which would end the quoting), no % or ! (expanded even in quotes) and no line break."""
     assert line.startswith('set "') and line.endswith('"')
-    body = line[len('set "'):-1]
+    body = line[len('set "') : -1]
     assert not set(body) & set('"%!\r\n')
     name, _, value = body.partition("=")
     return name, value

@@ -19,9 +19,31 @@ from tests.conftest import BASE_KEY_ID, BASE_SECRET, CREDPROC, AwsFiles, require
 SHELLS = {"bash": "bash", "zsh": "zsh", "dash": "sh", "fish": "fish"}
 NAMES = ("CREDPROC_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN")
 CANARY_FRAGMENTS = (
-    "$(touch {c})", "`touch {c}`", "; touch {c}", "'; touch {c}; '", '"; touch {c}; "', "\ntouch {c}\n",
-    "(touch {c})", "' (touch {c}) '", "\\'; touch {c}; #", "$HOME", "${{IFS}}", "%PATH%", "!!", "*", "~",
-    "\\", "\\\\'", "'\\''", "\r\n", "\t", "é", "\u2019", "😀", "\u00a0", "#",
+    "$(touch {c})",
+    "`touch {c}`",
+    "; touch {c}",
+    "'; touch {c}; '",
+    '"; touch {c}; "',
+    "\ntouch {c}\n",
+    "(touch {c})",
+    "' (touch {c}) '",
+    "\\'; touch {c}; #",
+    "$HOME",
+    "${{IFS}}",
+    "%PATH%",
+    "!!",
+    "*",
+    "~",
+    "\\",
+    "\\\\'",
+    "'\\''",
+    "\r\n",
+    "\t",
+    "é",
+    "\u2019",
+    "😀",
+    "\u00a0",
+    "#",
 )
 
 
@@ -38,9 +60,15 @@ def _read_back(shell: str, fmt: str, text: str, tmp: Path) -> list[str]:
     if shell == "fish":
         program = f"source {script}; and printf '%s\\0' {quoted}"
     else:
-        program = f'eval "$(cat \'{script}\')" && printf \'%s\\0\' {quoted}'
-    done = subprocess.run([shell, "-c", program], capture_output=True, timeout=20, check=False,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp), "LC_ALL": "C.UTF-8"}, cwd=tmp)
+        program = f"eval \"$(cat '{script}')\" && printf '%s\\0' {quoted}"
+    done = subprocess.run(
+        [shell, "-c", program],
+        capture_output=True,
+        timeout=20,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp), "LC_ALL": "C.UTF-8"},
+        cwd=tmp,
+    )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     return done.stdout.decode("utf-8").split("\0")[:-1]
 
@@ -48,7 +76,8 @@ def _read_back(shell: str, fmt: str, text: str, tmp: Path) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("shell", sorted(SHELLS))
 def test_hostile_values_round_trip_exactly_and_run_nothing(
-        shell: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    shell: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     require(shell, shutil.which(shell) is not None, f"apt-get install {shell} (see .ci/install.d/30-sdks.sh)")
     tmp = tmp_path_factory.mktemp(shell)
     canary = tmp / "CANARY"
@@ -70,12 +99,20 @@ def test_unset_statements_clear_the_variables(shell: str, tmp_path: Path) -> Non
     changes = EnvChanges((), NAMES)
     script = tmp_path / "unset"
     script.write_text(render.render(changes, SHELLS[shell]))
-    probe = ("set -q AWS_REGION; or echo cleared" if shell == "fish"
-             else '[ -z "${AWS_REGION+x}" ] && echo cleared')
+    probe = (
+        "set -q AWS_REGION; or echo cleared"
+        if shell == "fish"
+        else '[ -z "${AWS_REGION+x}" ] && echo cleared'
+    )
     load = f"source {script}" if shell == "fish" else f". {script}"
-    done = subprocess.run([shell, "-c", f"{load}; {probe}"], capture_output=True, text=True, timeout=20,
-                          env={"PATH": "/usr/bin:/bin", "AWS_REGION": "x", "CREDPROC_PROFILE": "p"},
-                          check=False)
+    done = subprocess.run(
+        [shell, "-c", f"{load}; {probe}"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={"PATH": "/usr/bin:/bin", "AWS_REGION": "x", "CREDPROC_PROFILE": "p"},
+        check=False,
+    )
     assert done.stdout.strip() == "cleared", done.stderr
 
 
@@ -85,7 +122,8 @@ EVIL_REGION = "us-east-1';touch CANARY;'\"$(touch CANARY)\"`touch CANARY` %PATH%
 
 @pytest.mark.parametrize("shell", sorted(SHELLS))
 def test_credproc_env_from_a_hostile_config_is_safe_in_each_shell_with_the_guessed_format(
-        shell: str, aws_files: AwsFiles, tmp_path: Path) -> None:
+    shell: str, aws_files: AwsFiles, tmp_path: Path
+) -> None:
     require(shell, shutil.which(shell) is not None, f"apt-get install {shell}")
     aws_files.write_config(f"""
         [profile {EVIL_PROFILE}]
@@ -100,8 +138,9 @@ def test_credproc_env_from_a_hostile_config_is_safe_in_each_shell_with_the_guess
     else:
         program = f"eval \"$({credproc} env --profile {shlex.quote(EVIL_PROFILE)})\"; printf '%s\\0' {quoted}"
     env = {**os.environ, "AWS_PROFILE": "someone-else", "SHELL": "/bin/false"}
-    done = subprocess.run([shell, "-c", program], capture_output=True, timeout=60, cwd=tmp_path, env=env,
-                          check=False)
+    done = subprocess.run(
+        [shell, "-c", program], capture_output=True, timeout=60, cwd=tmp_path, env=env, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().split("\0")[:-1] == [EVIL_PROFILE, EVIL_REGION, BASE_SECRET]
     assert not (tmp_path / "CANARY").exists()

@@ -26,15 +26,26 @@ PASS_ENV = {"CREDPROC_PRIVATE_KEY_PASSPHRASE": ra_pki.PASSPHRASE}
 
 def context(environ: dict[str, str] | None = None, warnings: list[str] | None = None) -> Context:
     sink = warnings if warnings is not None else []
-    return Context(environ=environ or {}, config=AwsConfig({}), cache=NoCache(),
-                   terminal=ScriptedTerminal(None), warn=sink.append)
+    return Context(
+        environ=environ or {},
+        config=AwsConfig({}),
+        cache=NoCache(),
+        terminal=ScriptedTerminal(None),
+        warn=sink.append,
+    )
 
 
-def fetch(ra: RaWorld, certificate: Path | str, private_key: Path | str | None = None,
-          ctx: Context | None = None) -> Credentials:
+def fetch(
+    ra: RaWorld, certificate: Path | str, private_key: Path | str | None = None, ctx: Context | None = None
+) -> Credentials:
     ctx = ctx or context(PASS_ENV)
-    options = {"certificate": str(certificate), "trust_anchor_arn": TRUST_ANCHOR_ARN,
-               "profile_arn": PROFILE_ARN, "role_arn": ROLE_ARN, "endpoint": ra.url}
+    options = {
+        "certificate": str(certificate),
+        "trust_anchor_arn": TRUST_ANCHOR_ARN,
+        "profile_arn": PROFILE_ARN,
+        "role_arn": ROLE_ARN,
+        "endpoint": ra.url,
+    }
     if private_key is not None:
         options["private_key"] = str(private_key)
     source = rolesanywhere.from_flags(ctx, options)
@@ -43,8 +54,9 @@ def fetch(ra: RaWorld, certificate: Path | str, private_key: Path | str | None =
 
 
 def pkcs8(key: Any, password: str | None = None) -> bytes:
-    encryption = (serialization.BestAvailableEncryption(password.encode()) if password
-                  else serialization.NoEncryption())
+    encryption = (
+        serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+    )
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
@@ -86,8 +98,9 @@ def test_an_encrypted_combo_file_asks_for_its_passphrase(ra: RaWorld) -> None:
 @pytest.mark.parametrize("form", ["pkcs8", "pkcs8-encrypted", "combo", "combo-encrypted", "der"])
 def test_mldsa_keys_sign_as_aws_signing_helper_1_8(ra: RaWorld, kind: str, form: str) -> None:
     key = mldsa_x509.generate(kind)
-    cert = mldsa_x509.certificate(key.public_key(), mldsa_x509.name("mldsa workload"), ra.root.cert.subject,
-                                  ra.root.key)
+    cert = mldsa_x509.certificate(
+        key.public_key(), mldsa_x509.name("mldsa workload"), ra.root.cert.subject, ra.root.key
+    )
     cert_pem = ra_pki.pem(cert)
     password = ra_pki.PASSPHRASE if form.endswith("encrypted") else None
     cert_path, key_path = ra.directory / "mldsa-cert.pem", ra.directory / "mldsa-key.pem"
@@ -97,8 +110,11 @@ def test_mldsa_keys_sign_as_aws_signing_helper_1_8(ra: RaWorld, kind: str, form:
         fetch(ra, cert_path)
     elif form == "der":
         key_path = ra.directory / "mldsa-key.der"
-        key_path.write_bytes(key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         fetch(ra, cert_path, key_path)
     else:
         key_path.write_bytes(pkcs8(key, password))
@@ -135,9 +151,14 @@ def test_the_emulator_refuses_an_mldsa_signature_by_another_key(ra: RaWorld) -> 
     key = mldsa_x509.generate("mldsa87")
     cert = mldsa_x509.certificate(key.public_key(), mldsa_x509.name("w"), ra.root.cert.subject, ra.root.key)
     impostor = material.Material(cert, (), mldsa_x509.generate("mldsa87"))
-    request = signer.sign_create_session(impostor, host=host_header(ra.url), region="us-east-1",
-                                         profile_arn=PROFILE_ARN, role_arn=ROLE_ARN,
-                                         trust_anchor_arn=TRUST_ANCHOR_ARN)
+    request = signer.sign_create_session(
+        impostor,
+        host=host_header(ra.url),
+        region="us-east-1",
+        profile_arn=PROFILE_ARN,
+        role_arn=ROLE_ARN,
+        trust_anchor_arn=TRUST_ANCHOR_ARN,
+    )
     assert request.headers["Authorization"].startswith("AWS4-X509-MLDSA ")
     assert send(ra, request)[2]["message"] == "Signature validation failed"
 
@@ -164,9 +185,15 @@ def test_rsa_1024_is_signed_with_a_warning_as_the_helper_does(ra: RaWorld) -> No
 def test_a_pkcs11_uri_without_a_module_says_what_it_is(ra: RaWorld, tmp_path: Path) -> None:
     uri = "pkcs11:token=credential-helper-test;object=rsa-2048"
     with pytest.raises(ConfigError, match="is a PKCS#11 URI: pass --pkcs11-lib"):
-        rolesanywhere.from_flags(context(), {"certificate": uri, "trust_anchor_arn": TRUST_ANCHOR_ARN,
-                                             "profile_arn": PROFILE_ARN, "role_arn": ROLE_ARN}
-                                 ).fetch(context())  # type: ignore[union-attr]
+        rolesanywhere.from_flags(
+            context(),
+            {
+                "certificate": uri,
+                "trust_anchor_arn": TRUST_ANCHOR_ARN,
+                "profile_arn": PROFILE_ARN,
+                "role_arn": ROLE_ARN,
+            },
+        ).fetch(context())  # type: ignore[union-attr]
     files = ra.identity("p256")
     with pytest.raises(ConfigError, match=r"private key pkcs11:.* is a PKCS#11 URI: pass --pkcs11-lib"):
         fetch(ra, files.certificate, uri)

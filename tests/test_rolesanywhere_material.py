@@ -26,8 +26,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def context(environ: dict[str, str] | None = None, answers: list[str] | None = None) -> Context:
-    return Context(environ=environ or {}, config=AwsConfig({}), cache=NoCache(),
-                   terminal=ScriptedTerminal(answers), warn=lambda m: None)
+    return Context(
+        environ=environ or {},
+        config=AwsConfig({}),
+        cache=NoCache(),
+        terminal=ScriptedTerminal(answers),
+        warn=lambda m: None,
+    )
 
 
 def options(ra: RaWorld, files: ra_pki.Files) -> dict[str, str]:
@@ -54,13 +59,17 @@ def identity(ra: RaPki, kind: str, fmt: str, via_intermediate: bool) -> ra_pki.F
     real_fmt = {"traditional": ra_pki.traditional_format(kind), "p12-nopass": "p12"}.get(fmt, fmt)
     password = None if fmt == "p12-nopass" else ra_pki.PASSPHRASE
     chain_in = "p12" if fmt.startswith("p12") else "file"
-    return ra.identity(kind, real_fmt, via_intermediate=via_intermediate, chain_in=chain_in, password=password)
+    return ra.identity(
+        kind, real_fmt, via_intermediate=via_intermediate, chain_in=chain_in, password=password
+    )
 
 
 @pytest.mark.parametrize("kind", ra_pki.KEY_KINDS)
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("via_intermediate", [False, True], ids=["direct", "intermediate"])
-def test_every_key_kind_and_format_loads(ra_offline: RaPki, kind: str, fmt: str, via_intermediate: bool) -> None:
+def test_every_key_kind_and_format_loads(
+    ra_offline: RaPki, kind: str, fmt: str, via_intermediate: bool
+) -> None:
     """The key-loading code itself, on every format: what signing needs comes out of the files.
     (One signed round trip per key type below proves the emulator accepts what it signs.)"""
     from credproc.sources.rolesanywhere import checks, material
@@ -74,12 +83,19 @@ def test_every_key_kind_and_format_loads(ra_offline: RaPki, kind: str, fmt: str,
     assert loaded.chain == ((ra_offline.intermediate.cert,) if via_intermediate else ())
 
 
-@pytest.mark.parametrize(("kind", "fmt", "via_intermediate", "form"), [
-    ("rsa2048", "traditional", False, "flags"), ("rsa4096", "p12", True, "profile"),
-    ("p256", "pkcs8-encrypted", True, "flags"), ("p384", "der-cert", False, "profile"),
-], ids=["rsa2048", "rsa4096", "p256", "p384"])
-def test_every_key_kind_signs_a_session_the_emulator_accepts(ra: RaWorld, kind: str, fmt: str,
-                                                             via_intermediate: bool, form: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "fmt", "via_intermediate", "form"),
+    [
+        ("rsa2048", "traditional", False, "flags"),
+        ("rsa4096", "p12", True, "profile"),
+        ("p256", "pkcs8-encrypted", True, "flags"),
+        ("p384", "der-cert", False, "profile"),
+    ],
+    ids=["rsa2048", "rsa4096", "p256", "p384"],
+)
+def test_every_key_kind_signs_a_session_the_emulator_accepts(
+    ra: RaWorld, kind: str, fmt: str, via_intermediate: bool, form: str
+) -> None:
     creds = fetch(ra, identity(ra, kind, fmt, via_intermediate), form=form)
     assert creds.access_key_id.startswith("ASIARAEMU")
     assert creds.session_token and creds.expiration is not None
@@ -120,8 +136,9 @@ def test_a_key_that_is_not_the_certificates_is_refused_before_any_call(ra: RaWor
 
 
 @pytest.mark.parametrize(("days", "message"), [((-10, -1), "expired on"), ((1, 10), "not valid before")])
-def test_a_certificate_outside_its_dates_is_refused_locally(ra: RaWorld, days: tuple[float, float],
-                                                            message: str) -> None:
+def test_a_certificate_outside_its_dates_is_refused_locally(
+    ra: RaWorld, days: tuple[float, float], message: str
+) -> None:
     with pytest.raises(ConfigError, match=message):
         fetch(ra, ra.identity("p256", days=days))
     assert ra.world.received == []
@@ -177,8 +194,9 @@ def test_a_pkcs12_bundle_without_a_key_is_refused(ra: RaWorld) -> None:
 
     cert = ra.root.leaf(ra_pki.key("p256").public_key())
     path = ra.directory / "certonly.pfx"
-    path.write_bytes(pkcs12.serialize_key_and_certificates(b"x", None, cert, None,
-                                                           serialization.NoEncryption()))
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(b"x", None, cert, None, serialization.NoEncryption())
+    )
     with pytest.raises(ConfigError, match="must hold both a private key and its certificate"):
         fetch(ra, ra_pki.Files(path, None, None))
 
@@ -224,8 +242,11 @@ def test_an_ed25519_key_is_refused(ra: RaWorld) -> None:
 
     files = ra.identity("p256")
     assert files.private_key is not None
-    files.private_key.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    files.private_key.write_bytes(
+        ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     with pytest.raises(ConfigError, match="neither RSA, EC nor ML-DSA"):
         fetch(ra, files)
 

@@ -119,8 +119,13 @@ def test_the_terminal_prompt_unlocks_a_key_in_a_real_pty(ra: RaWorld, aws_files:
     files = ra.identity("p384", "pkcs8-encrypted")
     aws_files.write_config(ra.profile_block(files))
     env = {**os.environ, "AWS_ENDPOINT_URL_ROLESANYWHERE": ra.url}
-    child = pexpect.spawn(sys.executable, ["-m", "credproc", "credential-process", "--profile", "ra"],
-                          env=env, encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "credproc", "credential-process", "--profile", "ra"],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
     child.expect("Passphrase for .*key.pem: ")
     child.sendline("not it")
     child.expect(r"\(wrong, try again\): ")

@@ -50,15 +50,33 @@ def emulator(token: tuple[softhsm.Token, ra_pki.Ca]) -> Iterator[Emulator]:
 
 
 def context(answers: list[str] | None = None) -> Context:
-    return Context(environ={}, config=AwsConfig({}), cache=NoCache(), terminal=ScriptedTerminal(answers),
-                   warn=lambda m: None)
+    return Context(
+        environ={},
+        config=AwsConfig({}),
+        cache=NoCache(),
+        terminal=ScriptedTerminal(answers),
+        warn=lambda m: None,
+    )
 
 
-def fetch(emu: Emulator, tok: softhsm.Token, certificate: str, private_key: str | None = None,
-          ctx: Context | None = None, **extra: str) -> Credentials:
+def fetch(
+    emu: Emulator,
+    tok: softhsm.Token,
+    certificate: str,
+    private_key: str | None = None,
+    ctx: Context | None = None,
+    **extra: str,
+) -> Credentials:
     ctx = ctx or context()
-    options = {"certificate": certificate, "trust_anchor_arn": TRUST_ANCHOR_ARN, "profile_arn": PROFILE_ARN,
-               "role_arn": ROLE_ARN, "endpoint": emu.url, "pkcs11_lib": tok.lib, **extra}
+    options = {
+        "certificate": certificate,
+        "trust_anchor_arn": TRUST_ANCHOR_ARN,
+        "profile_arn": PROFILE_ARN,
+        "role_arn": ROLE_ARN,
+        "endpoint": emu.url,
+        "pkcs11_lib": tok.lib,
+        **extra,
+    }
     if private_key:
         options["private_key"] = private_key
     source = rolesanywhere.from_flags(ctx, options)
@@ -71,17 +89,21 @@ def accepted_with(emu: Emulator, algorithm: str) -> None:
     assert emu.world.received[0].headers["authorization"].startswith(algorithm + " ")
 
 
-@pytest.mark.parametrize(("label", "algorithm"), [("rsa-2048", "AWS4-X509-RSA-SHA256"),
-                                                  ("ec-prime256v1", "AWS4-X509-ECDSA-SHA256")])
+@pytest.mark.parametrize(
+    ("label", "algorithm"),
+    [("rsa-2048", "AWS4-X509-RSA-SHA256"), ("ec-prime256v1", "AWS4-X509-ECDSA-SHA256")],
+)
 def test_a_certificate_uri_alone_finds_its_key_and_signs_in_the_token(
-        token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator, label: str, algorithm: str) -> None:
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator, label: str, algorithm: str
+) -> None:
     tok = token[0]
     assert fetch(emulator, tok, tok.uri(label)).access_key_id.startswith("ASIARAEMU")
     accepted_with(emulator, algorithm)
 
 
-def test_a_file_certificate_with_a_key_uri(token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator,
-                                           tmp_path: Path) -> None:
+def test_a_file_certificate_with_a_key_uri(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator, tmp_path: Path
+) -> None:
     tok = token[0]
     cert = tmp_path / "cert.pem"
     cert.write_bytes((tok.directory / "ec-prime256v1-cert.pem").read_bytes())
@@ -91,8 +113,9 @@ def test_a_file_certificate_with_a_key_uri(token: tuple[softhsm.Token, ra_pki.Ca
     fetch(emulator, tok, str(cert), f"pkcs11:token={tok.label}?pin-value={tok.pin}")
 
 
-def test_without_a_pin_or_a_terminal_a_human_is_needed(token: tuple[softhsm.Token, ra_pki.Ca],
-                                                       emulator: Emulator) -> None:
+def test_without_a_pin_or_a_terminal_a_human_is_needed(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator
+) -> None:
     tok = token[0]
     with pytest.raises(NeedsHumanError, match="needs its user PIN and there is no terminal"):
         fetch(emulator, tok, tok.uri("rsa-2048", pin=False), ctx=context(None))
@@ -108,8 +131,9 @@ def test_the_pin_is_asked_on_the_terminal(token: tuple[softhsm.Token, ra_pki.Ca]
     accepted_with(emulator, "AWS4-X509-RSA-SHA256")
 
 
-def test_the_pin_from_the_keyring_on_request(token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator,
-                                             memory: MemoryKeyring) -> None:
+def test_the_pin_from_the_keyring_on_request(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator, memory: MemoryKeyring
+) -> None:
     from credproc import keystore
 
     tok = token[0]
@@ -118,14 +142,18 @@ def test_the_pin_from_the_keyring_on_request(token: tuple[softhsm.Token, ra_pki.
     accepted_with(emulator, "AWS4-X509-ECDSA-SHA256")
 
 
-def test_a_wrong_pin_in_the_uri_is_bad_input(token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator) -> None:
+def test_a_wrong_pin_in_the_uri_is_bad_input(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator
+) -> None:
     tok = token[0]
     with pytest.raises(ConfigError, match="wrong PIN") as info:
         fetch(emulator, tok, f"pkcs11:token={tok.label};object=rsa-2048?pin-value=9999")
     assert "9999" not in str(info.value.message)
 
 
-def test_no_matching_token_or_object_is_named(token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator) -> None:
+def test_no_matching_token_or_object_is_named(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator
+) -> None:
     tok = token[0]
     with pytest.raises(ConfigError, match="no PKCS#11 token matches"):
         fetch(emulator, tok, "pkcs11:token=nope?pin-value=1234")
@@ -135,8 +163,9 @@ def test_no_matching_token_or_object_is_named(token: tuple[softhsm.Token, ra_pki
         fetch(emulator, tok, tok.uri())
 
 
-def test_a_missing_module_is_named(token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator,
-                                   tmp_path: Path) -> None:
+def test_a_missing_module_is_named(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator, tmp_path: Path
+) -> None:
     tok = token[0]
     with pytest.raises(ConfigError, match="cannot load the PKCS#11 module"):
         fetch(emulator, tok, tok.uri("rsa-2048"), pkcs11_lib=str(tmp_path / "nope.so"))
@@ -144,17 +173,40 @@ def test_a_missing_module_is_named(token: tuple[softhsm.Token, ra_pki.Ca], emula
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("label", ["rsa-2048", "ec-prime256v1"])
-def test_aws_signing_helper_agrees_on_the_token(token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator,
-                                                label: str, tmp_path: Path) -> None:
-    require("aws_signing_helper v1.4.0", bool(HELPER) and os.access(HELPER, os.X_OK),
-            "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh")
+def test_aws_signing_helper_agrees_on_the_token(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator, label: str, tmp_path: Path
+) -> None:
+    require(
+        "aws_signing_helper v1.4.0",
+        bool(HELPER) and os.access(HELPER, os.X_OK),
+        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
+    )
     tok = token[0]
     done = subprocess.run(
-        [HELPER, "credential-process", "--certificate", tok.uri(label), "--pkcs11-lib", tok.lib,
-         "--trust-anchor-arn", TRUST_ANCHOR_ARN, "--profile-arn", PROFILE_ARN, "--role-arn", ROLE_ARN,
-         "--endpoint", emulator.url],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, start_new_session=True, check=False,
-        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "SOFTHSM2_CONF": str(tok.conf)})
+        [
+            HELPER,
+            "credential-process",
+            "--certificate",
+            tok.uri(label),
+            "--pkcs11-lib",
+            tok.lib,
+            "--trust-anchor-arn",
+            TRUST_ANCHOR_ARN,
+            "--profile-arn",
+            PROFILE_ARN,
+            "--role-arn",
+            ROLE_ARN,
+            "--endpoint",
+            emulator.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        check=False,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "SOFTHSM2_CONF": str(tok.conf)},
+    )
     assert done.returncode == 0, done.stderr
     assert [r.outcome for r in emulator.world.received] == ["ok"]
     helper_alg = emulator.world.received[0].headers["authorization"].split()[0]

@@ -23,21 +23,38 @@ pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 
 
 def load(files: ra_pki.Files) -> material.Material:
-    return material.load(str(files.certificate), str(files.private_key) if files.private_key else None,
-                         str(files.intermediates) if files.intermediates else None,
-                         lambda path, attempt: ra_pki.PASSPHRASE)
+    return material.load(
+        str(files.certificate),
+        str(files.private_key) if files.private_key else None,
+        str(files.intermediates) if files.intermediates else None,
+        lambda path, attempt: ra_pki.PASSPHRASE,
+    )
 
 
 def signed(ra: RaWorld, files: ra_pki.Files, **kw: object) -> signer.SignedRequest:
-    return signer.sign_create_session(load(files), host=host_header(ra.url), region=REGION,
-                                      profile_arn=PROFILE_ARN, role_arn=ROLE_ARN,
-                                      trust_anchor_arn=TRUST_ANCHOR_ARN, **kw)  # type: ignore[arg-type]
+    return signer.sign_create_session(
+        load(files),
+        host=host_header(ra.url),
+        region=REGION,
+        profile_arn=PROFILE_ARN,
+        role_arn=ROLE_ARN,
+        trust_anchor_arn=TRUST_ANCHOR_ARN,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
-def send(ra: RaWorld, request: signer.SignedRequest, body: bytes | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], dict[str, object]]:
-    req = urllib.request.Request(ra.url + request.path, data=request.body if body is None else body,
-                                 headers=dict(headers or request.headers), method="POST")
+def send(
+    ra: RaWorld,
+    request: signer.SignedRequest,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], dict[str, object]]:
+    req = urllib.request.Request(
+        ra.url + request.path,
+        data=request.body if body is None else body,
+        headers=dict(headers or request.headers),
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as answer:
             return answer.status, dict(answer.headers), json.loads(answer.read())
@@ -73,12 +90,20 @@ def test_the_canonical_request_matches_botocores_sigv4(ra: RaWorld) -> None:
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials as BotoCredentials
 
-    headers = {"Content-Type": "application/json", "Host": "rolesanywhere.us-east-1.amazonaws.com",
-               "X-Amz-Date": "20260304T050607Z", "X-Amz-X509": "  MIIB  padded   value "}
+    headers = {
+        "Content-Type": "application/json",
+        "Host": "rolesanywhere.us-east-1.amazonaws.com",
+        "X-Amz-Date": "20260304T050607Z",
+        "X-Amz-X509": "  MIIB  padded   value ",
+    }
     body = b'{"durationSeconds":3600}'
     ours, signed_headers = signer.canonical_request("POST", "/sessions", headers, body)
-    request = AWSRequest(method="POST", url="https://rolesanywhere.us-east-1.amazonaws.com/sessions",
-                         data=body, headers=headers)
+    request = AWSRequest(
+        method="POST",
+        url="https://rolesanywhere.us-east-1.amazonaws.com/sessions",
+        data=body,
+        headers=headers,
+    )
     auth = SigV4Auth(BotoCredentials("AKID", "SECRET"), "rolesanywhere", "us-east-1")
     assert ours == auth.canonical_request(request)
     assert signed_headers == "content-type;host;x-amz-date;x-amz-x509"
@@ -103,9 +128,14 @@ def test_a_signature_by_another_key_is_rejected(ra: RaWorld) -> None:
     files = ra.identity("p256")
     good = load(files)
     impostor = material.Material(good.certificate, (), ra_pki.key("p256", 1))
-    request = signer.sign_create_session(impostor, host=host_header(ra.url), region=REGION,
-                                         profile_arn=PROFILE_ARN, role_arn=ROLE_ARN,
-                                         trust_anchor_arn=TRUST_ANCHOR_ARN)
+    request = signer.sign_create_session(
+        impostor,
+        host=host_header(ra.url),
+        region=REGION,
+        profile_arn=PROFILE_ARN,
+        role_arn=ROLE_ARN,
+        trust_anchor_arn=TRUST_ANCHOR_ARN,
+    )
     assert send(ra, request)[2]["message"] == "Signature validation failed"
 
 
@@ -127,9 +157,14 @@ def test_a_skewed_clock_is_rejected(ra: RaWorld) -> None:
 
 
 def test_a_wrong_region_in_the_scope_is_rejected(ra: RaWorld) -> None:
-    request = signer.sign_create_session(load(ra.identity("p256")), host=host_header(ra.url),
-                                         region="eu-west-1", profile_arn=PROFILE_ARN, role_arn=ROLE_ARN,
-                                         trust_anchor_arn=TRUST_ANCHOR_ARN)
+    request = signer.sign_create_session(
+        load(ra.identity("p256")),
+        host=host_header(ra.url),
+        region="eu-west-1",
+        profile_arn=PROFILE_ARN,
+        role_arn=ROLE_ARN,
+        trust_anchor_arn=TRUST_ANCHOR_ARN,
+    )
     assert "region eu-west-1" in str(send(ra, request)[2]["message"])
 
 
@@ -150,9 +185,14 @@ def test_an_unsigned_certificate_header_is_rejected(ra: RaWorld) -> None:
 
 def test_an_unknown_trust_anchor_is_rejected(ra: RaWorld) -> None:
     files = ra.identity("p256")
-    request = signer.sign_create_session(load(files), host=host_header(ra.url), region=REGION,
-                                         profile_arn=PROFILE_ARN, role_arn=ROLE_ARN,
-                                         trust_anchor_arn=TRUST_ANCHOR_ARN[:-1] + "f")
+    request = signer.sign_create_session(
+        load(files),
+        host=host_header(ra.url),
+        region=REGION,
+        profile_arn=PROFILE_ARN,
+        role_arn=ROLE_ARN,
+        trust_anchor_arn=TRUST_ANCHOR_ARN[:-1] + "f",
+    )
     assert "not found" in str(send(ra, request)[2]["message"])
 
 
@@ -166,10 +206,15 @@ def test_the_emulator_accepts_an_independent_published_signer(tmp_path: Path) ->
             files = ra.identity(kind, "pkcs8", via_intermediate=True, name=kind)
             assert files.private_key is not None and files.intermediates is not None
             session = IAMRolesAnywhereSession(
-                profile_arn=PROFILE_ARN, role_arn=ROLE_ARN, trust_anchor_arn=TRUST_ANCHOR_ARN,
-                certificate=files.certificate.read_bytes(), private_key=files.private_key.read_bytes(),
-                certificate_chain=files.intermediates.read_bytes(), region=REGION,
-                endpoint=ra.url.removeprefix("https://"), verify=str(tmp_path / "tls" / "ca.pem"),
+                profile_arn=PROFILE_ARN,
+                role_arn=ROLE_ARN,
+                trust_anchor_arn=TRUST_ANCHOR_ARN,
+                certificate=files.certificate.read_bytes(),
+                private_key=files.private_key.read_bytes(),
+                certificate_chain=files.intermediates.read_bytes(),
+                region=REGION,
+                endpoint=ra.url.removeprefix("https://"),
+                verify=str(tmp_path / "tls" / "ca.pem"),
             )
             frozen = session.get_refreshable_credentials().get_frozen_credentials()
             assert frozen.access_key.startswith("ASIARAEMU")
@@ -182,9 +227,14 @@ def test_the_acm_fixture_key_signs_for_a_certificate_from_the_test_ca(ra: RaWorl
     key = load_pem_private_key(key_pem, b"password")
     cert = ra.root.leaf(key.public_key())
     loaded = material.Material(cert, (), material.load_key(key_pem, "acm.pem", lambda p, n: "password"))
-    request = signer.sign_create_session(loaded, host=host_header(ra.url), region=REGION,
-                                         profile_arn=PROFILE_ARN, role_arn=ROLE_ARN,
-                                         trust_anchor_arn=TRUST_ANCHOR_ARN)
+    request = signer.sign_create_session(
+        loaded,
+        host=host_header(ra.url),
+        region=REGION,
+        profile_arn=PROFILE_ARN,
+        role_arn=ROLE_ARN,
+        trust_anchor_arn=TRUST_ANCHOR_ARN,
+    )
     assert send(ra, request)[0] == 201
 
 

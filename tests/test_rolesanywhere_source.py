@@ -46,26 +46,44 @@ def assert_error(result: subprocess.CompletedProcess[str], code: int, *fragments
 
 @pytest.mark.parametrize("kind", ["rsa2048", "p256", "p384"])
 @pytest.mark.parametrize("via_intermediate", [False, True], ids=["direct", "intermediate"])
-def test_profile_form_is_accepted_and_cached(ra: RaWorld, aws_files: AwsFiles, kind: str,
-                                             via_intermediate: bool) -> None:
+def test_profile_form_is_accepted_and_cached(
+    ra: RaWorld, aws_files: AwsFiles, kind: str, via_intermediate: bool
+) -> None:
     files = ra.identity(kind, via_intermediate=via_intermediate)
-    aws_files.write_config(ra.profile_block(files, extra="rolesanywhere_session_duration = 1800\n"
-                                                          "rolesanywhere_role_session_name = ci-run"))
+    aws_files.write_config(
+        ra.profile_block(
+            files, extra="rolesanywhere_session_duration = 1800\nrolesanywhere_role_session_name = ci-run"
+        )
+    )
     env = env_with(AWS_ENDPOINT_URL_ROLESANYWHERE=ra.url)
     first = assert_credentials(run_credproc("credential-process", "--profile", "ra", env=env))
     second = assert_credentials(run_credproc("credential-process", "--profile", "ra", env=env))
     assert first == second
     assert ra.world.calls == 1
     body = ra.world.received[-1].body
-    assert body == {"durationSeconds": 1800, "profileArn": PROFILE_ARN, "roleArn": ROLE_ARN,
-                    "trustAnchorArn": TRUST_ANCHOR_ARN, "roleSessionName": "ci-run"}
+    assert body == {
+        "durationSeconds": 1800,
+        "profileArn": PROFILE_ARN,
+        "roleArn": ROLE_ARN,
+        "trustAnchorArn": TRUST_ANCHOR_ARN,
+        "roleSessionName": "ci-run",
+    }
 
 
 @pytest.mark.parametrize("fmt", ["pkcs8-encrypted", "p12"])
 def test_flag_form_is_a_drop_in_for_aws_signing_helper(ra: RaWorld, fmt: str) -> None:
     files = ra.identity("rsa2048", fmt, via_intermediate=True, chain_in="p12" if fmt == "p12" else "file")
-    args = ["credential-process", *ra.flags(files), "--session-duration", "900",
-            "--role-session-name", "drop-in", "--region", "us-east-1", "--with-proxy"]
+    args = [
+        "credential-process",
+        *ra.flags(files),
+        "--session-duration",
+        "900",
+        "--role-session-name",
+        "drop-in",
+        "--region",
+        "us-east-1",
+        "--with-proxy",
+    ]
     env = env_with(CREDPROC_PRIVATE_KEY_PASSPHRASE=ra_pki.PASSPHRASE)
     first = assert_credentials(run_credproc(*args, env=env))
     assert_credentials(run_credproc(*args, env=env))
@@ -86,8 +104,9 @@ def test_parallel_cold_runs_make_one_create_session(ra: RaWorld, aws_files: AwsF
     ra.world.delay = 0.3  # hold the first call so the others really overlap it
     env = env_with(AWS_ENDPOINT_URL_ROLESANYWHERE=ra.url)
     with ThreadPoolExecutor(max_workers=32) as pool:
-        results = list(pool.map(lambda _: run_credproc("credential-process", "--profile", "ra", env=env),
-                                range(32)))
+        results = list(
+            pool.map(lambda _: run_credproc("credential-process", "--profile", "ra", env=env), range(32))
+        )
     keys = {assert_credentials(r)["AccessKeyId"] for r in results}
     assert keys == {"ASIARAEMU00000000001"}
     assert ra.world.calls == 1
@@ -109,8 +128,12 @@ def test_an_untrusted_certificate_gets_aws_refusal_and_exit_3(ra: RaWorld) -> No
     stranger = ra_pki.Ca.root("someone else's CA", index=3)
     k = ra_pki.key("p256")
     files = ra_pki.write_identity(ra.directory / "stranger", k, stranger.leaf(k.public_key()), [], "pkcs8")
-    err = assert_error(run_credproc("credential-process", *ra.flags(files)), 3,
-                       "AccessDeniedException", "Untrusted signing certificate")
+    err = assert_error(
+        run_credproc("credential-process", *ra.flags(files)),
+        3,
+        "AccessDeniedException",
+        "Untrusted signing certificate",
+    )
     assert len(err.splitlines()) == 1
 
 
@@ -124,8 +147,12 @@ def test_a_role_outside_the_profile_gets_exit_3(ra: RaWorld) -> None:
 def test_a_validation_error_is_bad_input(ra: RaWorld) -> None:
     ra.world.session_seconds_max = 3600
     files = ra.identity("p256")
-    assert_error(run_credproc("credential-process", *ra.flags(files), "--session-duration", "7200"), 1,
-                 "ValidationException", "durationSeconds")
+    assert_error(
+        run_credproc("credential-process", *ra.flags(files), "--session-duration", "7200"),
+        1,
+        "ValidationException",
+        "durationSeconds",
+    )
 
 
 def test_throttling_is_retried_then_succeeds(ra: RaWorld) -> None:
@@ -151,30 +178,41 @@ def test_expired_certificate_is_exit_1_and_never_sent(ra: RaWorld) -> None:
 
 def test_an_encrypted_key_with_no_terminal_exits_4_fast(ra: RaWorld) -> None:
     files = ra.identity("p256", "pkcs8-encrypted")
-    err = assert_error(run_credproc("credential-process", *ra.flags(files), timeout=20), 4,
-                       "no terminal", "CREDPROC_PRIVATE_KEY_PASSPHRASE")
+    err = assert_error(
+        run_credproc("credential-process", *ra.flags(files), timeout=20),
+        4,
+        "no terminal",
+        "CREDPROC_PRIVATE_KEY_PASSPHRASE",
+    )
     assert ra_pki.PASSPHRASE not in err
 
 
 def test_an_unreachable_endpoint_is_exit_3(ra: RaWorld) -> None:
     files = ra.identity("p256")
-    result = run_credproc("credential-process", *ra.flags(files, endpoint=False),
-                          "--endpoint", "http://127.0.0.1:9", timeout=60)
+    result = run_credproc(
+        "credential-process", *ra.flags(files, endpoint=False), "--endpoint", "http://127.0.0.1:9", timeout=60
+    )
     assert_error(result, 3, f"cannot reach http://127.0.0.1:9/sessions after {MAX_ATTEMPTS} attempts")
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (("--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/nope"),
-     "trust anchor ARN in the command line is malformed"),
-    (("--profile-arn", PROFILE_ARN.replace("us-east-1", "eu-west-1")), "different regions"),
-    (("--role-arn", "arn:aws:iam::123456789012:user/bob"), "is not an IAM role ARN"),
-    (("--session-duration", "60"), "between 900 and 43200"),
-    (("--session-duration", "soon"), "not a number of seconds"),
-    (("--region", "eu-west-1"), "differs from the region of the trust anchor"),
-    (("--role-session-name", "has space"), "role session name"),
-])
-def test_malformed_input_is_exit_1_before_any_call(ra: RaWorld, change: tuple[str, str],
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/nope"),
+            "trust anchor ARN in the command line is malformed",
+        ),
+        (("--profile-arn", PROFILE_ARN.replace("us-east-1", "eu-west-1")), "different regions"),
+        (("--role-arn", "arn:aws:iam::123456789012:user/bob"), "is not an IAM role ARN"),
+        (("--session-duration", "60"), "between 900 and 43200"),
+        (("--session-duration", "soon"), "not a number of seconds"),
+        (("--region", "eu-west-1"), "differs from the region of the trust anchor"),
+        (("--role-session-name", "has space"), "role session name"),
+    ],
+)
+def test_malformed_input_is_exit_1_before_any_call(
+    ra: RaWorld, change: tuple[str, str], message: str
+) -> None:
     files = ra.identity("p256")
     args = ra.flags(files)
     if change[0] in args:
@@ -186,8 +224,11 @@ def test_malformed_input_is_exit_1_before_any_call(ra: RaWorld, change: tuple[st
 
 
 def test_signing_helper_flags_without_a_certificate_are_refused(chain: AwsFiles) -> None:
-    assert_error(run_credproc("credential-process", "--profile", "top", "--role-arn", ROLE_ARN), 1,
-                 "--role-arn only apply to Roles Anywhere")
+    assert_error(
+        run_credproc("credential-process", "--profile", "top", "--role-arn", ROLE_ARN),
+        1,
+        "--role-arn only apply to Roles Anywhere",
+    )
 
 
 def test_a_plain_profile_run_is_unaffected(chain: AwsFiles) -> None:
@@ -204,14 +245,17 @@ def test_unknown_profile_keys_are_reported(ra: RaWorld, aws_files: AwsFiles) -> 
 
 def test_a_profile_without_arns_names_what_is_missing(aws_files: AwsFiles, tmp_path: Path) -> None:
     aws_files.write_config(f"[profile ra]\nrolesanywhere_certificate = {tmp_path}/c.pem\n")
-    assert_error(run_credproc("credential-process", "--profile", "ra"), 1,
-                 "needs the trust anchor, profile, role ARN")
+    assert_error(
+        run_credproc("credential-process", "--profile", "ra"), 1, "needs the trust anchor, profile, role ARN"
+    )
 
 
 def test_a_profile_without_a_certificate_is_refused(aws_files: AwsFiles) -> None:
-    aws_files.write_config(f"[profile ra]\nrolesanywhere_trust_anchor_arn = {TRUST_ANCHOR_ARN}\n"
-                           f"rolesanywhere_profile_arn = {PROFILE_ARN}\n"
-                           f"rolesanywhere_role_arn = {ROLE_ARN}\n")
+    aws_files.write_config(
+        f"[profile ra]\nrolesanywhere_trust_anchor_arn = {TRUST_ANCHOR_ARN}\n"
+        f"rolesanywhere_profile_arn = {PROFILE_ARN}\n"
+        f"rolesanywhere_role_arn = {ROLE_ARN}\n"
+    )
     assert_error(run_credproc("credential-process", "--profile", "ra"), 1, "needs a certificate")
 
 
@@ -224,8 +268,9 @@ def test_a_relative_home_path_in_the_profile_is_expanded(ra: RaWorld, aws_files:
         (home / "pki" / path.name).write_bytes(path.read_bytes())
     block = ra.profile_block(files).replace(str(files.certificate.parent), "~/pki")
     aws_files.write_config(block)
-    assert_credentials(run_credproc("credential-process", "--profile", "ra",
-                                    env=env_with(AWS_ENDPOINT_URL=ra.url)))
+    assert_credentials(
+        run_credproc("credential-process", "--profile", "ra", env=env_with(AWS_ENDPOINT_URL=ra.url))
+    )
 
 
 def test_building_the_source_does_not_import_cryptography(ra: RaWorld) -> None:
@@ -269,8 +314,15 @@ def test_the_second_run_is_a_fast_path_hit_without_cryptography(ra: RaWorld) -> 
     args = ["credential-process", *ra.flags(files)]
     env = env_with(CREDPROC_PRIVATE_KEY_PASSPHRASE=ra_pki.PASSPHRASE)
     first = assert_credentials(run_credproc(*args, env=env))
-    hit = subprocess.run([sys.executable, "-X", "importtime", "-m", "credproc", *args], env=env,
-                         capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, timeout=60)
+    hit = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "credproc", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=60,
+    )
     assert hit.returncode == 0 and json.loads(hit.stdout) == first
     imported = {line.rsplit("|", 1)[-1].strip() for line in hit.stderr.splitlines()}
     assert "credproc.fastpath" in imported  # the import log was read right

@@ -72,8 +72,11 @@ def test_an_unreadable_ca_bundle_is_bad_input(tls_ra: RaWorld, tmp_path: Path) -
 def test_https_proxy_carries_the_call(tls_ra: RaWorld) -> None:
     files = tls_ra.identity("p256")
     with ConnectProxy() as proxy:
-        env = {**os.environ, "AWS_CA_BUNDLE": str(tls_ra.directory / "tls" / "ca.pem"),
-               "HTTPS_PROXY": proxy.url}
+        env = {
+            **os.environ,
+            "AWS_CA_BUNDLE": str(tls_ra.directory / "tls" / "ca.pem"),
+            "HTTPS_PROXY": proxy.url,
+        }
         ok(run_credproc("credential-process", *tls_ra.flags(files), env=env))
         assert proxy.tunnels == [f"127.0.0.1:{tls_ra.emulator.port}"]
 
@@ -81,8 +84,12 @@ def test_https_proxy_carries_the_call(tls_ra: RaWorld) -> None:
 def test_no_proxy_bypasses_the_proxy(tls_ra: RaWorld) -> None:
     files = tls_ra.identity("p256")
     with ConnectProxy() as proxy:
-        env = {**os.environ, "AWS_CA_BUNDLE": str(tls_ra.directory / "tls" / "ca.pem"),
-               "https_proxy": proxy.url, "no_proxy": "localhost,127.0.0.1"}
+        env = {
+            **os.environ,
+            "AWS_CA_BUNDLE": str(tls_ra.directory / "tls" / "ca.pem"),
+            "https_proxy": proxy.url,
+            "no_proxy": "localhost,127.0.0.1",
+        }
         ok(run_credproc("credential-process", *tls_ra.flags(files), env=env))
         assert proxy.tunnels == []
 
@@ -94,16 +101,19 @@ def test_http_proxy_carries_a_plain_http_endpoint(ra: RaWorld) -> None:
         assert proxy.forwarded == [f"{ra.url}/sessions"]
 
 
-@pytest.mark.parametrize(("host", "no_proxy", "bypassed"), [
-    ("rolesanywhere.us-east-1.amazonaws.com", "*", True),
-    ("rolesanywhere.us-east-1.amazonaws.com", ".amazonaws.com", True),
-    ("rolesanywhere.us-east-1.amazonaws.com", "amazonaws.com", True),
-    ("rolesanywhere.us-east-1.amazonaws.com", "example.com, internal:8080", False),
-    ("notamazonaws.com", "amazonaws.com", False),
-    ("127.0.0.1", "localhost,127.0.0.1:443", True),
-    ("::1", "[::1]", True),
-    ("example.com", " , ", False),
-])
+@pytest.mark.parametrize(
+    ("host", "no_proxy", "bypassed"),
+    [
+        ("rolesanywhere.us-east-1.amazonaws.com", "*", True),
+        ("rolesanywhere.us-east-1.amazonaws.com", ".amazonaws.com", True),
+        ("rolesanywhere.us-east-1.amazonaws.com", "amazonaws.com", True),
+        ("rolesanywhere.us-east-1.amazonaws.com", "example.com, internal:8080", False),
+        ("notamazonaws.com", "amazonaws.com", False),
+        ("127.0.0.1", "localhost,127.0.0.1:443", True),
+        ("::1", "[::1]", True),
+        ("example.com", " , ", False),
+    ],
+)
 def test_no_proxy_follows_curl(host: str, no_proxy: str, bypassed: bool) -> None:
     assert transport.bypasses(host, no_proxy) is bypassed
 
@@ -114,16 +124,29 @@ def test_only_the_schemes_proxy_is_used() -> None:
     assert transport.proxies_for("http://x.example/sessions", env) == {}
 
 
-@pytest.mark.parametrize(("flag", "environ", "expected"), [
-    ("https://flag.example", {"AWS_ENDPOINT_URL_ROLESANYWHERE": "https://svc", "AWS_ENDPOINT_URL": "https://all"},
-     "https://flag.example"),
-    (None, {"AWS_ENDPOINT_URL_ROLESANYWHERE": "https://svc/", "AWS_ENDPOINT_URL": "https://all"}, "https://svc"),
-    (None, {"AWS_ENDPOINT_URL": "https://all"}, "https://all"),
-    (None, {}, "https://rolesanywhere.eu-west-1.amazonaws.com"),
-    (None, {"AWS_ENDPOINT_URL": "https://all", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
-     "https://rolesanywhere.eu-west-1.amazonaws.com"),
-    ("rolesanywhere.eu-west-1.amazonaws.com", {}, "https://rolesanywhere.eu-west-1.amazonaws.com"),
-])
+@pytest.mark.parametrize(
+    ("flag", "environ", "expected"),
+    [
+        (
+            "https://flag.example",
+            {"AWS_ENDPOINT_URL_ROLESANYWHERE": "https://svc", "AWS_ENDPOINT_URL": "https://all"},
+            "https://flag.example",
+        ),
+        (
+            None,
+            {"AWS_ENDPOINT_URL_ROLESANYWHERE": "https://svc/", "AWS_ENDPOINT_URL": "https://all"},
+            "https://svc",
+        ),
+        (None, {"AWS_ENDPOINT_URL": "https://all"}, "https://all"),
+        (None, {}, "https://rolesanywhere.eu-west-1.amazonaws.com"),
+        (
+            None,
+            {"AWS_ENDPOINT_URL": "https://all", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
+            "https://rolesanywhere.eu-west-1.amazonaws.com",
+        ),
+        ("rolesanywhere.eu-west-1.amazonaws.com", {}, "https://rolesanywhere.eu-west-1.amazonaws.com"),
+    ],
+)
 def test_the_endpoint_rule_of_the_contract(flag: str | None, environ: dict[str, str], expected: str) -> None:
     assert endpoint.endpoint_for(flag, environ, "eu-west-1") == expected
 
@@ -157,8 +180,13 @@ def test_backoff_is_jittered_capped_and_bounded_by_the_deadline(ra: RaWorld) -> 
     ra.world.fail_next = [(503, "ServiceUnavailableException")] * 20
     fake = FakeClock()
     policy = transport.RetryPolicy(attempts=10, base=1.0, cap=4.0, deadline=9.0)
-    answer = transport.post(ra.url + "/sessions", lambda: ({}, b"{}"), environ={}, policy=policy,
-                            clock=transport.Clock(fake.now, fake.sleep, lambda: 1.0))
+    answer = transport.post(
+        ra.url + "/sessions",
+        lambda: ({}, b"{}"),
+        environ={},
+        policy=policy,
+        clock=transport.Clock(fake.now, fake.sleep, lambda: 1.0),
+    )
     assert answer.status == 503
     assert fake.sleeps == [1.0, 2.0, 4.0]  # the next 4.0 would pass the 9 s deadline
     assert len(ra.world.received) == 4
@@ -177,7 +205,9 @@ def response(status: int, body: object, headers: dict[str, str] | None = None) -
 
 def test_aws_error_shapes_become_credproc_errors() -> None:
     with pytest.raises(UpstreamError, match="CreateSession refused: AccessDeniedException: nope"):
-        client.interpret(response(403, {"message": "nope"}, {"X-Amzn-ErrorType": "AccessDeniedException:http://x"}))
+        client.interpret(
+            response(403, {"message": "nope"}, {"X-Amzn-ErrorType": "AccessDeniedException:http://x"})
+        )
     with pytest.raises(ConfigError, match="ValidationException: bad"):
         client.interpret(response(400, {"__type": "com.amazon#ValidationException", "Message": "bad"}))
     with pytest.raises(UpstreamError, match="ResourceNotFoundException"):
@@ -186,8 +216,9 @@ def test_aws_error_shapes_become_credproc_errors() -> None:
         client.interpret(response(500, b"<html>"))
 
 
-@pytest.mark.parametrize("body", [{}, {"credentialSet": []}, {"credentialSet": [{"credentials": {}}]},
-                                  b"[1]"])
+@pytest.mark.parametrize(
+    "body", [{}, {"credentialSet": []}, {"credentialSet": [{"credentials": {}}]}, b"[1]"]
+)
 def test_a_success_without_credentials_is_an_upstream_error(body: object) -> None:
     with pytest.raises(UpstreamError, match="without a credential set"):
         client.interpret(response(201, body))

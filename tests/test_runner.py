@@ -24,7 +24,9 @@ def test_an_in_process_run_answers_like_a_process_and_the_leak_guard_sees_it(aws
 
 
 def test_an_in_process_run_never_execs(aws_files: AwsFiles) -> None:
-    aws_files.write_credentials("[p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
-                                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    aws_files.write_credentials(
+        "[p]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    )
     with pytest.raises(ExecRefused):  # a BaseException: the boundary's last net cannot swallow it
         run_in_process("exec", "-p", "p", "--", sys.executable, "-c", "pass")

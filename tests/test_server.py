@@ -27,8 +27,9 @@ def running(monkeypatch: pytest.MonkeyPatch) -> Iterator[server.RunningServer]:
         yield srv
 
 
-def get(srv: server.RunningServer, headers: dict[str, str], path: str = server.PATH,
-        method: str = "GET") -> tuple[int, bytes]:
+def get(
+    srv: server.RunningServer, headers: dict[str, str], path: str = server.PATH, method: str = "GET"
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
     try:
         conn.putrequest(method, path, skip_host=True)
@@ -48,8 +49,12 @@ def good(srv: server.RunningServer) -> dict[str, str]:
 def test_serves_container_credentials_json_to_the_exact_token(running: server.RunningServer) -> None:
     status, body = get(running, good(running))
     assert status == 200
-    assert json.loads(body) == {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "s3cr3t", "Token": "tok3n",
-                                "Expiration": "2031-05-06T07:08:09Z"}
+    assert json.loads(body) == {
+        "AccessKeyId": "ASIAEXAMPLE",
+        "SecretAccessKey": "s3cr3t",
+        "Token": "tok3n",
+        "Expiration": "2031-05-06T07:08:09Z",
+    }
     assert running.endpoint.url == f"http://127.0.0.1:{running.port}{server.PATH}"
 
 
@@ -60,17 +65,21 @@ def test_binds_loopback_only_with_a_256_bit_token(running: server.RunningServer)
         assert other.endpoint.token != running.endpoint.token
 
 
-@pytest.mark.parametrize(("change", "status"), [
-    ({"Authorization": None}, 401),
-    ({"Authorization": "wrong"}, 403),
-    ({"Authorization": ""}, 403),
-    ({"Host": "evil.example:{port}"}, 403),
-    ({"Host": "127.0.0.1:1"}, 403),
-    ({"Host": None}, 403),
-    ({"Host": "localhost:{port}"}, 200),
-])
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"Authorization": None}, 401),
+        ({"Authorization": "wrong"}, 403),
+        ({"Authorization": ""}, 403),
+        ({"Host": "evil.example:{port}"}, 403),
+        ({"Host": "127.0.0.1:1"}, 403),
+        ({"Host": None}, 403),
+        ({"Host": "localhost:{port}"}, 200),
+    ],
+)
 def test_rejects_missing_or_wrong_token_and_foreign_host_without_detail(
-        running: server.RunningServer, change: dict[str, str | None], status: int) -> None:
+    running: server.RunningServer, change: dict[str, str | None], status: int
+) -> None:
     headers = good(running)
     for name, value in change.items():
         if value is None:
@@ -131,7 +140,8 @@ def test_max_ttl_caps_the_advertised_expiration() -> None:
     now = EXPIRES.timestamp() - 3000
     capped = server.payload(CREDS, now, max_ttl=303)
     assert capped["Expiration"] == datetime.fromtimestamp(int(now + 303), tz=timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     assert server.payload(CREDS, now, max_ttl=10**6)["Expiration"] == "2031-05-06T07:08:09Z"
 
 
@@ -150,19 +160,34 @@ def raw(srv: server.RunningServer, data: bytes, wait: float = 5) -> bytes:
         return b"".join(chunks)
 
 
-@pytest.mark.parametrize("garbage", [
-    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(200) + b"\r\n\r\n",  # a TLS hello
-    b"GET\r\n\r\n",
-    b"GET / HTTP/9.9\r\n\r\n",
-    b"GET " + b"a" * 100_000 + b" HTTP/1.1\r\n\r\n",
-    b"GET /credproc/v1/credentials HTTP/1.1\r\n" + b"X: y\r\n" * 500 + b"\r\n",
-    b"GET /credproc/v1/credentials HTTP/1.1\r\n" + b"X: y\r\n" * 80 + b"\r\n",
-    b"GET /credproc/v1/credentials HTTP/1.1\r\nHost: \xff\xfe\r\nAuthorization: \xff\r\n\r\n",
-    b"\r\n" * 10,
-    b"",
-], ids=["tls", "no-target", "bad-version", "huge-line", "many-headers", "80-headers", "binary-headers", "blank", "silent"])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(200) + b"\r\n\r\n",  # a TLS hello
+        b"GET\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"GET " + b"a" * 100_000 + b" HTTP/1.1\r\n\r\n",
+        b"GET /credproc/v1/credentials HTTP/1.1\r\n" + b"X: y\r\n" * 500 + b"\r\n",
+        b"GET /credproc/v1/credentials HTTP/1.1\r\n" + b"X: y\r\n" * 80 + b"\r\n",
+        b"GET /credproc/v1/credentials HTTP/1.1\r\nHost: \xff\xfe\r\nAuthorization: \xff\r\n\r\n",
+        b"\r\n" * 10,
+        b"",
+    ],
+    ids=[
+        "tls",
+        "no-target",
+        "bad-version",
+        "huge-line",
+        "many-headers",
+        "80-headers",
+        "binary-headers",
+        "blank",
+        "silent",
+    ],
+)
 def test_malformed_requests_get_an_error_or_a_close_and_the_server_keeps_serving(
-        running: server.RunningServer, garbage: bytes) -> None:
+    running: server.RunningServer, garbage: bytes
+) -> None:
     answer = raw(running, garbage)
     assert answer == b"" or answer.startswith(b"HTTP/1.")
     assert not answer.startswith(b"HTTP/1.1 200")
@@ -170,7 +195,8 @@ def test_malformed_requests_get_an_error_or_a_close_and_the_server_keeps_serving
 
 
 def test_a_slow_client_is_cut_off_at_the_deadline_and_does_not_stall_others(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(server, "CONNECTION_DEADLINE_SECONDS", 1.0)
     with server.start(lambda: CREDS) as srv, socket.create_connection(("127.0.0.1", srv.port)) as slow:
         started = time.monotonic()
@@ -225,7 +251,9 @@ def _closed_by_server(sock: socket.socket, within: float) -> bool:
         return False
 
 
-def test_idle_sockets_holding_every_slot_are_evicted_for_real_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_idle_sockets_holding_every_slot_are_evicted_for_real_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """40 sockets that connect and say nothing (more than the 32 slots), then 15 real requests,
     each with no retry: every one is answered, and the oldest idle sockets are the ones hung up on.
     The deadlines are stretched so that only eviction can explain it."""

@@ -20,28 +20,45 @@ LOAD = {
     "zsh": 'eval "$(credproc shell-init zsh)"',
     "fish": "credproc shell-init fish | source",
 }
-VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
-        "AWS_REGION", "AWS_DEFAULT_REGION", "CREDPROC_PROFILE", "AWS_PROFILE")
+VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "CREDPROC_PROFILE",
+    "AWS_PROFILE",
+)
 SHELLS = sorted(LOAD)
 
 
 def _show(sh: str) -> str:
     """A shell snippet printing VARS as NAME=value lines."""
     if sh == "fish":
-        return "".join(
-            f'if set -q {v}; echo "{v}=${v}"; else; echo "{v}=<unset>"; end\n' for v in VARS
-        )
-    return "".join(f'if [ -n "${{{v}+x}}" ]; then echo "{v}=${v}"; else echo "{v}=<unset>"; fi\n'
-                   for v in VARS)
+        return "".join(f'if set -q {v}; echo "{v}=${v}"; else; echo "{v}=<unset>"; end\n' for v in VARS)
+    return "".join(
+        f'if [ -n "${{{v}+x}}" ]; then echo "{v}=${v}"; else echo "{v}=<unset>"; fi\n' for v in VARS
+    )
 
 
 def _run(sh: str, body: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     script = LOAD[sh] + "\n" + body
-    argv = {"bash": [shell("bash"), "--norc", "--noprofile", "-c", script],
-            "zsh": [shell("zsh"), "-f", "-c", script],
-            "fish": [shell("fish"), "--no-config", "-c", script]}[sh]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False,
-                          stdin=subprocess.DEVNULL, start_new_session=True)
+    argv = {
+        "bash": [shell("bash"), "--norc", "--noprofile", "-c", script],
+        "zsh": [shell("zsh"), "-f", "-c", script],
+        "fish": [shell("fish"), "--no-config", "-c", script],
+    }[sh]
+    return subprocess.run(
+        argv,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _vars(text: str) -> list[dict[str, str]]:
@@ -82,8 +99,13 @@ def test_credproc_use_switches_identity_and_credproc_clear_removes_it(sh: str, e
     expires = datetime.strptime(used["AWS_CREDENTIAL_EXPIRATION"], "%Y-%m-%dT%H:%M:%SZ")
     assert expires.replace(tzinfo=timezone.utc) > datetime.now(timezone.utc)
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_CREDENTIAL_EXPIRATION", "CREDPROC_PROFILE"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION",
+        "CREDPROC_PROFILE",
+    ):
         assert cleared[name] == "<unset>", name
 
 
@@ -121,9 +143,10 @@ def test_the_prompt_shows_the_profile_and_minutes_left(sh: str, env: dict[str, s
 
 
 @pytest.mark.parametrize("sh", SHELLS)
-@pytest.mark.parametrize(("expires_in", "expected"), [(timedelta(minutes=-5), "ops expired"),
-                                                      (timedelta(minutes=90, seconds=30), "ops 90m"),
-                                                      (None, "ops")])
+@pytest.mark.parametrize(
+    ("expires_in", "expected"),
+    [(timedelta(minutes=-5), "ops expired"), (timedelta(minutes=90, seconds=30), "ops 90m"), (None, "ops")],
+)
 def test_the_prompt_reads_whatever_the_variables_say(
     sh: str, env: dict[str, str], expires_in: timedelta | None, expected: str
 ) -> None:
@@ -137,10 +160,12 @@ def test_the_prompt_reads_whatever_the_variables_say(
 
 
 def test_bash_completes_profile_names_for_credproc_use(env: dict[str, str]) -> None:
-    body = ("COMP_WORDS=(credproc-use mi); COMP_CWORD=1\n"
-            "__credproc_use_complete credproc-use mi credproc-use\n"
-            'printf "%s\\n" "${COMPREPLY[@]}"\n'
-            "complete -p credproc-use\n")
+    body = (
+        "COMP_WORDS=(credproc-use mi); COMP_CWORD=1\n"
+        "__credproc_use_complete credproc-use mi credproc-use\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+        "complete -p credproc-use\n"
+    )
     done = _run("bash", body, env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["middle", "complete -F __credproc_use_complete credproc-use"]
@@ -155,11 +180,18 @@ def test_fish_completes_profile_names_for_credproc_use(env: dict[str, str]) -> N
 def test_zsh_completes_profile_names_for_credproc_use(env: dict[str, str], tmp_path: Path) -> None:
     import pexpect
 
-    child = pexpect.spawn(shell("zsh"), ["-f", "-i"], encoding="utf-8", timeout=30, dimensions=(24, 200),
-                          env=dict(env, PS1="%% ", TERM="dumb", ZDOTDIR=str(tmp_path)))
+    child = pexpect.spawn(
+        shell("zsh"),
+        ["-f", "-i"],
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(24, 200),
+        env=dict(env, PS1="%% ", TERM="dumb", ZDOTDIR=str(tmp_path)),
+    )
     try:
-        child.sendline('autoload -Uz compinit && compinit -u -D && eval "$(credproc shell-init zsh)" '
-                       "&& echo LOADED")
+        child.sendline(
+            'autoload -Uz compinit && compinit -u -D && eval "$(credproc shell-init zsh)" && echo LOADED'
+        )
         child.expect("LOADED")
         child.send("credproc-use mid\t")
         child.expect("middle")
@@ -172,16 +204,18 @@ def test_zsh_completes_profile_names_for_credproc_use(env: dict[str, str], tmp_p
 # (tracing restored) and none of the values credproc-use set.
 TRACE_ON = {"bash": "set -xv", "zsh": "set -xv", "fish": "set -g fish_trace 1"}
 TRACE_STILL_ON = {
-    "bash": 'case $- in *x*v*|*v*x*) echo TRACE=on ;; *) echo TRACE=off ;; esac',
-    "zsh": 'if [[ -o xtrace && -o verbose ]]; then echo TRACE=on; else echo TRACE=off; fi',
+    "bash": "case $- in *x*v*|*v*x*) echo TRACE=on ;; *) echo TRACE=off ;; esac",
+    "zsh": "if [[ -o xtrace && -o verbose ]]; then echo TRACE=on; else echo TRACE=off; fi",
     "fish": 'if test "$fish_trace" = 1; echo TRACE=on; else; echo TRACE=off; end',
 }
 
 
 @pytest.mark.parametrize("sh", SHELLS)
 def test_tracing_never_prints_the_keys_and_is_restored(sh: str, env: dict[str, str]) -> None:
-    body = (f"{TRACE_ON[sh]}\ncredproc-use top\necho marker-after-use\ncredproc-clear\n"
-            f"echo marker-after-clear\ncredproc-use top\n{TRACE_STILL_ON[sh]}\n" + _show(sh))
+    body = (
+        f"{TRACE_ON[sh]}\ncredproc-use top\necho marker-after-use\ncredproc-clear\n"
+        f"echo marker-after-clear\ncredproc-use top\n{TRACE_STILL_ON[sh]}\n" + _show(sh)
+    )
     done = _run(sh, body, env)
     assert done.returncode == 0, done.stderr
     assert "TRACE=on" in done.stdout

@@ -18,8 +18,15 @@ PACKAGED_DIR = REPO / "credproc" / "data" / "shell"
 
 
 def _shell_init(shell: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> bytes:
-    done = subprocess.run([*CREDPROC, "shell-init", shell], capture_output=True, timeout=60, check=False,
-                          env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [*CREDPROC, "shell-init", shell],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == b""
     return done.stdout
@@ -41,8 +48,14 @@ def test_shell_init_prints_the_file_byte_for_byte(shell: str) -> None:
 
 
 def test_an_unknown_shell_is_a_usage_error() -> None:
-    done = subprocess.run([*CREDPROC, "shell-init", "csh"], capture_output=True, text=True, timeout=60,
-                          check=False, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [*CREDPROC, "shell-init", "csh"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.startswith("credproc: error: ")
@@ -56,9 +69,22 @@ def test_shell_init_works_from_a_built_package_without_the_repository(tmp_path: 
         shutil.copy(REPO / name, src / name)
     shutil.copytree(REPO / "credproc", src / "credproc", ignore=shutil.ignore_patterns("__pycache__"))
     built = tmp_path / "built"
-    done = subprocess.run([sys.executable, "-c", "import setuptools; setuptools.setup()", "-q",
-                           "build_py", "--build-lib", str(built)], cwd=src, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import setuptools; setuptools.setup()",
+            "-q",
+            "build_py",
+            "--build-lib",
+            str(built),
+        ],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     shutil.rmtree(src)
     env = dict(os.environ, PYTHONPATH=str(built))
@@ -72,10 +98,13 @@ def test_cmd_file_keeps_crlf_line_ends_and_defines_the_macros() -> None:
     lines = data.decode().splitlines()
     assert lines[0] == "@echo off"
     # In a batch file %%L is the loop variable; doskey stores it as %L, cmd.exe's interactive form.
-    assert ('doskey credproc-use=for /f "usebackq delims=" %%L in '
-            '(`credproc env --format cmd --profile "$1"`) do @%%L') in lines
-    assert ('doskey credproc-clear=for /f "usebackq delims=" %%L in '
-            "(`credproc env --unset --format cmd`) do @%%L") in lines
+    assert (
+        'doskey credproc-use=for /f "usebackq delims=" %%L in '
+        '(`credproc env --format cmd --profile "$1"`) do @%%L'
+    ) in lines
+    assert (
+        'doskey credproc-clear=for /f "usebackq delims=" %%L in (`credproc env --unset --format cmd`) do @%%L'
+    ) in lines
     assert all(line.startswith(("rem", "@echo", "doskey")) for line in lines)
 
 

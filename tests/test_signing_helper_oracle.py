@@ -34,7 +34,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_machine_proxies")]
 # Read at import: hermetic_env drops every CREDPROC_* variable from each test's environment.
 _GO_CACHE = os.environ.get("CREDPROC_GO_CACHE", "/var/cache/credproc-go")
 HELPER = os.environ.get("CREDPROC_TEST_SIGNING_HELPER") or next(
-    iter(sorted(glob.glob(f"{_GO_CACHE}/aws_signing_helper-v1.4.0/aws_signing_helper"))), "")
+    iter(sorted(glob.glob(f"{_GO_CACHE}/aws_signing_helper-v1.4.0/aws_signing_helper"))), ""
+)
 
 # What credproc reads and aws_signing_helper v1.4.0 does not: the helper refuses these, credproc
 # must sign them and be accepted. Each with the reason (research notes, tests/.. signing_helper §0, §3).
@@ -44,11 +45,11 @@ BEYOND_THE_ORACLE = {
     "der-cert": "a DER certificate: v1.4.0 reads PEM certificates only",
     "der-key": "a DER PKCS#8 key: v1.4.0 reads PEM keys only",
     "p12-self-signed": "a PKCS#12 whose only certificate is self-signed: v1.4.0 finds no end-entity "
-                       "certificate in it",
+    "certificate in it",
     "p12-password": "a password-protected PKCS#12: v1.4.0 always uses the empty password",
     "p12-openssl3": "OpenSSL 3's default PKCS#12 (AES, SHA-256 MAC): v1.4.0 reads SHA1/3DES only",
     "p12-ca-issued": "a CA-issued PKCS#12 (SHA1/3DES, empty password, key + leaf + root): v1.4.0 stops "
-                     "with 'unsupported algorithm' (observed; cause not traced)",
+    "with 'unsupported algorithm' (observed; cause not traced)",
 }
 
 
@@ -72,35 +73,68 @@ def _cases() -> list[Case]:
             Case(f"{stem}-pair", cert, key, anchor=cert),
             Case(f"{stem}-pkcs8", cert, f"certs/{stem}-key-pkcs8.pem", anchor=cert),
             Case(f"{stem}-combo", f"certs/{stem}-sha256-combo.pem", anchor=cert),
-            Case(f"{stem}-combo-as-both", f"certs/{stem}-sha256-combo.pem", f"certs/{stem}-sha256-combo.pem",
-                 anchor=cert),
+            Case(
+                f"{stem}-combo-as-both",
+                f"certs/{stem}-sha256-combo.pem",
+                f"certs/{stem}-sha256-combo.pem",
+                anchor=cert,
+            ),
             Case(f"{stem}-bundle", cert, key, "certs/cert-bundle.pem", anchor=cert),
             Case(f"{stem}-cert-alone", cert, anchor=cert),
             Case(f"{stem}-key-alone", None, key, anchor=cert),
             Case(f"{stem}-der-cert-alone", f"certs/{stem}-sha256-cert.der", anchor=cert),
             Case(f"{stem}-der-cert", f"certs/{stem}-sha256-cert.der", key, anchor=cert, beyond="der-cert"),
             Case(f"{stem}-der-key", cert, f"certs/{stem}-key-pkcs8.der", anchor=cert, beyond="der-key"),
-            Case(f"{stem}-pkcs8-enc", cert, f"certs/{stem}-key-pkcs8-enc.pem", anchor=cert, beyond="pkcs8-enc",
-                 env=(("CREDPROC_PRIVATE_KEY_PASSPHRASE", PKCS8_PASSWORD),)),
+            Case(
+                f"{stem}-pkcs8-enc",
+                cert,
+                f"certs/{stem}-key-pkcs8-enc.pem",
+                anchor=cert,
+                beyond="pkcs8-enc",
+                env=(("CREDPROC_PRIVATE_KEY_PASSPHRASE", PKCS8_PASSWORD),),
+            ),
             Case(f"{stem}-p12", f"{p12}.p12", anchor=cert, beyond="p12-self-signed"),
-            Case(f"{stem}-p12-password", f"{p12}-pass.p12", anchor=cert, beyond="p12-password",
-                 env=(("CREDPROC_PRIVATE_KEY_PASSPHRASE", P12_PASSWORD),)),
+            Case(
+                f"{stem}-p12-password",
+                f"{p12}-pass.p12",
+                anchor=cert,
+                beyond="p12-password",
+                env=(("CREDPROC_PRIVATE_KEY_PASSPHRASE", P12_PASSWORD),),
+            ),
             Case(f"{stem}-p12-openssl3", f"{p12}-openssl3.p12", anchor=cert, beyond="p12-openssl3"),
         ]
         if stem.startswith("rsa"):
             out.append(Case(f"{stem}-pkcs1", cert, f"certs/{stem}-key-pkcs1.pem", anchor=cert))
     # A key of another type than the certificate's: the helper signs with the key, the verifier refuses.
-    out.append(Case("ec-cert-rsa-key", "certs/ec-prime256v1-sha256-cert.pem", "certs/rsa-2048-key.pem",
-                    anchor="certs/ec-prime256v1-sha256-cert.pem"))
-    out.append(Case("rsa-cert-ec-key", "certs/rsa-2048-sha256-cert.pem", "certs/ec-prime256v1-key.pem",
-                    anchor="certs/rsa-2048-sha256-cert.pem"))
+    out.append(
+        Case(
+            "ec-cert-rsa-key",
+            "certs/ec-prime256v1-sha256-cert.pem",
+            "certs/rsa-2048-key.pem",
+            anchor="certs/ec-prime256v1-sha256-cert.pem",
+        )
+    )
+    out.append(
+        Case(
+            "rsa-cert-ec-key",
+            "certs/rsa-2048-sha256-cert.pem",
+            "certs/ec-prime256v1-key.pem",
+            anchor="certs/rsa-2048-sha256-cert.pem",
+        )
+    )
     for kind in ("mldsa44", "mldsa65", "mldsa87"):
         cert = f"certs/{kind}-cert.pem"
         out += [
             Case(f"{kind}-pair", cert, f"certs/{kind}-key.pem", anchor=cert, beyond="mldsa"),
             Case(f"{kind}-combo", f"certs/{kind}-combo.pem", anchor=cert, beyond="mldsa"),
-            Case(f"{kind}-enc", cert, f"certs/{kind}-key-enc.pem", anchor=cert, beyond="mldsa",
-                 env=(("CREDPROC_PRIVATE_KEY_PASSPHRASE", PKCS8_PASSWORD),)),
+            Case(
+                f"{kind}-enc",
+                cert,
+                f"certs/{kind}-key-enc.pem",
+                anchor=cert,
+                beyond="mldsa",
+                env=(("CREDPROC_PRIVATE_KEY_PASSPHRASE", PKCS8_PASSWORD),),
+            ),
         ]
     cp, root = "credential-process-data", "credential-process-data/root-cert.pem"
     out += [
@@ -108,8 +142,12 @@ def _cases() -> list[Case]:
         Case("ca-issued-combo", f"{cp}/client-combo.pem", anchor=root),
         Case("ca-issued-chain", f"{cp}/client-cert.pem", f"{cp}/client-key.pem", root, anchor=root),
         Case("ca-issued-p12", f"{cp}/client.p12", anchor=root, beyond="p12-ca-issued"),
-        Case("ca-issued-wrong-anchor", f"{cp}/client-cert.pem", f"{cp}/client-key.pem",
-             anchor="certs/rsa-2048-sha256-cert.pem"),
+        Case(
+            "ca-issued-wrong-anchor",
+            f"{cp}/client-cert.pem",
+            f"{cp}/client-key.pem",
+            anchor="certs/rsa-2048-sha256-cert.pem",
+        ),
     ]
     return out
 
@@ -132,12 +170,24 @@ def oracle_world() -> Iterator[tuple[World, Emulator]]:
 
 def _argv(case: Case, material: Path, url: str) -> list[str]:
     args = ["credential-process"]
-    for flag, value in (("--certificate", case.certificate), ("--private-key", case.private_key),
-                        ("--intermediates", case.intermediates)):
+    for flag, value in (
+        ("--certificate", case.certificate),
+        ("--private-key", case.private_key),
+        ("--intermediates", case.intermediates),
+    ):
         if value:
             args += [flag, str(material / value)]
-    return [*args, "--trust-anchor-arn", TRUST_ANCHOR_ARN, "--profile-arn", PROFILE_ARN,
-            "--role-arn", ROLE_ARN, "--endpoint", url]
+    return [
+        *args,
+        "--trust-anchor-arn",
+        TRUST_ANCHOR_ARN,
+        "--profile-arn",
+        PROFILE_ARN,
+        "--role-arn",
+        ROLE_ARN,
+        "--endpoint",
+        url,
+    ]
 
 
 @dataclass(frozen=True)
@@ -156,16 +206,28 @@ def _run(world: World, command: list[str], env: dict[str, str], credproc: bool) 
     if credproc:
         done = run_credproc(*command, "--no-cache", env=env, timeout=60)
     else:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env,
-                              stdin=subprocess.DEVNULL, start_new_session=True, check=False)
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            check=False,
+        )
     return Outcome(done.returncode, [r.outcome for r in world.received[before:]], done.stderr)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_credproc_agrees_with_aws_signing_helper(case: Case, helper_material: Path,
-                                                 oracle_world: tuple[World, Emulator], tmp_path: Path) -> None:
-    require("aws_signing_helper v1.4.0", bool(HELPER) and os.access(HELPER, os.X_OK),
-            "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh")
+def test_credproc_agrees_with_aws_signing_helper(
+    case: Case, helper_material: Path, oracle_world: tuple[World, Emulator], tmp_path: Path
+) -> None:
+    require(
+        "aws_signing_helper v1.4.0",
+        bool(HELPER) and os.access(HELPER, os.X_OK),
+        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
+    )
     world, emulator = oracle_world
     anchor = x509.load_pem_x509_certificate((helper_material / case.anchor).read_bytes())
     world.ca_by_anchor.clear()
@@ -174,8 +236,10 @@ def test_credproc_agrees_with_aws_signing_helper(case: Case, helper_material: Pa
     helper_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
     helper = _run(world, [HELPER, *argv], helper_env, credproc=False)
     ours = _run(world, argv, {**os.environ, **dict(case.env)}, credproc=True)
-    where = f"helper rc={helper.rc} {helper.reached} {helper.stderr.strip()[-200:]!r}; " \
-            f"credproc rc={ours.rc} {ours.reached} {ours.stderr.strip()[-300:]!r}"
+    where = (
+        f"helper rc={helper.rc} {helper.reached} {helper.stderr.strip()[-200:]!r}; "
+        f"credproc rc={ours.rc} {ours.reached} {ours.stderr.strip()[-300:]!r}"
+    )
     if case.beyond is not None:
         assert case.beyond in BEYOND_THE_ORACLE
         assert not helper.accepted, f"v1.4.0 now accepts a beyond-the-oracle case: {where}"

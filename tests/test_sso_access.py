@@ -109,7 +109,9 @@ def test_a_missing_token_file_says_there_is_no_sign_in(sso: SsoEmulator) -> None
     assert caught.value.message == "the SSO session sso-session corp has no sign-in yet"
 
 
-def test_a_token_refreshed_by_another_process_meanwhile_is_taken(sso: SsoEmulator, hermetic_env: Path) -> None:
+def test_a_token_refreshed_by_another_process_meanwhile_is_taken(
+    sso: SsoEmulator, hermetic_env: Path
+) -> None:
     from credproc.sources.sso import token_cache
 
     old = write_token(hermetic_env, sso.emulator, expires_in=60, refreshable=True)

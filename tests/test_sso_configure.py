@@ -36,8 +36,16 @@ def test_profiles_are_appended_and_resolve(sso: SsoEmulator, hermetic_env: Path)
     config = hermetic_env / ".aws" / "config"
     config.write_text("# my settings, keep me\n" + config.read_text())
     before = config.read_text()
-    done = run_credproc("configure", "sso", "--sso-session", "corp", "--name-template",
-                        "{session}.{account_id}.{role_name}", "--region", "eu-central-1")
+    done = run_credproc(
+        "configure",
+        "sso",
+        "--sso-session",
+        "corp",
+        "--name-template",
+        "{session}.{account_id}.{role_name}",
+        "--region",
+        "eu-central-1",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     after = config.read_text()
@@ -47,8 +55,9 @@ def test_profiles_are_appended_and_resolve(sso: SsoEmulator, hermetic_env: Path)
     assert answer.returncode == 0, answer.stderr
     assert json.loads(answer.stdout)["AccessKeyId"].startswith("ASIA")
 
-    again = run_credproc("configure", "sso", "--sso-session", "corp", "--name-template",
-                         "{session}.{account_id}.{role_name}")
+    again = run_credproc(
+        "configure", "sso", "--sso-session", "corp", "--name-template", "{session}.{account_id}.{role_name}"
+    )
     assert again.returncode == 0
     assert config.read_text() == after
     assert "exists; left as it is" in again.stderr

@@ -34,14 +34,28 @@ def _error_code(call: Any, **params: Any) -> str:
 
 
 def _pkce_client(sso: SsoEmulator) -> dict[str, Any]:
-    return dict(_client(sso, "sso-oidc").register_client(
-        clientName="t", clientType="public", grantTypes=["authorization_code", "refresh_token"],
-        redirectUris=["http://127.0.0.1/oauth/callback"], issuerUrl="https://corp.awsapps.com/start"))
+    return dict(
+        _client(sso, "sso-oidc").register_client(
+            clientName="t",
+            clientType="public",
+            grantTypes=["authorization_code", "refresh_token"],
+            redirectUris=["http://127.0.0.1/oauth/callback"],
+            issuerUrl="https://corp.awsapps.com/start",
+        )
+    )
 
 
 def _authorize(sso: SsoEmulator, client_id: str, redirect: str = REDIRECT) -> str:
-    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect,
-                       "state": "s1", "code_challenge_method": "S256", "code_challenge": s256(VERIFIER)})
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect,
+            "state": "s1",
+            "code_challenge_method": "S256",
+            "code_challenge": s256(VERIFIER),
+        }
+    )
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: Any) -> None:
@@ -59,25 +73,47 @@ def _authorize(sso: SsoEmulator, client_id: str, redirect: str = REDIRECT) -> st
 def test_pkce_code_needs_the_right_verifier_redirect_and_is_single_use(sso: SsoEmulator) -> None:
     reg = _pkce_client(sso)
     oidc = _client(sso, "sso-oidc")
-    base = {"clientId": reg["clientId"], "clientSecret": reg["clientSecret"],
-            "grantType": "authorization_code"}
+    base = {
+        "clientId": reg["clientId"],
+        "clientSecret": reg["clientSecret"],
+        "grantType": "authorization_code",
+    }
     code = _authorize(sso, reg["clientId"])
-    assert _error_code(oidc.create_token, **base, code=code, redirectUri=REDIRECT,
-                       codeVerifier="w" * 50) == "InvalidGrantException"
+    assert (
+        _error_code(oidc.create_token, **base, code=code, redirectUri=REDIRECT, codeVerifier="w" * 50)
+        == "InvalidGrantException"
+    )
     code = _authorize(sso, reg["clientId"])
-    assert _error_code(oidc.create_token, **base, code=code, redirectUri=REDIRECT.replace("5555", "5556"),
-                       codeVerifier=VERIFIER) == "InvalidGrantException"
+    assert (
+        _error_code(
+            oidc.create_token,
+            **base,
+            code=code,
+            redirectUri=REDIRECT.replace("5555", "5556"),
+            codeVerifier=VERIFIER,
+        )
+        == "InvalidGrantException"
+    )
     code = _authorize(sso, reg["clientId"])
     assert oidc.create_token(**base, code=code, redirectUri=REDIRECT, codeVerifier=VERIFIER)["accessToken"]
-    assert _error_code(oidc.create_token, **base, code=code, redirectUri=REDIRECT,
-                       codeVerifier=VERIFIER) == "InvalidGrantException"
+    assert (
+        _error_code(oidc.create_token, **base, code=code, redirectUri=REDIRECT, codeVerifier=VERIFIER)
+        == "InvalidGrantException"
+    )
 
 
 def test_unregistered_redirect_is_refused_at_authorize(sso: SsoEmulator) -> None:
     reg = _pkce_client(sso)
-    query = urlencode({"response_type": "code", "client_id": reg["clientId"], "state": "s",
-                       "redirect_uri": "http://127.0.0.1:1/elsewhere", "code_challenge_method": "S256",
-                       "code_challenge": s256(VERIFIER)})
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": reg["clientId"],
+            "state": "s",
+            "redirect_uri": "http://127.0.0.1:1/elsewhere",
+            "code_challenge_method": "S256",
+            "code_challenge": s256(VERIFIER),
+        }
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(f"{sso.url}/authorize?{query}")
     assert caught.value.code == 400
@@ -87,18 +123,42 @@ def test_client_secret_and_refresh_token_are_checked(sso: SsoEmulator) -> None:
     oidc = _client(sso, "sso-oidc")
     client_id, secret = sso.emulator.register()
     refresh = sso.emulator.issue_refresh_token(client_id)
-    assert _error_code(oidc.create_token, clientId=client_id, clientSecret="wrong", grantType="refresh_token",
-                       refreshToken=refresh) == "InvalidClientException"
-    assert _error_code(oidc.create_token, clientId=client_id, clientSecret=secret, grantType="refresh_token",
-                       refreshToken="aor-unknown") == "InvalidGrantException"
+    assert (
+        _error_code(
+            oidc.create_token,
+            clientId=client_id,
+            clientSecret="wrong",
+            grantType="refresh_token",
+            refreshToken=refresh,
+        )
+        == "InvalidClientException"
+    )
+    assert (
+        _error_code(
+            oidc.create_token,
+            clientId=client_id,
+            clientSecret=secret,
+            grantType="refresh_token",
+            refreshToken="aor-unknown",
+        )
+        == "InvalidGrantException"
+    )
 
 
 def test_portal_needs_a_live_bearer_token_and_an_assignment(sso: SsoEmulator) -> None:
     portal = _client(sso, "sso")
     assert _error_code(portal.list_accounts, accessToken="nope") == "UnauthorizedException"
     token = sso.emulator.issue_token()
-    assert _error_code(portal.get_role_credentials, accessToken=token, accountId="999999999999",
-                       roleName="Admin") == "ForbiddenException"
+    assert (
+        _error_code(
+            portal.get_role_credentials, accessToken=token, accountId="999999999999", roleName="Admin"
+        )
+        == "ForbiddenException"
+    )
     sso.emulator.tokens[token].expires = 0
-    assert _error_code(portal.get_role_credentials, accessToken=token, accountId="111111111111",
-                       roleName="Admin") == "UnauthorizedException"
+    assert (
+        _error_code(
+            portal.get_role_credentials, accessToken=token, accountId="111111111111", roleName="Admin"
+        )
+        == "UnauthorizedException"
+    )

@@ -55,8 +55,9 @@ BOTO3_KEY = (
 
 
 def _boto3_access_key(profile: str) -> str:
-    done = subprocess.run([sys.executable, "-c", BOTO3_KEY, profile], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", BOTO3_KEY, profile], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -74,8 +75,13 @@ def test_aws_cli_uses_a_session_credproc_signed_in(
 ) -> None:
     require("aws", shutil.which("aws") is not None, "the AWS CLI comes with the [test] extra")
     _login(tmp_path)
-    done = subprocess.run(["aws", "sts", "get-caller-identity", "--profile", "dev", "--output", "json"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        ["aws", "sts", "get-caller-identity", "--profile", "dev", "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["Account"]
     assert sso.emulator.count("GetRoleCredentials") == 1
@@ -86,8 +92,13 @@ def test_credproc_uses_a_token_the_aws_cli_refreshed_and_rewrote(
 ) -> None:
     require("aws", shutil.which("aws") is not None, "the AWS CLI comes with the [test] extra")
     old = write_token(hermetic_env, sso.emulator, expires_in=120, refreshable=True)
-    done = subprocess.run(["aws", "sts", "get-caller-identity", "--profile", "dev"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        ["aws", "sts", "get-caller-identity", "--profile", "dev"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     rewritten = json.loads(token_file(hermetic_env, "corp").read_text())
     assert rewritten["accessToken"] != old["accessToken"]  # botocore refreshed and wrote the file

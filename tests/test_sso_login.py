@@ -42,8 +42,14 @@ def test_pkce_login_completes_through_the_browser_and_writes_the_token(
     assert done.stdout == ""
     data = json.loads(token_file(hermetic_env, "corp").read_text())
     assert data["startUrl"] == START_URL and data["region"] == "us-east-1"
-    assert {"accessToken", "expiresAt", "refreshToken", "clientId", "clientSecret",
-            "registrationExpiresAt"} <= set(data)
+    assert {
+        "accessToken",
+        "expiresAt",
+        "refreshToken",
+        "clientId",
+        "clientSecret",
+        "registrationExpiresAt",
+    } <= set(data)
     assert data["accessToken"] in sso.emulator.tokens
     assert data["accessToken"] not in done.stderr and data["refreshToken"] not in done.stderr
     assert "signed in to sso-session corp" in done.stderr
@@ -79,7 +85,10 @@ def test_no_browser_prints_the_url_on_stderr_and_completes_when_it_is_visited(
 ) -> None:
     proc = subprocess.Popen(
         [*CREDPROC, "login", "--profile", "dev", "--no-browser", "--timeout", "30"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     assert proc.stderr is not None
@@ -136,6 +145,7 @@ def test_profile_and_session_together_is_a_usage_error(sso: SsoEmulator) -> None
 
 # ---- the device code flow, in process with one clock shared by client and server -------------
 
+
 class FakeTime:
     def __init__(self) -> None:
         self.now = time.time()
@@ -162,8 +172,12 @@ def test_device_code_login_honours_slow_down(sso: SsoEmulator, hermetic_env: Pat
     sso.emulator.clock = fake.clock
     sso.emulator.advertised_interval, sso.emulator.device_interval = 1, 3  # a busy server
     said: list[str] = []
-    token = login(_device_runtime(fake, said), _session(sso),
-                  LoginOptions(device_code=True, open_browser=browse), replace=None)
+    token = login(
+        _device_runtime(fake, said),
+        _session(sso),
+        LoginOptions(device_code=True, open_browser=browse),
+        replace=None,
+    )
     assert token.access_token in sso.emulator.tokens
     assert sso.emulator.count("DeviceApproval") == 1
     # polled once too fast, was told to slow down, waited 5 s longer, then got the token
@@ -285,7 +299,9 @@ def test_a_refusal_in_the_browser_is_reported_and_stray_requests_change_nothing(
         return True
 
     with pytest.raises(UpstreamError) as caught:
-        login(Runtime(environ=dict(os.environ)), _session(sso), LoginOptions(open_browser=refuse), replace=None)
+        login(
+            Runtime(environ=dict(os.environ)), _session(sso), LoginOptions(open_browser=refuse), replace=None
+        )
     assert caught.value.message == "the sign-in was refused: access_denied"
     assert not token_file(hermetic_env, "corp").exists()
 
@@ -304,8 +320,10 @@ def test_login_with_a_profile_built_on_a_legacy_sso_profile(sso: SsoEmulator, he
     from credproc.commands.login import target
 
     config_file = hermetic_env / ".aws" / "config"
-    config_file.write_text(config_file.read_text() + "\n[profile on-legacy]\n"
-                           "credential_process = credproc credential-process --profile legacy\n")
+    config_file.write_text(
+        config_file.read_text() + "\n[profile on-legacy]\n"
+        "credential_process = credproc credential-process --profile legacy\n"
+    )
     env = dict(os.environ)
     session = target(env, config.load(env), "on-legacy", None)
     assert session.name is None and session.start_url.startswith("https://legacy.")

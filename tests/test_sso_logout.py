@@ -93,7 +93,8 @@ def test_sso_root_follows_chains_and_credproc_lines(hermetic_env: Path) -> None:
     from credproc import config
     from credproc.sources.sso.settings import sso_root
 
-    (hermetic_env / ".aws" / "config").write_text(textwrap.dedent("""
+    (hermetic_env / ".aws" / "config").write_text(
+        textwrap.dedent("""
         [profile sso]
         sso_start_url = https://u
         sso_region = us-east-1
@@ -115,9 +116,18 @@ def test_sso_root_follows_chains_and_credproc_lines(hermetic_env: Path) -> None:
         [profile loop-b]
         role_arn = arn:aws:iam::111111111111:role/r
         source_profile = loop-a
-    """))
+    """)
+    )
     env = {"HOME": str(hermetic_env)}
     cfg = config.load(env)
     roots = {name: sso_root(cfg, env, name) for name in cfg.profiles}
-    assert roots == {"sso": "https://u", "via-credproc": "https://u", "via-other": None, "broken-quote": None,
-                     "role": "https://u", "dangling": None, "loop-a": None, "loop-b": None}
+    assert roots == {
+        "sso": "https://u",
+        "via-credproc": "https://u",
+        "via-other": None,
+        "broken-quote": None,
+        "role": "https://u",
+        "dangling": None,
+        "loop-a": None,
+        "loop-b": None,
+    }

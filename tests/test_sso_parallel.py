@@ -19,8 +19,18 @@ from tests.support.sso_emulator import (  # noqa: F401 - fixtures
 
 
 def _run_all(argvs: list[list[str]], env: dict[str, str]) -> list[tuple[int, str, str]]:
-    procs = [subprocess.Popen([*CREDPROC, *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True) for argv in argvs]
+    procs = [
+        subprocess.Popen(
+            [*CREDPROC, *argv],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for argv in argvs
+    ]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)

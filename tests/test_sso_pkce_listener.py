@@ -83,8 +83,12 @@ def test_a_forged_callback_gets_a_400_and_the_real_one_still_signs_in(
         return True
 
     try:
-        login(Runtime(environ=dict(os.environ)), _session(sso),
-              LoginOptions(open_browser=attacker_then_browser, timeout=30), replace=None)
+        login(
+            Runtime(environ=dict(os.environ)),
+            _session(sso),
+            LoginOptions(open_browser=attacker_then_browser, timeout=30),
+            replace=None,
+        )
         [idle] = held
         idle.setblocking(False)
         with pytest.raises(BlockingIOError):  # still open and silent: it was served beside the browser
@@ -112,8 +116,12 @@ def test_an_idle_local_connection_cannot_stretch_the_timeout(
 
     def run() -> None:
         try:
-            login(Runtime(environ=dict(os.environ)), _session(sso),
-                  LoginOptions(open_browser=idle_only, timeout=timeout), replace=None)
+            login(
+                Runtime(environ=dict(os.environ)),
+                _session(sso),
+                LoginOptions(open_browser=idle_only, timeout=timeout),
+                replace=None,
+            )
         except BaseException as exc:  # handed to the test thread
             outcome.append(exc)
 
@@ -134,13 +142,18 @@ def test_an_error_code_with_escape_sequences_is_not_shown(sso: SsoEmulator, herm
     def hostile(url: str) -> bool:
         host, port, state = _callback(url)
         threading.Thread(
-            target=_get, args=(host, port, {"error": "\x1b]0;owned\x07\x1b[2Jevil", "state": state}),
+            target=_get,
+            args=(host, port, {"error": "\x1b]0;owned\x07\x1b[2Jevil", "state": state}),
             daemon=True,
         ).start()
         return True
 
     with pytest.raises(UpstreamError) as caught:
-        login(Runtime(environ=dict(os.environ)), _session(sso),
-              LoginOptions(open_browser=hostile, timeout=10), replace=None)
+        login(
+            Runtime(environ=dict(os.environ)),
+            _session(sso),
+            LoginOptions(open_browser=hostile, timeout=10),
+            replace=None,
+        )
     assert caught.value.message == "the sign-in was refused (with an unreadable error code)"
     assert not token_file(hermetic_env, "corp").exists()

@@ -18,12 +18,15 @@ def _load(home: Path, text: str) -> config.AwsConfig:
 
 
 def test_session_scopes_and_endpoints(hermetic_env: Path) -> None:
-    cfg = _load(hermetic_env, """
+    cfg = _load(
+        hermetic_env,
+        """
         [sso-session s]
         sso_start_url = https://s.awsapps.com/start
         sso_region = eu-west-1
         sso_registration_scopes = sso:account:access, codewhisperer:completions
-    """)
+    """,
+    )
     env = {"HOME": str(hermetic_env), "AWS_ENDPOINT_URL_SSO_OIDC": "http://127.0.0.1:9/oidc"}
     session = settings.from_session(env, cfg, "s")
     assert session.scopes == ("sso:account:access", "codewhisperer:completions")
@@ -31,14 +34,25 @@ def test_session_scopes_and_endpoints(hermetic_env: Path) -> None:
     assert session.cache_id == "s" and session.login_command("p") == "credproc login --sso-session s"
 
 
-@pytest.mark.parametrize(("text", "profile", "message"), [
-    ("[profile p]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = R\n"
-     "[sso-session s]\nsso_region = us-east-1\n", "p", "needs both sso_start_url and sso_region"),
-    ("[profile p]\nsso_session = s\nsso_start_url = https://other\n"
-     "[sso-session s]\nsso_start_url = https://s\nsso_region = us-east-1\n", "p", "but [sso-session s] says"),
-    ("[profile p]\nsso_start_url = https://s\n", "p", "not sso_region"),
-    ("[profile p]\nsso_session = nope\n", "p", "[sso-session nope] is not in"),
-])
+@pytest.mark.parametrize(
+    ("text", "profile", "message"),
+    [
+        (
+            "[profile p]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = R\n"
+            "[sso-session s]\nsso_region = us-east-1\n",
+            "p",
+            "needs both sso_start_url and sso_region",
+        ),
+        (
+            "[profile p]\nsso_session = s\nsso_start_url = https://other\n"
+            "[sso-session s]\nsso_start_url = https://s\nsso_region = us-east-1\n",
+            "p",
+            "but [sso-session s] says",
+        ),
+        ("[profile p]\nsso_start_url = https://s\n", "p", "not sso_region"),
+        ("[profile p]\nsso_session = nope\n", "p", "[sso-session nope] is not in"),
+    ],
+)
 def test_incomplete_or_contradicting_settings_are_bad_input(
     hermetic_env: Path, text: str, profile: str, message: str
 ) -> None:
@@ -48,10 +62,13 @@ def test_incomplete_or_contradicting_settings_are_bad_input(
     assert message in caught.value.message
 
 
-@pytest.mark.parametrize(("section", "message"), [
-    ({"sso_account_id": "111111111111"}, "lacks sso_account_id or sso_role_name"),
-    ({"sso_account_id": "12ab", "sso_role_name": "R"}, "not a 12-digit account id"),
-])
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"sso_account_id": "111111111111"}, "lacks sso_account_id or sso_role_name"),
+        ({"sso_account_id": "12ab", "sso_role_name": "R"}, "not a 12-digit account id"),
+    ],
+)
 def test_account_and_role_are_checked(section: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         settings.account_and_role(section, "p")

@@ -140,9 +140,14 @@ def test_a_cache_hit_on_an_sso_profile_touches_no_sso_code(sso: SsoEmulator, her
 
     write_token(hermetic_env, sso.emulator)
     assert run_credproc("credential-process", "--profile", "dev").returncode == 0
-    hit = subprocess.run([sys.executable, "-X", "importtime", "-m", "credproc", "credential-process",
-                          "--profile", "dev"], capture_output=True, text=True, env=dict(os.environ),
-                         timeout=30, check=False)
+    hit = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "credproc", "credential-process", "--profile", "dev"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=30,
+        check=False,
+    )
     assert hit.returncode == 0 and hit.stdout.startswith('{"Version":1')
     imported = {line.split("|")[-1].strip() for line in hit.stderr.splitlines() if "|" in line}
     slow = ("botocore", "credproc.sources.sso", "credproc.sources", "click")

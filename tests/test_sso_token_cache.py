@@ -22,8 +22,17 @@ def test_file_names_follow_the_aws_cli_rule(hermetic_env: Path) -> None:
 
 def test_unknown_fields_survive_a_rewrite_and_the_secret_is_not_in_repr(tmp_path: Path) -> None:
     path = tmp_path / "t.json"
-    path.write_text(json.dumps({"startUrl": "u", "region": "r", "accessToken": "SECRET",
-                                "expiresAt": "2030-01-01T00:00:00UTC", "issuedAt": "x"}))
+    path.write_text(
+        json.dumps(
+            {
+                "startUrl": "u",
+                "region": "r",
+                "accessToken": "SECRET",
+                "expiresAt": "2030-01-01T00:00:00UTC",
+                "issuedAt": "x",
+            }
+        )
+    )
     token = token_cache.load(str(path))
     assert token is not None and token.expires_at == datetime(2030, 1, 1, tzinfo=timezone.utc)
     assert "SECRET" not in repr(token)
@@ -34,9 +43,13 @@ def test_unknown_fields_survive_a_rewrite_and_the_secret_is_not_in_repr(tmp_path
 
 
 def test_broken_files_read_as_no_token(tmp_path: Path) -> None:
-    cases = ["not json", "[]", json.dumps({"accessToken": "a"}),
-             json.dumps({"accessToken": "a", "expiresAt": "someday"}),
-             json.dumps({"expiresAt": "2030-01-01Z"})]
+    cases = [
+        "not json",
+        "[]",
+        json.dumps({"accessToken": "a"}),
+        json.dumps({"accessToken": "a", "expiresAt": "someday"}),
+        json.dumps({"expiresAt": "2030-01-01Z"}),
+    ]
     for i, text in enumerate(cases):
         path = tmp_path / f"{i}.json"
         path.write_text(text)

@@ -14,8 +14,15 @@ from credproc.credentials import Credentials, parse_expiration
 from credproc.errors import ConfigError, UpstreamError
 
 # AWS error codes that mean the request itself was wrong (bad input, exit 1), not a refusal.
-VALIDATION_CODES = frozenset({"ValidationError", "ValidationException", "InvalidParameterValue",
-                              "InvalidParameterCombination", "MalformedPolicyDocument"})
+VALIDATION_CODES = frozenset(
+    {
+        "ValidationError",
+        "ValidationException",
+        "InvalidParameterValue",
+        "InvalidParameterCombination",
+        "MalformedPolicyDocument",
+    }
+)
 
 
 def client(
@@ -116,7 +123,9 @@ def sts_credentials(what: str, answer: Mapping[str, Any]) -> Credentials:
     with reading(what):
         block = answer["Credentials"]
         return Credentials(
-            block["AccessKeyId"], block["SecretAccessKey"], block["SessionToken"],
+            block["AccessKeyId"],
+            block["SecretAccessKey"],
+            block["SessionToken"],
             parse_expiration(block["Expiration"]),
         )
 
@@ -155,8 +164,9 @@ def calling(what: str) -> Iterator[None]:
     except BotoCoreError as exc:
         raise UpstreamError(f"{what}: {_one_line(str(exc))}") from None
     except ResponseParserError:  # not a BotoCoreError: a garbled or cut-off answer body
-        raise UpstreamError(f"{what}: AWS answered with a malformed response",
-                            "try again in a moment") from None
+        raise UpstreamError(
+            f"{what}: AWS answered with a malformed response", "try again in a moment"
+        ) from None
 
 
 @contextmanager
@@ -166,8 +176,9 @@ def reading(what: str) -> Iterator[None]:
     try:
         yield
     except (KeyError, IndexError, TypeError, ValueError):
-        raise UpstreamError(f"{what}: AWS answered without the expected fields",
-                            "try again in a moment") from None
+        raise UpstreamError(
+            f"{what}: AWS answered without the expected fields", "try again in a moment"
+        ) from None
 
 
 def _one_line(text: str) -> str:

@@ -134,7 +134,10 @@ class PowerShell(ShellComplete):
 
 
 CLASSES: dict[str, type[ShellComplete]] = {
-    "bash": Bash, "zsh": ZshComplete, "fish": Fish, "powershell": PowerShell,
+    "bash": Bash,
+    "zsh": ZshComplete,
+    "fish": Fish,
+    "powershell": PowerShell,
 }
 
 

@@ -39,7 +39,11 @@ from credproc.sources.sso.portal import Assignment
 
 # Keys that make botocore resolve the profile itself, before it ever looks at credential_process.
 BOTOCORE_FIRST = (
-    "role_arn", "web_identity_token_file", "sso_session", "sso_start_url", "aws_access_key_id",
+    "role_arn",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "aws_access_key_id",
     "credential_source",
 )
 # Keys that give a profile a source credproc resolves (besides keys in the keyring).
@@ -132,11 +136,12 @@ def _block_keys(text: str, profile: str) -> set[str]:
     span = config_edit.find_section(lines, profile)
     if span is None:
         return set()
-    return {line.key for line in lines[span.start:span.stop] if line.kind == "option" and line.key}
+    return {line.key for line in lines[span.start : span.stop] if line.kind == "option" and line.key}
 
 
-def _warnings(text: str, profile: str, with_process: bool, resolve: str | None,
-              credentials_keys: set[str]) -> tuple[str, ...]:
+def _warnings(
+    text: str, profile: str, with_process: bool, resolve: str | None, credentials_keys: set[str]
+) -> tuple[str, ...]:
     if not with_process:
         return ()
     keys = _block_keys(text, profile) | credentials_keys
@@ -147,8 +152,11 @@ def _warnings(text: str, profile: str, with_process: bool, resolve: str | None,
             f"{'that' if len(first) == 1 else 'those'} themselves and never run its credential_process; "
             "to go through credproc, keep the source in another profile and use --resolve OTHER",
         )
-    if resolve in (None, profile) and not keys & SOURCE_KEYS \
-            and not any(k.startswith("rolesanywhere_") for k in keys):
+    if (
+        resolve in (None, profile)
+        and not keys & SOURCE_KEYS
+        and not any(k.startswith("rolesanywhere_") for k in keys)
+    ):
         return (
             f"profile {profile!r} has no source of credentials besides this line: credproc will look "
             f"for keys in the keyring (`credproc keys add {profile}`), or add a source with --set",
@@ -188,8 +196,9 @@ def plan(
             )
         updates["credential_process"] = credential_process_line(command, resolve or profile, windows)
     edit = config_edit.set_profile(_read(path), profile, updates, removals)
-    warnings = _warnings(edit.after, profile, command is not None, resolve,
-                         _credentials_file_keys(environ, profile))
+    warnings = _warnings(
+        edit.after, profile, command is not None, resolve, _credentials_file_keys(environ, profile)
+    )
     return Plan(path, display, edit, warnings)
 
 
@@ -232,8 +241,9 @@ class SsoPlan:
 
 def sso_profile_name(template: str, a: Assignment, session: str) -> str:
     try:
-        raw = template.format(account_name=a.account_name, account_id=a.account_id, role_name=a.role_name,
-                              session=session)
+        raw = template.format(
+            account_name=a.account_name, account_id=a.account_id, role_name=a.role_name, session=session
+        )
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(
             f"--name-template {template!r} is not usable ({exc!s})",
@@ -258,8 +268,14 @@ def sso_block(name: str, a: Assignment, session: str, region: str, command: str)
     )
 
 
-def plan_sso(assignments: Iterable[Assignment], session: str, template: str, region: str,
-         existing: Iterable[str], command: str = "credproc") -> SsoPlan:
+def plan_sso(
+    assignments: Iterable[Assignment],
+    session: str,
+    template: str,
+    region: str,
+    existing: Iterable[str],
+    command: str = "credproc",
+) -> SsoPlan:
     have = set(existing)
     new: list[SsoPlanned] = []
     kept: list[str] = []
@@ -335,19 +351,33 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
 @command.command(PROFILE_COMMAND, hidden=True)
 @click.argument("profile")
 @click.option("--region", metavar="R", default=None, help="Set the profile's region.")
-@click.option("--set", "set_", metavar="KEY=VALUE", multiple=True,
-              help="Set any key of the profile (repeatable), e.g. --set source_profile=base, "
-                   "--set rolesanywhere_certificate=~/certs/me.pem.")
+@click.option(
+    "--set",
+    "set_",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="Set any key of the profile (repeatable), e.g. --set source_profile=base, "
+    "--set rolesanywhere_certificate=~/certs/me.pem.",
+)
 @click.option("--unset", metavar="KEY", multiple=True, help="Remove a key from the profile (repeatable).")
-@click.option("--resolve", metavar="OTHER", default=None,
-              help="Make credential_process resolve profile OTHER (default: PROFILE itself; credproc "
-                   "skips the line that calls it, and uses the profile's other keys).")
+@click.option(
+    "--resolve",
+    metavar="OTHER",
+    default=None,
+    help="Make credential_process resolve profile OTHER (default: PROFILE itself; credproc "
+    "skips the line that calls it, and uses the profile's other keys).",
+)
 @click.option("--no-credential-process", is_flag=True, help="Do not write a credential_process line.")
-@click.option("--credproc-path", metavar="PATH", default=None,
-              help="The credproc the line runs (default: this one, by absolute path).")
+@click.option(
+    "--credproc-path",
+    metavar="PATH",
+    default=None,
+    help="The credproc the line runs (default: this one, by absolute path).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the change as a diff and write nothing.")
-def configure_profile_cmd(profile: str, region: str | None, set_: tuple[str, ...], unset: tuple[str, ...],
-                          **opts: Any) -> None:
+def configure_profile_cmd(
+    profile: str, region: str | None, set_: tuple[str, ...], unset: tuple[str, ...], **opts: Any
+) -> None:
     """Write or update PROFILE's block in ~/.aws/config ($AWS_CONFIG_FILE).
 
     The block gets `credential_process = "/abs/path/credproc" credential-process --profile PROFILE`
@@ -377,8 +407,13 @@ def configure_profile_cmd(profile: str, region: str | None, set_: tuple[str, ...
 
 @command.command("sso")
 @options.sso_session("The [sso-session S] to list roles of.", required=True)
-@click.option("--name-template", metavar="T", default=DEFAULT_TEMPLATE, show_default=True,
-              help="Profile names; fields {account_name} {account_id} {role_name} {session}.")
+@click.option(
+    "--name-template",
+    metavar="T",
+    default=DEFAULT_TEMPLATE,
+    show_default=True,
+    help="Profile names; fields {account_name} {account_id} {role_name} {session}.",
+)
 @click.option("--region", metavar="R", default=None, help="region = of the profiles (default: sso_region).")
 @click.option("--dry-run", is_flag=True, help="Print the blocks on stdout instead of writing them.")
 def configure_sso_cmd(sso_session: str, name_template: str, region: str | None, dry_run: bool) -> None:
@@ -393,8 +428,9 @@ def configure_sso_cmd(sso_session: str, name_template: str, region: str | None, 
     try:
         found = list(portal.assignments(rt, session, token.access_token))
     except portal.TokenRefused:
-        raise access.needs_login(session, "was refused by the portal (signed out or revoked)",
-                                 session.login_command()) from None
+        raise access.needs_login(
+            session, "was refused by the portal (signed out or revoked)", session.login_command()
+        ) from None
     planned = plan_sso(found, sso_session, name_template, region or session.region, cfg.profiles)
     for name in planned.kept:
         output.info(f"profile {name} exists; left as it is")
@@ -403,5 +439,7 @@ def configure_sso_cmd(sso_session: str, name_template: str, region: str | None, 
         return
     if planned.new:
         append(cfg.config_file, planned.text())
-    output.info(f"wrote {len(planned.new)} profile(s) to {cfg.config_file}"
-                + "".join(f"\n  {p.name}" for p in planned.new))
+    output.info(
+        f"wrote {len(planned.new)} profile(s) to {cfg.config_file}"
+        + "".join(f"\n  {p.name}" for p in planned.new)
+    )

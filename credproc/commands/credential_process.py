@@ -29,6 +29,7 @@ def resolve_answer(ctx: Context, profile: str, options: Mapping[str, str]) -> Cr
         label, source_kind, deps = flag_source.describe()[0], flag_source.kind, flag_source.deps
     else:
         source = build_source(ctx, profile)
+
         def fetch() -> Credentials:
             return resolve_source(ctx, profile, source)
 

@@ -36,7 +36,11 @@ MAX_SKEW_SECONDS = 5 * 60
 CONTAINER_VARS = ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
 # A profile with any of these resolves in botocore before the container endpoint is ever asked.
 CREDENTIAL_KEYS = (
-    "aws_access_key_id", "role_arn", "sso_session", "sso_start_url", "credential_process",
+    "aws_access_key_id",
+    "role_arn",
+    "sso_session",
+    "sso_start_url",
+    "credential_process",
     "web_identity_token_file",
 )
 CLOCK_TIMEOUT_SECONDS = 5
@@ -116,8 +120,10 @@ def _minutes(seconds: float) -> int:
 
 def check_files(world: World) -> tuple[list[Finding], AwsConfig | None]:
     found = []
-    for what, path in (("config file", paths.aws_config_file(world.environ)),
-                       ("credentials file", paths.aws_credentials_file(world.environ))):
+    for what, path in (
+        ("config file", paths.aws_config_file(world.environ)),
+        ("credentials file", paths.aws_credentials_file(world.environ)),
+    ):
         state = "found" if os.path.isfile(path) else "not present"
         found.append(Finding(INFO, what, f"{path} ({state})"))
     try:
@@ -128,15 +134,28 @@ def check_files(world: World) -> tuple[list[Finding], AwsConfig | None]:
 
 
 def _context(world: World, cfg: AwsConfig) -> Context:
-    return Context(environ=world.environ, config=cfg, cache=NoCache(), terminal=Terminal(),
-                   warn=lambda message: None, clock=world.clock, stack=guard_stack(world.environ))
+    return Context(
+        environ=world.environ,
+        config=cfg,
+        cache=NoCache(),
+        terminal=Terminal(),
+        warn=lambda message: None,
+        clock=world.clock,
+        stack=guard_stack(world.environ),
+    )
 
 
 def check_resolution(world: World, cfg: AwsConfig, profile: str) -> list[Finding]:
     if profile not in cfg.profiles:
         names = ", ".join(sorted(cfg.profiles)) or "none"
-        return [Finding(PROBLEM, "profile", f"profile {profile!r} is not in the config or credentials file",
-                        f"profiles there: {names}")]
+        return [
+            Finding(
+                PROBLEM,
+                "profile",
+                f"profile {profile!r} is not in the config or credentials file",
+                f"profiles there: {names}",
+            )
+        ]
     try:
         source = build_source(_context(world, cfg), profile)
     except CredprocError as exc:
@@ -167,8 +186,10 @@ def _self_loop_text(cfg: AwsConfig, profile: str) -> str | None:
         return None
     if target != profile:
         return None
-    return (f"self-loop: the credential_process of profile {profile!r} runs credproc for {profile!r} "
-            "itself, and the profile has no other source of credentials")
+    return (
+        f"self-loop: the credential_process of profile {profile!r} runs credproc for {profile!r} "
+        "itself, and the profile has no other source of credentials"
+    )
 
 
 def check_credential_processes(world: World, cfg: AwsConfig) -> list[Finding]:
@@ -187,9 +208,14 @@ def check_credential_processes(world: World, cfg: AwsConfig) -> list[Finding]:
             continue
         missing = _missing_program(world, argv[0])
         if missing:
-            found.append(Finding(PROBLEM, "credential_process",
-                                 f"profile {name!r}: credential_process runs {argv[0]!r}, {missing}",
-                                 "fix the path, e.g. with `credproc configure " + name + "`"))
+            found.append(
+                Finding(
+                    PROBLEM,
+                    "credential_process",
+                    f"profile {name!r}: credential_process runs {argv[0]!r}, {missing}",
+                    "fix the path, e.g. with `credproc configure " + name + "`",
+                )
+            )
             continue
         if credproc_target(argv, world.environ) is None:
             continue
@@ -220,20 +246,38 @@ def _mode_problems(directory: str) -> list[Finding]:
     st = os.stat(directory)
     mode = stat.S_IMODE(st.st_mode)
     if not cachefile.owner_ok(st):
-        found.append(Finding(PROBLEM, "cache", f"cache folder {directory} is writable by other users or "
-                             f"not yours (mode {mode:04o}): credproc does not use it",
-                             f"chmod 700 {directory}"))
+        found.append(
+            Finding(
+                PROBLEM,
+                "cache",
+                f"cache folder {directory} is writable by other users or "
+                f"not yours (mode {mode:04o}): credproc does not use it",
+                f"chmod 700 {directory}",
+            )
+        )
     elif hasattr(os, "geteuid") and mode & 0o077:
-        found.append(Finding(PROBLEM, "cache", f"cache folder {directory} is open to other users "
-                             f"(mode {mode:04o}, expected 0700)", f"chmod 700 {directory}"))
+        found.append(
+            Finding(
+                PROBLEM,
+                "cache",
+                f"cache folder {directory} is open to other users (mode {mode:04o}, expected 0700)",
+                f"chmod 700 {directory}",
+            )
+        )
     for name in sorted(os.listdir(directory)):
         if not name.endswith(cachefile.ENTRY_SUFFIX):
             continue
         file_st = os.lstat(os.path.join(directory, name))
         if not cachefile.file_ok(file_st) or stat.S_ISLNK(file_st.st_mode):
-            found.append(Finding(PROBLEM, "cache", f"cache entry {name} has mode "
-                                 f"{stat.S_IMODE(file_st.st_mode):04o} (expected 0600) and is ignored",
-                                 "run `credproc cache clear`"))
+            found.append(
+                Finding(
+                    PROBLEM,
+                    "cache",
+                    f"cache entry {name} has mode "
+                    f"{stat.S_IMODE(file_st.st_mode):04o} (expected 0600) and is ignored",
+                    "run `credproc cache clear`",
+                )
+            )
     return found
 
 
@@ -304,8 +348,12 @@ def _token_state(world: World, path: str, what: str, profile: str) -> Finding:
     if left > 0:
         return Finding(OK, "sso", f"SSO token for {what}: valid, {_minutes(left)} min left")
     if token.refreshable(now):
-        return Finding(WARN, "sso", f"SSO token for {what} expired; it has a refresh token, so the next "
-                       "use refreshes it without a browser")
+        return Finding(
+            WARN,
+            "sso",
+            f"SSO token for {what} expired; it has a refresh token, so the next "
+            "use refreshes it without a browser",
+        )
     return Finding(PROBLEM, "sso", f"SSO token for {what} expired {_minutes(-left)} min ago", login)
 
 
@@ -313,8 +361,14 @@ def check_keyring(world: World) -> list[Finding]:
     try:
         name = world.keyring_backend()
     except CredprocError as exc:  # refused: no keyring, or one that would keep secrets in plaintext
-        return [Finding(WARN, "keyring", f"{exc.message}: `credproc keys` cannot store keys",
-                        "install a Secret Service (gnome-keyring, KeePassXC) or set PYTHON_KEYRING_BACKEND")]
+        return [
+            Finding(
+                WARN,
+                "keyring",
+                f"{exc.message}: `credproc keys` cannot store keys",
+                "install a Secret Service (gnome-keyring, KeePassXC) or set PYTHON_KEYRING_BACKEND",
+            )
+        ]
     except Exception as exc:  # a broken backend raises anything; doctor reports, never crashes
         return [Finding(WARN, "keyring", f"no usable keyring backend ({type(exc).__name__})")]
     return [Finding(OK, "keyring", name)]
@@ -328,10 +382,15 @@ def check_container_shadow(world: World, cfg: AwsConfig) -> list[Finding]:
     keys = [k for k in CREDENTIAL_KEYS if k in default]
     if not keys:
         return [Finding(OK, "container", f"{endpoint[0]} is set and no [default] profile competes with it")]
-    return [Finding(PROBLEM, "container",
-                    f"{endpoint[0]} is set, but the [default] profile has {', '.join(keys)}: AWS SDKs use "
-                    "[default] first and never ask the container endpoint",
-                    "move those keys to a named profile, or run `credproc exec --server`, which hides them")]
+    return [
+        Finding(
+            PROBLEM,
+            "container",
+            f"{endpoint[0]} is set, but the [default] profile has {', '.join(keys)}: AWS SDKs use "
+            "[default] first and never ask the container endpoint",
+            "move those keys to a named profile, or run `credproc exec --server`, which hides them",
+        )
+    ]
 
 
 def check_shell_credentials(world: World) -> list[Finding]:
@@ -350,18 +409,32 @@ def check_shell_credentials(world: World) -> list[Finding]:
         except CredprocError:
             left = None
         if left is not None and left <= 0:
-            found.append(Finding(WARN, "environment",
-                                 f"this shell's credentials ({who}) expired {_minutes(-left)} min ago",
-                                 "run `credproc-use` again, or `credproc-clear`"))
+            found.append(
+                Finding(
+                    WARN,
+                    "environment",
+                    f"this shell's credentials ({who}) expired {_minutes(-left)} min ago",
+                    "run `credproc-use` again, or `credproc-clear`",
+                )
+            )
         elif left is not None:
-            found.append(Finding(INFO, "environment", f"this shell carries credentials of {who}, "
-                                 f"{_minutes(left)} min left"))
+            found.append(
+                Finding(
+                    INFO, "environment", f"this shell carries credentials of {who}, {_minutes(left)} min left"
+                )
+            )
     else:
         found.append(Finding(INFO, "environment", f"this shell carries credentials of {who}"))
     if env.get("AWS_PROFILE"):
-        found.append(Finding(WARN, "environment", f"AWS_PROFILE={env['AWS_PROFILE']} is set, but SDKs use "
-                             "the keys in AWS_ACCESS_KEY_ID before any profile",
-                             "unset one of them (`credproc-clear` removes the keys)"))
+        found.append(
+            Finding(
+                WARN,
+                "environment",
+                f"AWS_PROFILE={env['AWS_PROFILE']} is set, but SDKs use "
+                "the keys in AWS_ACCESS_KEY_ID before any profile",
+                "unset one of them (`credproc-clear` removes the keys)",
+            )
+        )
     return found
 
 
@@ -370,15 +443,23 @@ def check_clock(world: World, cfg: AwsConfig | None, profile: str) -> list[Findi
         return [Finding(INFO, "clock", "not checked (--offline)")]
     empty = AwsConfig(profiles={})
     region = aws.region_for(world.environ, cfg or empty, profile) or aws.DEFAULT_REGION
-    url = aws.endpoint_url(world.environ, cfg or empty, profile, "sts") or f"https://sts.{region}.amazonaws.com"
+    url = (
+        aws.endpoint_url(world.environ, cfg or empty, profile, "sts") or f"https://sts.{region}.amazonaws.com"
+    )
     server = world.server_date(url, world.environ)
     if server is None:
         return [Finding(WARN, "clock", f"could not read the time from {url}", "check your network or proxy")]
     skew = world.clock() - server
     text = f"{abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} {url}"
     if abs(skew) > MAX_SKEW_SECONDS:
-        return [Finding(PROBLEM, "clock", f"this machine's clock is {text}; AWS rejects requests signed "
-                        "more than 5 minutes off", "turn on time synchronisation (NTP)")]
+        return [
+            Finding(
+                PROBLEM,
+                "clock",
+                f"this machine's clock is {text}; AWS rejects requests signed more than 5 minutes off",
+                "turn on time synchronisation (NTP)",
+            )
+        ]
     return [Finding(OK, "clock", text)]
 
 

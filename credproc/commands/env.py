@@ -29,8 +29,9 @@ def run(ctx: Context | None, profile: str, fmt: str, unset: bool) -> str:
 @click.option("--unset", is_flag=True, help="Print statements that clear the variables instead.")
 @options.region_option
 @options.refresh_window_option
-def command(profile: str | None, fmt: str | None, unset: bool, region: str | None,
-            refresh_window: str | None) -> None:
+def command(
+    profile: str | None, fmt: str | None, unset: bool, region: str | None, refresh_window: str | None
+) -> None:
     """Print statements that set the credentials in your shell: eval "$(credproc env)"."""
     environ = dict(os.environ)
     chosen = options.output_format(fmt, environ)

@@ -90,8 +90,9 @@ def resolve_for_keys(ctx: Context, profile: str) -> Credentials:
     if not ctx.cache.enabled or not source.cacheable:  # long-term keys never go to disk
         return resolve_source(ctx, profile, source)
     key = cachekey.exec_key(profile, ctx.region, ctx.environ)
-    meta = EntryMeta(kind="exec", profile=profile, source=source.kind, label=source.describe()[0],
-                     region=region)
+    meta = EntryMeta(
+        kind="exec", profile=profile, source=source.kind, label=source.describe()[0], region=region
+    )
     creds = ctx.cache.obtain(key, lambda: resolve_source(ctx, profile, source), meta, source.deps)
     return creds.with_region(region)
 
@@ -124,8 +125,14 @@ def run(ctx: Context, request: ExecRequest, base_env: Mapping[str, str]) -> int:
     launch.exec_posix(path, request.argv, env)
 
 
-def _run_with_server(ctx: Context, request: ExecRequest, base_env: Mapping[str, str], path: str,
-                     creds: Credentials, ttl: float | None) -> int:
+def _run_with_server(
+    ctx: Context,
+    request: ExecRequest,
+    base_env: Mapping[str, str],
+    path: str,
+    creds: Credentials,
+    ttl: float | None,
+) -> int:
     from credproc import server  # http.server costs milliseconds that keys mode need not pay
 
     def provider() -> Credentials:
@@ -135,8 +142,6 @@ def _run_with_server(ctx: Context, request: ExecRequest, base_env: Mapping[str, 
         changes = envbuild.for_server(running.endpoint, request.profile, creds.region)
         env = changes.apply(base_env)
         return launch.spawn_and_wait(path, request.argv, env, windows=request.windows)
-
-
 
 
 class _ExecCommand(click.Command):
@@ -152,8 +157,13 @@ class _ExecCommand(click.Command):
 @click.command("exec", cls=_ExecCommand, context_settings={"allow_interspersed_args": False})
 @options.from_table(flags.EXEC)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
-def command(profile: str | None, use_server: bool, region: str | None, refresh_window: str | None,
-            command: tuple[str, ...]) -> int:
+def command(
+    profile: str | None,
+    use_server: bool,
+    region: str | None,
+    refresh_window: str | None,
+    command: tuple[str, ...],
+) -> int:
     """Run CMD with credentials injected. Exits with CMD's status; 125 when credproc fails,
     126 when CMD cannot run, 127 when it is not found."""
     environ = dict(os.environ)

@@ -45,9 +45,7 @@ def parse_keys_input(text: str) -> keystore.AccessKeys:
             "pipe the access key id and the secret access key, one per line",
         )
     if len(lines) != 2:
-        raise ConfigError(
-            f"expected 2 lines on stdin (access key id, secret access key), got {len(lines)}"
-        )
+        raise ConfigError(f"expected 2 lines on stdin (access key id, secret access key), got {len(lines)}")
     return keystore.AccessKeys(keystore.check_key_id(lines[0]), keystore.check_secret(lines[1]))
 
 

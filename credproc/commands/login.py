@@ -24,8 +24,9 @@ from credproc.terminal import Spinner
 open_browser: Callable[[str], bool] = webbrowser.open
 
 
-def target(environ: Mapping[str, str], config: AwsConfig, profile: str | None,
-           sso_session: str | None) -> SsoSession:
+def target(
+    environ: Mapping[str, str], config: AwsConfig, profile: str | None, sso_session: str | None
+) -> SsoSession:
     """The session named by ``--sso-session``, or the one ``--profile`` (default: $AWS_PROFILE) uses."""
     if profile and sso_session:
         raise UsageError("give --profile or --sso-session, not both")
@@ -43,8 +44,11 @@ def target(environ: Mapping[str, str], config: AwsConfig, profile: str | None,
         )
     if root in config.sso_sessions:
         return settings.from_session(environ, config, root, name)
-    legacy = next(p for p, section in config.profiles.items()
-                  if settings.uses_sso(section) and section.get("sso_start_url") == root)
+    legacy = next(
+        p
+        for p, section in config.profiles.items()
+        if settings.uses_sso(section) and section.get("sso_start_url") == root
+    )
     return settings.from_profile(environ, config, legacy)
 
 
@@ -70,16 +74,28 @@ def runtime(environ: dict[str, str], spinner: Spinner | None = None) -> Runtime:
 @options.sso_session("Sign in to [sso-session S].")
 @click.option("--device-code", is_flag=True, help="Use the device code flow (sign in on any device).")
 @click.option("--no-browser", is_flag=True, help="Print the URL (and code) instead of opening a browser.")
-@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(1, 3600), default=DEFAULT_TIMEOUT,
-              show_default=True, help="How long to wait for the browser.")
-def command(profile: str | None, sso_session: str | None, device_code: bool, no_browser: bool,
-            timeout: float) -> None:
+@click.option(
+    "--timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(1, 3600),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="How long to wait for the browser.",
+)
+def command(
+    profile: str | None, sso_session: str | None, device_code: bool, no_browser: bool, timeout: float
+) -> None:
     """Sign in to IAM Identity Center; writes the AWS CLI's token cache."""
     environ = dict(os.environ)
     session = target(environ, config.load(environ), profile, sso_session)
     browser = None if no_browser else open_browser
-    login_options = LoginOptions(device_code=device_code, open_browser=browser, timeout=timeout,
-                                 interactive=True, retry_hint=retry_command(session, profile))
+    login_options = LoginOptions(
+        device_code=device_code,
+        open_browser=browser,
+        timeout=timeout,
+        interactive=True,
+        retry_hint=retry_command(session, profile),
+    )
     token = run(runtime(environ), session, login_options)
     until = format_expiration(token.expires_at)
     output.info(f"signed in to {session.label}; the session lasts until {until}")

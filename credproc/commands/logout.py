@@ -55,8 +55,10 @@ def logout(rt: Runtime, config: AwsConfig, cache: Cache, sessions: list[SsoSessi
     """End ``sessions``; None means every token in the cache, as ``aws sso logout`` does."""
     targets: list[tuple[SsoSession, str]]
     if sessions is None:
-        targets = [(_session_of_file(rt.environ, config, path, token), path)
-                   for path, token in token_cache.all_tokens(rt.environ)]
+        targets = [
+            (_session_of_file(rt.environ, config, path, token), path)
+            for path, token in token_cache.all_tokens(rt.environ)
+        ]
         cache_ids: set[str] | None = None
     else:
         targets = [(s, token_cache.token_path(rt.environ, s.cache_id)) for s in sessions]
@@ -71,8 +73,9 @@ def logout(rt: Runtime, config: AwsConfig, cache: Cache, sessions: list[SsoSessi
     return Outcome([s.label for s, _ in targets], removed, cleared)
 
 
-def _session_of_file(environ: Mapping[str, str], config: AwsConfig, path: str,
-                     token: token_cache.Token) -> SsoSession:
+def _session_of_file(
+    environ: Mapping[str, str], config: AwsConfig, path: str, token: token_cache.Token
+) -> SsoSession:
     """A token file found on disk: its configured session if one names it, else a legacy session."""
     for name in config.sso_sessions:
         if token_cache.token_path(environ, name) == path:
@@ -80,9 +83,13 @@ def _session_of_file(environ: Mapping[str, str], config: AwsConfig, path: str,
                 return settings.from_session(environ, config, name)
             except CredprocError:
                 break
-    return SsoSession(name=None, start_url=token.start_url, region=token.region or aws.DEFAULT_REGION,
-                      scopes=settings.DEFAULT_SCOPES,
-                      portal_endpoint=aws.endpoint_url(environ, config, None, "sso"))
+    return SsoSession(
+        name=None,
+        start_url=token.start_url,
+        region=token.region or aws.DEFAULT_REGION,
+        scopes=settings.DEFAULT_SCOPES,
+        portal_endpoint=aws.endpoint_url(environ, config, None, "sso"),
+    )
 
 
 @click.command("logout")
@@ -99,5 +106,7 @@ def command(profile: str | None, sso_session: str | None, all_: bool) -> None:
     cache = Cache.open(environ, 0, output.warn)
     done = logout(runtime(environ), cfg, cache, sessions)
     names = ", ".join(done.sessions) or "no SSO session"
-    output.info(f"signed out of {names}; removed {done.tokens_removed} token file(s) and "
-                f"{done.cache_removed} cached credential(s)")
+    output.info(
+        f"signed out of {names}; removed {done.tokens_removed} token file(s) and "
+        f"{done.cache_removed} cached credential(s)"
+    )

@@ -19,8 +19,9 @@ from credproc.sources.base import Context
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
 
 
-def start(ctx: Context, profile: str, port: int, max_ttl: float | None) -> tuple[server.RunningServer,
-                                                                                 envbuild.EnvChanges]:
+def start(
+    ctx: Context, profile: str, port: int, max_ttl: float | None
+) -> tuple[server.RunningServer, envbuild.EnvChanges]:
     """Resolve once (so a broken profile fails now, not at the first request), then listen."""
     hardening.no_core_dumps()  # it holds keys and the bearer token for as long as it serves
     creds = resolve_profile(ctx, profile)
@@ -47,13 +48,19 @@ def stop_on_signals() -> threading.Event:
 
 @click.command("serve")
 @options.profile_option
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Port on 127.0.0.1 (0: any free port).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free port).",
+)
 @options.format_option
 @options.region_option
 @options.refresh_window_option
-def command(profile: str | None, port: int, fmt: str | None, region: str | None,
-            refresh_window: str | None) -> None:
+def command(
+    profile: str | None, port: int, fmt: str | None, region: str | None, refresh_window: str | None
+) -> None:
     """Serve the container-credentials endpoint until interrupted; prints the variables to set."""
     environ = dict(os.environ)
     chosen = options.output_format(fmt, environ)

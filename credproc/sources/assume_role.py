@@ -69,9 +69,16 @@ class AssumeRoleSource(SourceDefaults):
     @property
     def identity(self) -> str:
         fields = [
-            "assume-role", self.role_arn, self.session_name or "", self.external_id or "",
-            str(self.duration), self.mfa_serial or "", self.source_identity or "",
-            self.region, self.endpoint or "", self.parent.identity,
+            "assume-role",
+            self.role_arn,
+            self.session_name or "",
+            self.external_id or "",
+            str(self.duration),
+            self.mfa_serial or "",
+            self.source_identity or "",
+            self.region,
+            self.endpoint or "",
+            self.parent.identity,
         ]
         return "\0".join(fields)
 
@@ -89,8 +96,14 @@ class AssumeRoleSource(SourceDefaults):
         if self.mfa_serial:
             params["SerialNumber"] = self.mfa_serial
             params["TokenCode"] = ask_mfa_code(ctx, self.mfa_serial)
-        sts = aws.client("sts", region=self.region, endpoint=self.endpoint, creds=base,
-                         environ=ctx.environ, verify=None if ctx.verify_ssl else False)
+        sts = aws.client(
+            "sts",
+            region=self.region,
+            endpoint=self.endpoint,
+            creds=base,
+            environ=ctx.environ,
+            verify=None if ctx.verify_ssl else False,
+        )
         with aws.calling(f"AssumeRole {self.role_arn}"):
             answer = sts.assume_role(**params)
         return aws.sts_credentials(f"AssumeRole {self.role_arn}", answer)

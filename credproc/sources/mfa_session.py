@@ -45,8 +45,14 @@ class MfaSessionSource(SourceDefaults):
     def fetch(self, ctx: Context) -> Credentials:
         base = obtain(ctx, self.parent)
         code = ask_mfa_code(ctx, self.serial)
-        sts = aws.client("sts", region=self.region, endpoint=self.endpoint, creds=base,
-                         environ=ctx.environ, verify=None if ctx.verify_ssl else False)
+        sts = aws.client(
+            "sts",
+            region=self.region,
+            endpoint=self.endpoint,
+            creds=base,
+            environ=ctx.environ,
+            verify=None if ctx.verify_ssl else False,
+        )
         with aws.calling(f"GetSessionToken with MFA {self.serial}"):
             answer = sts.get_session_token(
                 DurationSeconds=self.duration, SerialNumber=self.serial, TokenCode=code

@@ -135,8 +135,9 @@ def program_label(command: str) -> str:
 def run_helper(argv: list[str], env: Mapping[str, str], what: str) -> tuple[int, bytes]:
     """Run ``argv`` in its own process group; its exit code and (at most OUTPUT_LIMIT bytes of)
     stdout. At the time limit, or past the limit of output, the whole group is killed."""
-    proc = subprocess.Popen(argv, env=dict(env), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            **_own_group())
+    proc = subprocess.Popen(
+        argv, env=dict(env), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, **_own_group()
+    )
     assert proc.stdout is not None  # noqa: S101 - stdout=PIPE
     chunks: list[bytes] = []
     too_much = threading.Event()

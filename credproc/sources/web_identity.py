@@ -23,8 +23,17 @@ class WebIdentitySource(SourceDefaults):
 
     @property
     def identity(self) -> str:
-        return "\0".join(["web-identity", self.role_arn, self.token_file, self.session_name or "",
-                          str(self.duration or ""), self.region, self.endpoint or ""])
+        return "\0".join(
+            [
+                "web-identity",
+                self.role_arn,
+                self.token_file,
+                self.session_name or "",
+                str(self.duration or ""),
+                self.region,
+                self.endpoint or "",
+            ]
+        )
 
     def fetch(self, ctx: Context) -> Credentials:
         try:
@@ -44,8 +53,14 @@ class WebIdentitySource(SourceDefaults):
         }
         if self.duration:
             params["DurationSeconds"] = self.duration
-        sts = aws.client("sts", region=self.region, endpoint=self.endpoint, creds=None,
-                         environ=ctx.environ, verify=None if ctx.verify_ssl else False)
+        sts = aws.client(
+            "sts",
+            region=self.region,
+            endpoint=self.endpoint,
+            creds=None,
+            environ=ctx.environ,
+            verify=None if ctx.verify_ssl else False,
+        )
         with aws.calling(f"AssumeRoleWithWebIdentity {self.role_arn}"):
             answer = sts.assume_role_with_web_identity(**params)
         return aws.sts_credentials(f"AssumeRoleWithWebIdentity {self.role_arn}", answer)

@@ -19,8 +19,12 @@ def age_entry(path: Path, seconds: int) -> None:
     assert entry is not None, f"{path} is not a valid entry"
     body = entry.payload + entry.deps + entry.meta
     header = b"%s %d %d %d %d %s\n" % (
-        cachefile.MAGIC, entry.expires - seconds, entry.issued - seconds,
-        len(entry.payload), len(entry.deps), cachefile.checksum(body).encode(),
+        cachefile.MAGIC,
+        entry.expires - seconds,
+        entry.issued - seconds,
+        len(entry.payload),
+        len(entry.deps),
+        cachefile.checksum(body).encode(),
     )
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(header + body)

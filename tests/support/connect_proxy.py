@@ -42,8 +42,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with socket.create_connection((target.hostname or "", target.port or 80), timeout=10) as upstream:
             head = [f"POST {target.path or '/'} HTTP/1.1"]
-            head += [f"{k}: {v}" for k, v in self.headers.items() if k.lower() not in ("connection",
-                                                                                        "proxy-connection")]
+            head += [
+                f"{k}: {v}"
+                for k, v in self.headers.items()
+                if k.lower() not in ("connection", "proxy-connection")
+            ]
             upstream.sendall(("\r\n".join([*head, "Connection: close", "", ""])).encode() + body)
             answer = b""
             while chunk := upstream.recv(65536):

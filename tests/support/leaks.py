@@ -21,7 +21,9 @@ MIN_SECRET = 8  # shorter strings would match by chance; no real secret is this 
 
 _known: set[str] = set()
 _lock = threading.Lock()
-_ASSIGNED = re.compile(r"AWS_(?:SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN)\W{1,4}([A-Za-z0-9/+=_.-]{16,})")
+_ASSIGNED = re.compile(
+    r"AWS_(?:SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN)\W{1,4}([A-Za-z0-9/+=_.-]{16,})"
+)
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,12 @@ def scan(fixed: tuple[str, ...], logs: str) -> list[str]:
         if command_of(run.args) in PAYLOAD_COMMANDS:
             secrets.update(printed_secrets(run.stdout))
     places = [(f"stderr of credproc {' '.join(run.args)}", run.stderr) for run in runs]
-    places += [(f"stdout of credproc {' '.join(run.args)}", run.stdout) for run in runs
-               if command_of(run.args) not in PAYLOAD_COMMANDS]
+    places += [
+        (f"stdout of credproc {' '.join(run.args)}", run.stdout)
+        for run in runs
+        if command_of(run.args) not in PAYLOAD_COMMANDS
+    ]
     places.append(("captured logs", logs))
-    return [f"{where}: {secret[:4]}…" for where, text in places if text
-            for secret in secrets if secret in text]
+    return [
+        f"{where}: {secret[:4]}…" for where, text in places if text for secret in secrets if secret in text
+    ]

@@ -79,20 +79,78 @@ def _cat(out: Path, *parts: Path) -> None:
     out.write_bytes(b"".join(p.read_bytes() for p in parts))
 
 
-def _legacy_p12(d: Path, key: str, cert: str, out: str, password: str = "", extra: tuple[str, ...] = ()) -> None:
-    _openssl("pkcs12", "-export", "-passout", f"pass:{password}", "-macalg", "SHA1",
-             "-certpbe", "pbeWithSHA1And3-KeyTripleDES-CBC", "-keypbe", "pbeWithSHA1And3-KeyTripleDES-CBC",
-             "-inkey", key, "-in", cert, *extra, "-out", out, cwd=d)
+def _legacy_p12(
+    d: Path, key: str, cert: str, out: str, password: str = "", extra: tuple[str, ...] = ()
+) -> None:
+    _openssl(
+        "pkcs12",
+        "-export",
+        "-passout",
+        f"pass:{password}",
+        "-macalg",
+        "SHA1",
+        "-certpbe",
+        "pbeWithSHA1And3-KeyTripleDES-CBC",
+        "-keypbe",
+        "pbeWithSHA1And3-KeyTripleDES-CBC",
+        "-inkey",
+        key,
+        "-in",
+        cert,
+        *extra,
+        "-out",
+        out,
+        cwd=d,
+    )
 
 
 def _key_variants(d: Path, stem: str, rsa: bool) -> None:
     key = f"{stem}-key.pem"
-    _openssl("pkcs8", "-topk8", "-inform", "PEM", "-outform", "PEM", "-in", key, "-out",
-             f"{stem}-key-pkcs8.pem", "-nocrypt", cwd=d)
-    _openssl("pkcs8", "-topk8", "-inform", "PEM", "-outform", "DER", "-in", key, "-out",
-             f"{stem}-key-pkcs8.der", "-nocrypt", cwd=d)
-    _openssl("pkcs8", "-topk8", "-inform", "PEM", "-outform", "PEM", "-in", key, "-out",
-             f"{stem}-key-pkcs8-enc.pem", "-v2", "aes-256-cbc", "-passout", f"pass:{PKCS8_PASSWORD}", cwd=d)
+    _openssl(
+        "pkcs8",
+        "-topk8",
+        "-inform",
+        "PEM",
+        "-outform",
+        "PEM",
+        "-in",
+        key,
+        "-out",
+        f"{stem}-key-pkcs8.pem",
+        "-nocrypt",
+        cwd=d,
+    )
+    _openssl(
+        "pkcs8",
+        "-topk8",
+        "-inform",
+        "PEM",
+        "-outform",
+        "DER",
+        "-in",
+        key,
+        "-out",
+        f"{stem}-key-pkcs8.der",
+        "-nocrypt",
+        cwd=d,
+    )
+    _openssl(
+        "pkcs8",
+        "-topk8",
+        "-inform",
+        "PEM",
+        "-outform",
+        "PEM",
+        "-in",
+        key,
+        "-out",
+        f"{stem}-key-pkcs8-enc.pem",
+        "-v2",
+        "aes-256-cbc",
+        "-passout",
+        f"pass:{PKCS8_PASSWORD}",
+        cwd=d,
+    )
     if rsa:
         _openssl("rsa", "-in", key, "-traditional", "-out", f"{stem}-key-pkcs1.pem", cwd=d)
 
@@ -101,21 +159,46 @@ def _certs(d: Path, stem: str, digests: tuple[str, ...]) -> list[Path]:
     made = []
     for digest in digests:
         name = f"{stem}-{digest}"
-        _openssl("req", "-x509", "-new", "-key", f"{stem}-key.pem", "-out", f"{name}-cert.pem", "-days", "10000",
-                 "-subj", f"/CN=roles-anywhere-{name}", f"-{digest}", cwd=d)
+        _openssl(
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            f"{stem}-key.pem",
+            "-out",
+            f"{name}-cert.pem",
+            "-days",
+            "10000",
+            "-subj",
+            f"/CN=roles-anywhere-{name}",
+            f"-{digest}",
+            cwd=d,
+        )
         _openssl("x509", "-in", f"{name}-cert.pem", "-outform", "DER", "-out", f"{name}-cert.der", cwd=d)
         _cat(d / f"{name}-combo.pem", d / f"{stem}-key.pem", d / f"{name}-cert.pem")
         _legacy_p12(d, f"{stem}-key.pem", f"{name}-cert.pem", f"{name}.p12")
         _legacy_p12(d, f"{stem}-key.pem", f"{name}-cert.pem", f"{name}-pass.p12", P12_PASSWORD)
-        _openssl("pkcs12", "-export", "-passout", "pass:", "-inkey", f"{stem}-key.pem", "-in", f"{name}-cert.pem",
-                 "-out", f"{name}-openssl3.p12", cwd=d)
+        _openssl(
+            "pkcs12",
+            "-export",
+            "-passout",
+            "pass:",
+            "-inkey",
+            f"{stem}-key.pem",
+            "-in",
+            f"{name}-cert.pem",
+            "-out",
+            f"{name}-openssl3.p12",
+            cwd=d,
+        )
         made.append(d / f"{name}-cert.pem")
     return made
 
 
 def _openssl_has_mldsa() -> bool:
-    done = subprocess.run(["openssl", "list", "-signature-algorithms"], capture_output=True, text=True,
-                          check=False, timeout=30)
+    done = subprocess.run(
+        ["openssl", "list", "-signature-algorithms"], capture_output=True, text=True, check=False, timeout=30
+    )
     return "ML-DSA-65" in done.stdout
 
 
@@ -125,10 +208,35 @@ def _mldsa(d: Path) -> None:
         key, cert = d / f"{kind}-key.pem", d / f"{kind}-cert.pem"
         if with_openssl:
             _openssl("genpkey", "-algorithm", f"ML-DSA-{kind[5:]}", "-out", key, cwd=d)
-            _openssl("req", "-x509", "-new", "-key", key, "-out", cert, "-days", "10000",
-                     "-subj", f"/CN=roles-anywhere-{kind}", cwd=d)
-            _openssl("pkcs8", "-topk8", "-in", key, "-out", f"{kind}-key-enc.pem", "-v2", "aes-256-cbc",
-                     "-v2prf", "hmacWithSHA256", "-passout", f"pass:{PKCS8_PASSWORD}", cwd=d)
+            _openssl(
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                key,
+                "-out",
+                cert,
+                "-days",
+                "10000",
+                "-subj",
+                f"/CN=roles-anywhere-{kind}",
+                cwd=d,
+            )
+            _openssl(
+                "pkcs8",
+                "-topk8",
+                "-in",
+                key,
+                "-out",
+                f"{kind}-key-enc.pem",
+                "-v2",
+                "aes-256-cbc",
+                "-v2prf",
+                "hmacWithSHA256",
+                "-passout",
+                f"pass:{PKCS8_PASSWORD}",
+                cwd=d,
+            )
         else:
             from cryptography.hazmat.primitives import serialization
 
@@ -136,11 +244,21 @@ def _mldsa(d: Path) -> None:
 
             made = mldsa_x509.generate(kind)
             pkcs8 = serialization.PrivateFormat.PKCS8
-            key.write_bytes(made.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption()))
-            (d / f"{kind}-key-enc.pem").write_bytes(made.private_bytes(
-                serialization.Encoding.PEM, pkcs8, serialization.BestAvailableEncryption(PKCS8_PASSWORD.encode())))
-            cert.write_bytes(mldsa_x509.self_signed(made, f"roles-anywhere-{kind}").public_bytes(
-                serialization.Encoding.PEM))
+            key.write_bytes(
+                made.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption())
+            )
+            (d / f"{kind}-key-enc.pem").write_bytes(
+                made.private_bytes(
+                    serialization.Encoding.PEM,
+                    pkcs8,
+                    serialization.BestAvailableEncryption(PKCS8_PASSWORD.encode()),
+                )
+            )
+            cert.write_bytes(
+                mldsa_x509.self_signed(made, f"roles-anywhere-{kind}").public_bytes(
+                    serialization.Encoding.PEM
+                )
+            )
         _cat(d / f"{kind}-combo.pem", key, cert)
 
 
@@ -148,13 +266,61 @@ def _credential_process_data(d: Path) -> None:
     d.mkdir(parents=True, exist_ok=True)
     (d / "root.conf").write_text(ROOT_CONF)
     (d / "client.conf").write_text(CLIENT_CONF)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-sha256", "-set_serial", "1",
-             "-config", "root.conf", "-extensions", "v3", "-keyout", "root-key.pem", "-out", "root-cert.pem", cwd=d)
-    _openssl("req", "-nodes", "-new", "-config", "client.conf", "-keyout", "client-key.pem",
-             "-out", "client-csr.pem", cwd=d)
-    _openssl("x509", "-req", "-in", "client-csr.pem", "-CA", "root-cert.pem", "-CAkey", "root-key.pem",
-             "-set_serial", "2", "-days", "365", "-sha256", "-extfile", "client.conf", "-extensions", "v3",
-             "-out", "client-cert.pem", cwd=d)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "365",
+        "-sha256",
+        "-set_serial",
+        "1",
+        "-config",
+        "root.conf",
+        "-extensions",
+        "v3",
+        "-keyout",
+        "root-key.pem",
+        "-out",
+        "root-cert.pem",
+        cwd=d,
+    )
+    _openssl(
+        "req",
+        "-nodes",
+        "-new",
+        "-config",
+        "client.conf",
+        "-keyout",
+        "client-key.pem",
+        "-out",
+        "client-csr.pem",
+        cwd=d,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "client-csr.pem",
+        "-CA",
+        "root-cert.pem",
+        "-CAkey",
+        "root-key.pem",
+        "-set_serial",
+        "2",
+        "-days",
+        "365",
+        "-sha256",
+        "-extfile",
+        "client.conf",
+        "-extensions",
+        "v3",
+        "-out",
+        "client-cert.pem",
+        cwd=d,
+    )
     _legacy_p12(d, "client-key.pem", "client-cert.pem", "client.p12", extra=("-certfile", "root-cert.pem"))
     _cat(d / "client-combo.pem", d / "client-key.pem", d / "client-cert.pem")
 

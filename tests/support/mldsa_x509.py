@@ -21,17 +21,26 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.support import leaks
 
-VARIANTS = {"mldsa44": mldsa.MLDSA44PrivateKey, "mldsa65": mldsa.MLDSA65PrivateKey,
-            "mldsa87": mldsa.MLDSA87PrivateKey}
-OIDS = {"mldsa44": "2.16.840.1.101.3.4.3.17", "mldsa65": "2.16.840.1.101.3.4.3.18",
-        "mldsa87": "2.16.840.1.101.3.4.3.19"}
+VARIANTS = {
+    "mldsa44": mldsa.MLDSA44PrivateKey,
+    "mldsa65": mldsa.MLDSA65PrivateKey,
+    "mldsa87": mldsa.MLDSA87PrivateKey,
+}
+OIDS = {
+    "mldsa44": "2.16.840.1.101.3.4.3.17",
+    "mldsa65": "2.16.840.1.101.3.4.3.18",
+    "mldsa87": "2.16.840.1.101.3.4.3.19",
+}
 MLDSAPrivate = mldsa.MLDSA44PrivateKey | mldsa.MLDSA65PrivateKey | mldsa.MLDSA87PrivateKey
 
 
 def generate(kind: str) -> Any:
     key = VARIANTS[kind].generate()
-    leaks.remember_pem(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()))
+    leaks.remember_pem(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return key
 
 
@@ -49,7 +58,7 @@ def _header(der: bytes, at: int) -> tuple[int, int]:
     if first < 0x80:
         return at + 2, first
     count = first & 0x7F
-    return at + 2 + count, int.from_bytes(der[at + 2:at + 2 + count], "big")
+    return at + 2 + count, int.from_bytes(der[at + 2 : at + 2 + count], "big")
 
 
 def _elements(sequence: bytes) -> list[bytes]:
@@ -57,7 +66,7 @@ def _elements(sequence: bytes) -> list[bytes]:
     out, at = [], start
     while at < start + length:
         body, size = _header(sequence, at)
-        out.append(sequence[at:body + size])
+        out.append(sequence[at : body + size])
         at = body + size
     return out
 
@@ -79,26 +88,44 @@ def kind_of(key: Any) -> str | None:
     return next((k for k, cls in VARIANTS.items() if isinstance(key, cls)), None)
 
 
-def certificate(public_key: Any, subject: x509.Name, issuer: x509.Name, issuer_key: Any, *,
-                serial: int | None = None, days: tuple[float, float] = (-1, 10), ca: bool = False,
-                ) -> x509.Certificate:
+def certificate(
+    public_key: Any,
+    subject: x509.Name,
+    issuer: x509.Name,
+    issuer_key: Any,
+    *,
+    serial: int | None = None,
+    days: tuple[float, float] = (-1, 10),
+    ca: bool = False,
+) -> x509.Certificate:
     """A certificate for an ML-DSA ``public_key`` signed by ``issuer_key`` (ML-DSA, EC or RSA)."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     stand_in = ec.generate_private_key(ec.SECP256R1())
-    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     ski = hashlib.sha1(spki).digest()  # RFC 5280 key identifier method 1
-    usage = (x509.KeyUsage(False, False, False, False, False, True, True, False, False) if ca
-             else x509.KeyUsage(True, False, False, False, False, False, False, False, False))
+    usage = (
+        x509.KeyUsage(False, False, False, False, False, True, True, False, False)
+        if ca
+        else x509.KeyUsage(True, False, False, False, False, False, False, False, False)
+    )
     builder = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-        .public_key(stand_in.public_key()).serial_number(serial or x509.random_serial_number())
-        .not_valid_before(now + timedelta(days=days[0])).not_valid_after(now + timedelta(days=days[1]))
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(stand_in.public_key())
+        .serial_number(serial or x509.random_serial_number())
+        .not_valid_before(now + timedelta(days=days[0]))
+        .not_valid_after(now + timedelta(days=days[1]))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(usage, critical=True)
         .add_extension(x509.SubjectKeyIdentifier(ski), critical=False)
     )
     if not ca:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
     placeholder = builder.sign(stand_in, hashes.SHA256())
     tbs = _elements(placeholder.tbs_certificate_bytes)
     kind = kind_of(issuer_key)

@@ -63,8 +63,9 @@ class CountingApp:
             return self.app(environ, start_response)
         return self._inject(fault, environ, start_response)
 
-    def _inject(self, fault: Fault, environ: dict[str, Any],
-                start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _inject(
+        self, fault: Fault, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         replaced = _StsFaults(environ, start_response)
         if answer_fault(fault, replaced):
             return replaced.body
@@ -72,14 +73,21 @@ class CountingApp:
             return self.app(environ, start_response)
         status, headers, body = _capture(self.app, environ)
         if fault.kind == "truncate":
-            start_response(status, [*(h for h in headers if h[0].lower() != "content-length"),
-                                    ("Content-Length", str(len(body)))])
+            start_response(
+                status,
+                [
+                    *(h for h in headers if h[0].lower() != "content-length"),
+                    ("Content-Length", str(len(body))),
+                ],
+            )
             return [body[: len(body) // 2]]
         when = datetime.now(timezone.utc) + timedelta(seconds=fault.value)  # "expiration"
         stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
         body = re.sub(rb"<Expiration>[^<]*</Expiration>", b"<Expiration>" + stamp + b"</Expiration>", body)
-        start_response(status, [*(h for h in headers if h[0].lower() != "content-length"),
-                                ("Content-Length", str(len(body)))])
+        start_response(
+            status,
+            [*(h for h in headers if h[0].lower() != "content-length"), ("Content-Length", str(len(body)))],
+        )
         return [body]
 
     def reset(self) -> None:
@@ -113,16 +121,20 @@ class _StsFaults:
         raise ConnectionResetError("injected reset")
 
 
-def _error(start_response: Callable[..., Any], status: int, code: str,
-           message: str = "injected") -> Iterable[bytes]:
-    body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
-            "</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>").encode()
+def _error(
+    start_response: Callable[..., Any], status: int, code: str, message: str = "injected"
+) -> Iterable[bytes]:
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+        "</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    ).encode()
     start_response(f"{status} Error", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
     return [body]
 
 
-def _capture(app: Callable[..., Iterable[bytes]],
-             environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+def _capture(
+    app: Callable[..., Iterable[bytes]], environ: dict[str, Any]
+) -> tuple[str, list[tuple[str, str]], bytes]:
     seen: dict[str, Any] = {}
 
     def start(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
@@ -137,8 +149,10 @@ class MotoSTS(LoopbackServer):
         from moto.server import DomainDispatcherApplication, create_backend_app
 
         self.app = CountingApp(DomainDispatcherApplication(create_backend_app))
-        super().__init__(make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler),
-                         poll_interval=0.5)
+        super().__init__(
+            make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler),
+            poll_interval=0.5,
+        )
 
     def __enter__(self) -> MotoSTS:
         super().__enter__()

@@ -80,8 +80,12 @@ def static_key(where: str, tag: str) -> tuple[str, str]:
 
 # credential_process scripts: name -> what the script prints (None: it fails)
 PROCESSES: dict[str, dict[str, object] | None] = {
-    "ok": {"Version": 1, "AccessKeyId": "AKIAPROCESS000000000", "SecretAccessKey": "proc-secret",
-           "SessionToken": "proc-token"},
+    "ok": {
+        "Version": 1,
+        "AccessKeyId": "AKIAPROCESS000000000",
+        "SecretAccessKey": "proc-secret",
+        "SessionToken": "proc-token",
+    },
     "notoken": {"Version": 1, "AccessKeyId": "AKIAPROCESSNOTOKEN00", "SecretAccessKey": "proc-secret-2"},
     "badversion": {"Version": 2, "AccessKeyId": "AKIAPROCESSV2000000", "SecretAccessKey": "proc-secret-3"},
     "fail": None,
@@ -119,8 +123,10 @@ class World:
     def describe(self) -> str:
         env = "".join(f"{k}={v}\n" for k, v in self.env)
         tokens = ", ".join(f"{k}: {v}" for k, v in self.tokens) or "none"
-        return (f"--- config\n{self.config}--- credentials\n{self.credentials}--- env\n{env}"
-                f"--- SSO tokens: {tokens}; web token file: {self.web_token}\n")
+        return (
+            f"--- config\n{self.config}--- credentials\n{self.credentials}--- env\n{env}"
+            f"--- SSO tokens: {tokens}; web token file: {self.web_token}\n"
+        )
 
 
 Line = tuple[str, str, str]  # (file: "config" | "credentials", key, value)
@@ -129,10 +135,22 @@ FILES = st.sampled_from(["config", "credentials"])
 
 @st.composite
 def _keys(draw: st.DrawFn, tag: str) -> list[Line]:
-    layout = draw(st.sampled_from([
-        "none", "none", "none", "config", "credentials", "both", "key-config-secret-credentials",
-        "key-credentials-secret-config", "key-only", "secret-only",
-    ]))
+    layout = draw(
+        st.sampled_from(
+            [
+                "none",
+                "none",
+                "none",
+                "config",
+                "credentials",
+                "both",
+                "key-config-secret-credentials",
+                "key-credentials-secret-config",
+                "key-only",
+                "secret-only",
+            ]
+        )
+    )
     lines: list[Line] = []
     if layout == "none":
         return lines
@@ -179,15 +197,29 @@ def _role(draw: st.DrawFn, name: str, tag: str) -> list[Line]:
         return []
     where = "config" if draw(st.integers(0, 4)) else "credentials"
     lines: list[Line] = [(where, "role_arn", f"arn:aws:iam::{ACCOUNT}:role/R-{tag}")]
-    kind = draw(st.sampled_from([
-        "profile", "profile", "profile", "environment", "web", "web+profile", "both", "neither",
-    ]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "profile",
+                "profile",
+                "profile",
+                "environment",
+                "web",
+                "web+profile",
+                "both",
+                "neither",
+            ]
+        )
+    )
     source = draw(st.sampled_from([*NAMES, MISSING, name, name]))
     if kind in ("profile", "web+profile", "both"):
         lines.append((where, "source_profile", source))
     if kind in ("environment", "both"):
-        value = draw(st.sampled_from(["Environment", "Environment", "environment", "EcsContainer",
-                                      "Ec2InstanceMetadata"]))
+        value = draw(
+            st.sampled_from(
+                ["Environment", "Environment", "environment", "EcsContainer", "Ec2InstanceMetadata"]
+            )
+        )
         lines.append((where, "credential_source", value))
     if kind in ("web", "web+profile"):
         path = f"{TMP}/web-token" if draw(st.integers(0, 4)) else f"{TMP}/no-such-token"
@@ -215,8 +247,11 @@ def _process(draw: st.DrawFn) -> list[Line]:
 def _sso(draw: st.DrawFn) -> list[Line]:
     if draw(st.integers(0, 9)) < 7:
         return []
-    kind = draw(st.sampled_from(["session", "session", "legacy", "legacy", "role-only", "no-such-session",
-                                 "conflict"]))
+    kind = draw(
+        st.sampled_from(
+            ["session", "session", "legacy", "legacy", "role-only", "no-such-session", "conflict"]
+        )
+    )
     account, role = GRANTED if draw(st.integers(0, 5)) else FORBIDDEN
     where = "config" if draw(st.integers(0, 5)) else "credentials"
     lines: list[Line] = []
@@ -247,8 +282,17 @@ def _profile(draw: st.DrawFn, name: str) -> list[Line]:
 
 def _config_headers(name: str, draw: st.DrawFn) -> list[str]:
     if name == "default":
-        return draw(st.sampled_from([["[default]"], ["[default]"], ["[profile default]"],
-                                     ["[default]", "[profile default]"], ["[profile default]", "[default]"]]))
+        return draw(
+            st.sampled_from(
+                [
+                    ["[default]"],
+                    ["[default]"],
+                    ["[profile default]"],
+                    ["[default]", "[profile default]"],
+                    ["[profile default]", "[default]"],
+                ]
+            )
+        )
     if name == "my profile":
         return [draw(st.sampled_from(['[profile "my profile"]', "[profile 'my profile']"]))]
     return [f"[profile {name}]"]
@@ -281,8 +325,9 @@ def worlds(draw: st.DrawFn) -> World:
     credentials_parts = draw(st.permutations(credentials_parts))
     text = "".join(config_parts) + "".join(credentials_parts)
     if "sso_session" in text and draw(st.integers(0, 9)):
-        config_parts.append(_section(f"[sso-session {SESSION}]", [("sso_start_url", START_URL),
-                                                                   ("sso_region", SSO_REGION)]))
+        config_parts.append(
+            _section(f"[sso-session {SESSION}]", [("sso_start_url", START_URL), ("sso_region", SSO_REGION)])
+        )
     tokens = []
     for cache_id in (SESSION, LEGACY_URL):
         state = draw(st.sampled_from(["valid", "valid", "valid", "expired", "absent"]))
@@ -297,8 +342,14 @@ def worlds(draw: st.DrawFn) -> World:
         if token in ("security", "both"):
             env.append(("AWS_SECURITY_TOKEN", "env-security-token"))
     targets = tuple(names) + ((MISSING,) if not draw(st.integers(0, 9)) else ())
-    return World(config="".join(config_parts), credentials="".join(credentials_parts), env=tuple(env),
-                 tokens=tuple(tokens), targets=targets, web_token=draw(st.integers(0, 5)) > 0)
+    return World(
+        config="".join(config_parts),
+        credentials="".join(credentials_parts),
+        env=tuple(env),
+        tokens=tuple(tokens),
+        targets=targets,
+        web_token=draw(st.integers(0, 5)) > 0,
+    )
 
 
 # ---- outcomes -----------------------------------------------------------------------------------
@@ -394,9 +445,16 @@ class StsRecorder:
             if action == "AssumeRoleWithWebIdentity":
                 target = (params.get("RoleArn", ""), params.get("WebIdentityToken", ""))
             with self.lock:
-                self.log.append(Call(action, target, signer.group(1) if signer else None,
-                                     environ.get("HTTP_X_AMZ_SECURITY_TOKEN"),
-                                     _tag(answer, "AccessKeyId"), _tag(answer, "SessionToken")))
+                self.log.append(
+                    Call(
+                        action,
+                        target,
+                        signer.group(1) if signer else None,
+                        environ.get("HTTP_X_AMZ_SECURITY_TOKEN"),
+                        _tag(answer, "AccessKeyId"),
+                        _tag(answer, "SessionToken"),
+                    )
+                )
         return [answer]
 
 
@@ -431,8 +489,16 @@ def record_sso(emulator: Emulator, log: list[Call]) -> None:
     def role_credentials(query: dict[str, str]) -> dict[str, Any]:
         answer = inner(query)
         creds = answer["roleCredentials"]
-        log.append(Call("GetRoleCredentials", (query.get("account_id", ""), query.get("role_name", "")),
-                        None, None, creds["accessKeyId"], creds["sessionToken"]))
+        log.append(
+            Call(
+                "GetRoleCredentials",
+                (query.get("account_id", ""), query.get("role_name", "")),
+                None,
+                None,
+                creds["accessKeyId"],
+                creds["sessionToken"],
+            )
+        )
         return answer
 
     emulator.role_credentials = role_credentials  # type: ignore[method-assign]
@@ -485,8 +551,10 @@ class Harness:
             home = Path(tmp) / "home"
             (home / ".aws").mkdir(parents=True)
             self.home = home
-            for path, text in ((home / ".aws" / "config", world.config),
-                               (home / ".aws" / "credentials", world.credentials)):
+            for path, text in (
+                (home / ".aws" / "config", world.config),
+                (home / ".aws" / "credentials", world.credentials),
+            ):
                 path.write_text(text.replace(TMP, tmp).replace(BIN, str(self.bin_dir)))
             if world.web_token:
                 (Path(tmp) / "web-token").write_text(WEB_TOKEN)
@@ -525,8 +593,10 @@ class Harness:
         sso_cache = str(self.home / ".aws" / "sso" / "cache")
         self.log.clear()
         # botocore fixes the SSO token folder when it is imported; point it at this world's HOME.
-        with _patched(SSOProvider, "_SSO_TOKEN_CACHE_DIR", sso_cache), \
-                _patched(SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", sso_cache):
+        with (
+            _patched(SSOProvider, "_SSO_TOKEN_CACHE_DIR", sso_cache),
+            _patched(SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", sso_cache),
+        ):
             try:
                 session = botocore.session.Session(profile=profile)
                 resolver = create_credential_resolver(session)
@@ -551,8 +621,11 @@ class Harness:
         out, err = io.StringIO(), io.StringIO()
         self.log.clear()
         nowhere = (os.devnull + "/no-tty", os.devnull + "/no-tty")
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-                _patched(Terminal, "_paths", lambda self: nowhere):
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            _patched(Terminal, "_paths", lambda self: nowhere),
+        ):
             code = _cli_run()(argv)
         self.last_stderr = err.getvalue()
         if code != 0:
@@ -593,8 +666,10 @@ def _quick_botocore() -> Iterator[None]:
         self._original_handler = copy.copy(_EMITTERS[0])
         self._events = EventAliaser(self._original_handler)
 
-    with _patched(botocore.session, "create_loader", create_loader), \
-            _patched(botocore.session.Session, "_register_builtin_handlers", register_builtin_handlers):
+    with (
+        _patched(botocore.session, "create_loader", create_loader),
+        _patched(botocore.session.Session, "_register_builtin_handlers", register_builtin_handlers),
+    ):
         yield
 
 
@@ -631,8 +706,10 @@ class Difference:
     credproc: Outcome
 
     def show(self) -> str:
-        return (f"profile {self.profile!r}:\n  botocore: {self.botocore.show()}\n"
-                f"  credproc: {self.credproc.show()}")
+        return (
+            f"profile {self.profile!r}:\n  botocore: {self.botocore.show()}\n"
+            f"  credproc: {self.credproc.show()}"
+        )
 
 
 def compare(harness: Harness, world: World) -> list[Difference]:
@@ -659,7 +736,7 @@ def _signature(d: Difference) -> tuple[str, str]:
 
 def _lines_without(text: str, index: int) -> str:
     lines = text.splitlines(keepends=True)
-    return "".join(lines[:index] + lines[index + 1:])
+    return "".join(lines[:index] + lines[index + 1 :])
 
 
 def minimal(harness: Harness, world: World, profile: str) -> tuple[World, Difference] | None:
@@ -684,9 +761,13 @@ def minimal(harness: Harness, world: World, profile: str) -> tuple[World, Differ
             text = getattr(current, attr)
             for i in reversed(range(len(text.splitlines()))):
                 candidates.append(replace(current, **{attr: _lines_without(text, i)}))
-        candidates += [replace(current, env=current.env[:i] + current.env[i + 1:]) for i in range(len(current.env))]
-        candidates += [replace(current, tokens=current.tokens[:i] + current.tokens[i + 1:])
-                       for i in range(len(current.tokens))]
+        candidates += [
+            replace(current, env=current.env[:i] + current.env[i + 1 :]) for i in range(len(current.env))
+        ]
+        candidates += [
+            replace(current, tokens=current.tokens[:i] + current.tokens[i + 1 :])
+            for i in range(len(current.tokens))
+        ]
         if current.web_token:
             candidates.append(replace(current, web_token=False))
         for candidate in candidates:

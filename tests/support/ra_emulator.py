@@ -103,6 +103,7 @@ class World:
 
 # ---- canonical request, rebuilt from the wire -------------------------------------------------
 
+
 def _uri_encode_path(raw_path: str) -> str:
     # Normalise the received path segment by segment: decode, then encode everything but unreserved.
     segments = raw_path.split("?", 1)[0].split("/")
@@ -137,10 +138,14 @@ def rebuild_canonical_request(handler: BaseHTTPRequestHandler, signed: list[str]
 
 # ---- certificates -----------------------------------------------------------------------------
 
+
 def _der_certs(text: str) -> list[x509.Certificate]:
     try:
-        return [x509.load_der_x509_certificate(base64.b64decode(part.strip(), validate=True))
-                for part in text.split(",") if part.strip()]
+        return [
+            x509.load_der_x509_certificate(base64.b64decode(part.strip(), validate=True))
+            for part in text.split(",")
+            if part.strip()
+        ]
     except ValueError:
         raise _denied("Unable to parse the X.509 certificate in the request") from None
 
@@ -150,8 +155,9 @@ def _check_dates(cert: x509.Certificate, now: datetime) -> None:
         raise _denied(f"Certificate {cert.subject.rfc4514_string()} is not within its validity period")
 
 
-def _check_chain(leaf: x509.Certificate, sent: list[x509.Certificate], anchor: x509.Certificate,
-                 now: datetime) -> None:
+def _check_chain(
+    leaf: x509.Certificate, sent: list[x509.Certificate], anchor: x509.Certificate, now: datetime
+) -> None:
     pool = list(sent)
     current = leaf
     _check_dates(leaf, now)
@@ -206,8 +212,10 @@ def _verify_signature(cert: x509.Certificate, algorithm: str, signature: bytes, 
 
 # ---- the handler ------------------------------------------------------------------------------
 
-def verify(handler: BaseHTTPRequestHandler, world: World,
-           body: bytes) -> tuple[x509.Certificate, dict[str, Any]]:
+
+def verify(
+    handler: BaseHTTPRequestHandler, world: World, body: bytes
+) -> tuple[x509.Certificate, dict[str, Any]]:
     auth = handler.headers.get("Authorization") or ""
     match = AUTH_RE.match(auth.strip())
     if match is None:
@@ -242,8 +250,9 @@ def verify(handler: BaseHTTPRequestHandler, world: World,
     if not serial_text.isdigit() or int(serial_text) != cert.serial_number:
         raise _denied("Credential serial number does not match the signing certificate")
     canonical = rebuild_canonical_request(handler, signed_list, body)
-    string_to_sign = "\n".join([algorithm, amz_date, "/".join(cred[1:]),
-                                hashlib.sha256(canonical.encode()).hexdigest()])
+    string_to_sign = "\n".join(
+        [algorithm, amz_date, "/".join(cred[1:]), hashlib.sha256(canonical.encode()).hexdigest()]
+    )
     _verify_signature(cert, algorithm, bytes.fromhex(match["sig"]), string_to_sign.encode())
     try:
         request = json.loads(body)
@@ -268,8 +277,9 @@ def verify(handler: BaseHTTPRequestHandler, world: World,
         raise _denied(f"Role {request.get('roleArn')} is not allowed by the profile")
     duration = request.get("durationSeconds", 3600)
     if not isinstance(duration, int) or not 900 <= duration <= world.session_seconds_max:
-        raise Refusal(400, "ValidationException",
-                      f"durationSeconds must be between 900 and {world.session_seconds_max}")
+        raise Refusal(
+            400, "ValidationException", f"durationSeconds must be between 900 and {world.session_seconds_max}"
+        )
     return cert, request
 
 
@@ -347,21 +357,28 @@ class Handler(BaseHTTPRequestHandler):
         expiration = world.now() + timedelta(seconds=request.get("durationSeconds", 3600))
         if fault is not None and fault.kind == "expiration":
             expiration = datetime.now(timezone.utc) + timedelta(seconds=fault.value)
-        self._answer(201, {
-            "credentialSet": [{
-                "assumedRoleUser": {"arn": f"{request['roleArn']}/{cert.serial_number}",
-                                    "assumedRoleId": f"AROAEMULATOR:{n}"},
-                "credentials": {
-                    "accessKeyId": f"ASIARAEMU{n:011d}",
-                    **_remembered(n),
-                    "expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                },
-                "packedPolicySize": 0,
-                "roleArn": request["roleArn"],
-                "sourceIdentity": "CN=workload",
-            }],
-            "subjectArn": f"arn:aws:rolesanywhere:{world.region}:{ACCOUNT}:subject/emulated",
-        })
+        self._answer(
+            201,
+            {
+                "credentialSet": [
+                    {
+                        "assumedRoleUser": {
+                            "arn": f"{request['roleArn']}/{cert.serial_number}",
+                            "assumedRoleId": f"AROAEMULATOR:{n}",
+                        },
+                        "credentials": {
+                            "accessKeyId": f"ASIARAEMU{n:011d}",
+                            **_remembered(n),
+                            "expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        },
+                        "packedPolicySize": 0,
+                        "roleArn": request["roleArn"],
+                        "sourceIdentity": "CN=workload",
+                    }
+                ],
+                "subjectArn": f"arn:aws:rolesanywhere:{world.region}:{ACCOUNT}:subject/emulated",
+            },
+        )
 
 
 def _remembered(n: int) -> dict[str, str]:
@@ -422,13 +439,17 @@ class Emulator(LoopbackServer):
         return (r.outcome for r in self.world.received)
 
 
-def write_tls_identity(directory: Path, ca_cert: x509.Certificate, server_cert: x509.Certificate,
-                       key: Any) -> tuple[Path, Path, Path]:
+def write_tls_identity(
+    directory: Path, ca_cert: x509.Certificate, server_cert: x509.Certificate, key: Any
+) -> tuple[Path, Path, Path]:
     """(server cert, server key, CA bundle) files for the HTTPS mode."""
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path, ca_path = directory / "server.pem", directory / "server.key", directory / "ca.pem"
     cert_path.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path, ca_path

@@ -41,14 +41,21 @@ def _key(kind: str, index: int) -> PrivateKey:
     else:
         curve = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1(), "p521": ec.SECP521R1()}[kind]
         made = ec.generate_private_key(curve)
-    leaks.remember_pem(made.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    leaks.remember_pem(
+        made.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return made
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "credproc tests"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "credproc tests"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _now() -> datetime:
@@ -68,32 +75,42 @@ class Ca:
         now = _now()
         cert = (
             x509.CertificateBuilder()
-            .subject_name(_name(name)).issuer_name(_name(name))
-            .public_key(k.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+            .subject_name(_name(name))
+            .issuer_name(_name(name))
+            .public_key(k.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                           critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(k.public_key()), critical=False)
             .sign(k, hashes.SHA256())
         )
         return cls(name, k, cert)
 
-    def _builder(self, subject: str, public_key: object,
-                 days: tuple[float, float]) -> x509.CertificateBuilder:
+    def _builder(
+        self, subject: str, public_key: object, days: tuple[float, float]
+    ) -> x509.CertificateBuilder:
         now = _now()
         serial = x509.random_serial_number()
         self.serials.append(serial)
         return (
             x509.CertificateBuilder()
-            .subject_name(_name(subject)).issuer_name(self.cert.subject)
-            .public_key(public_key).serial_number(serial)  # type: ignore[arg-type]
-            .not_valid_before(now + timedelta(days=days[0])).not_valid_after(now + timedelta(days=days[1]))
+            .subject_name(_name(subject))
+            .issuer_name(self.cert.subject)
+            .public_key(public_key)
+            .serial_number(serial)  # type: ignore[arg-type]
+            .not_valid_before(now + timedelta(days=days[0]))
+            .not_valid_after(now + timedelta(days=days[1]))
             # Key identifiers: Python 3.13's strict X.509 verification (VERIFY_X509_STRICT) wants them,
             # as every public CA sets them.
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),  # type: ignore[arg-type]
-                           critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),  # type: ignore[arg-type]
+                critical=False,
+            )
         )
 
     def intermediate(self, name: str = "credproc test intermediate CA", kind: str = "p384") -> Ca:
@@ -101,19 +118,25 @@ class Ca:
         cert = (
             self._builder(name, k.public_key(), (-1, 20))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                           critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
             .sign(self.key, hashes.SHA256())
         )
         return Ca(name, k, cert)
 
-    def leaf(self, public_key: object, subject: str = "workload", days: tuple[float, float] = (-1, 10),
-             ) -> x509.Certificate:
+    def leaf(
+        self,
+        public_key: object,
+        subject: str = "workload",
+        days: tuple[float, float] = (-1, 10),
+    ) -> x509.Certificate:
         return (
             self._builder(subject, public_key, days)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False),
-                           critical=True)
+            .add_extension(
+                x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
+            )
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .sign(self.key, hashes.SHA256())
         )
@@ -122,9 +145,12 @@ class Ca:
         """A TLS server certificate for 127.0.0.1 and localhost (the emulator's HTTPS mode)."""
         return (
             self._builder("127.0.0.1", public_key, (-1, 10))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(self.key, hashes.SHA256())
@@ -146,15 +172,20 @@ def key_bytes(k: PrivateKey, fmt: str, passphrase: str = PASSPHRASE) -> bytes:
     if fmt == "pkcs8-der":
         return k.private_bytes(enc.DER, serialization.PrivateFormat.PKCS8, none)
     if fmt == "pkcs8-encrypted":
-        return k.private_bytes(enc.PEM, serialization.PrivateFormat.PKCS8,
-                               serialization.BestAvailableEncryption(passphrase.encode()))
+        return k.private_bytes(
+            enc.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase.encode()),
+        )
     raise ValueError(fmt)
 
 
-def p12_bytes(k: PrivateKey, cert: x509.Certificate, chain: list[x509.Certificate],
-              password: str | None) -> bytes:
-    encryption = (serialization.BestAvailableEncryption(password.encode()) if password
-                  else serialization.NoEncryption())
+def p12_bytes(
+    k: PrivateKey, cert: x509.Certificate, chain: list[x509.Certificate], password: str | None
+) -> bytes:
+    encryption = (
+        serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+    )
     return pkcs12.serialize_key_and_certificates(b"workload", k, cert, chain or None, encryption)
 
 
@@ -169,8 +200,16 @@ class Files:
     intermediates: Path | None
 
 
-def write_identity(directory: Path, k: PrivateKey, cert: x509.Certificate, chain: list[x509.Certificate],
-                   fmt: str, *, chain_in: str = "file", password: str | None = PASSPHRASE) -> Files:
+def write_identity(
+    directory: Path,
+    k: PrivateKey,
+    cert: x509.Certificate,
+    chain: list[x509.Certificate],
+    fmt: str,
+    *,
+    chain_in: str = "file",
+    password: str | None = PASSPHRASE,
+) -> Files:
     """Write cert + key in ``fmt`` (a ``key_bytes`` format, ``der-cert`` or ``p12``).
 
     ``chain_in``: ``file`` (an intermediates bundle), ``p12`` (inside the bundle), ``none``.

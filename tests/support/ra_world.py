@@ -27,15 +27,25 @@ class RaPki:
         root = ra_pki.Ca.root()
         return cls(root, root.intermediate(), directory)
 
-    def identity(self, kind: str = "p256", fmt: str = "pkcs8", *, via_intermediate: bool = False,
-                 chain_in: str = "file", days: tuple[float, float] = (-1, 10), name: str = "id",
-                 password: str | None = ra_pki.PASSPHRASE, key_index: int = 0) -> ra_pki.Files:
+    def identity(
+        self,
+        kind: str = "p256",
+        fmt: str = "pkcs8",
+        *,
+        via_intermediate: bool = False,
+        chain_in: str = "file",
+        days: tuple[float, float] = (-1, 10),
+        name: str = "id",
+        password: str | None = ra_pki.PASSPHRASE,
+        key_index: int = 0,
+    ) -> ra_pki.Files:
         issuer = self.intermediate if via_intermediate else self.root
         k = ra_pki.key(kind, key_index)
         cert = issuer.leaf(k.public_key(), days=days)
         chain = [self.intermediate.cert] if via_intermediate else []
-        return ra_pki.write_identity(self.directory / name, k, cert, chain, fmt, chain_in=chain_in,
-                                     password=password)
+        return ra_pki.write_identity(
+            self.directory / name, k, cert, chain, fmt, chain_in=chain_in, password=password
+        )
 
 
 @dataclass
@@ -64,8 +74,16 @@ class RaWorld(RaPki):
         return "\n".join(lines) + "\n" + extra + "\n"
 
     def flags(self, files: ra_pki.Files, endpoint: bool = True) -> list[str]:
-        out = ["--certificate", str(files.certificate), "--trust-anchor-arn", TRUST_ANCHOR_ARN,
-               "--profile-arn", PROFILE_ARN, "--role-arn", ROLE_ARN]
+        out = [
+            "--certificate",
+            str(files.certificate),
+            "--trust-anchor-arn",
+            TRUST_ANCHOR_ARN,
+            "--profile-arn",
+            PROFILE_ARN,
+            "--role-arn",
+            ROLE_ARN,
+        ]
         if files.private_key:
             out += ["--private-key", str(files.private_key)]
         if files.intermediates:
@@ -94,8 +112,9 @@ def running(directory: Path, tls: bool = False) -> Iterator[RaWorld]:
 
         server_ca = ra_pki.Ca.root("credproc test TLS CA", index=7)
         server_key = ra_pki.key("p256", 8)
-        cert_path, key_path, _ = write_tls_identity(directory / "tls", server_ca.cert,
-                                                    server_ca.server(server_key.public_key()), server_key)
+        cert_path, key_path, _ = write_tls_identity(
+            directory / "tls", server_ca.cert, server_ca.server(server_key.public_key()), server_key
+        )
         tls_files = (cert_path, key_path)
     with Emulator(world, tls_files) as emulator:
         yield RaWorld(pki.root, pki.intermediate, directory, world, emulator)

@@ -17,8 +17,12 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-LIBRARIES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-             "/usr/lib64/softhsm/libsofthsm2.so", "/usr/lib64/pkcs11/libsofthsm2.so")
+LIBRARIES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib64/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",
+)
 LABEL, SO_PIN, PIN = "credential-helper-test", "12345678", "1234"
 
 
@@ -53,23 +57,56 @@ class Token:
         return text + (f"?pin-value={self.pin}" if pin else "")
 
     def _run(self, *argv: str) -> None:
-        subprocess.run(argv, check=True, capture_output=True, timeout=60,
-                       env={**os.environ, "SOFTHSM2_CONF": str(self.conf)})
+        subprocess.run(
+            argv,
+            check=True,
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "SOFTHSM2_CONF": str(self.conf)},
+        )
 
     def add(self, key: Any, cert: x509.Certificate, label: str, object_id: int) -> None:
         """Import ``key`` (it stays in the token) and ``cert`` under one label and CKA_ID."""
         key_file = self.directory / f"{label}-key.pem"
         cert_file = self.directory / f"{label}-cert.pem"
-        key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         hex_id = f"{object_id:02x}"
-        self._run("softhsm2-util", "--token", self.label, "--pin", self.pin, "--import", str(key_file),
-                  "--label", label, "--id", hex_id)
+        self._run(
+            "softhsm2-util",
+            "--token",
+            self.label,
+            "--pin",
+            self.pin,
+            "--import",
+            str(key_file),
+            "--label",
+            label,
+            "--id",
+            hex_id,
+        )
         key_file.unlink()  # from here on the key exists only inside the token
-        self._run("p11tool", "--provider", self.lib, "--load-certificate", str(cert_file), "--no-mark-private",
-                  "--label", label, "--id", hex_id, "--set-pin", self.pin, "--login", "--write",
-                  f"pkcs11:token={self.label}")
+        self._run(
+            "p11tool",
+            "--provider",
+            self.lib,
+            "--load-certificate",
+            str(cert_file),
+            "--no-mark-private",
+            "--label",
+            label,
+            "--id",
+            hex_id,
+            "--set-pin",
+            self.pin,
+            "--login",
+            "--write",
+            f"pkcs11:token={self.label}",
+        )
 
 
 def make(directory: Path) -> Token:

@@ -100,11 +100,13 @@ class Emulator:
     deny_devices: bool = False  # the person presses "Deny" on the device page
     refuse_bearer: bool = False  # every portal call answers 401 (a session revoked as it is used)
     tamper_state: bool = False  # /authorize answers with a different state (a forged redirect)
-    accounts: list[Account] = field(default_factory=lambda: [
-        Account("111111111111", "dev", ("Admin", "ReadOnly")),
-        Account("222222222222", "prod", ("ReadOnly",)),
-        Account("333333333333", "sandbox", ("Admin",)),
-    ])
+    accounts: list[Account] = field(
+        default_factory=lambda: [
+            Account("111111111111", "dev", ("Admin", "ReadOnly")),
+            Account("222222222222", "prod", ("ReadOnly",)),
+            Account("333333333333", "sandbox", ("Admin",)),
+        ]
+    )
     calls: Counter[str] = field(default_factory=Counter)
     faults: list[Fault] = field(default_factory=list)  # injected first, one per matching call
     always: Fault | None = None  # then on every matching call (tests.support.faults.pick)
@@ -134,8 +136,9 @@ class Emulator:
     def register(self, grant_types: tuple[str, ...] = ("refresh_token",)) -> tuple[str, str]:
         client_id, secret = "cid-" + secrets.token_hex(8), "csec-" + secrets.token_urlsafe(16)
         leaks.remember(secret)
-        self.clients[client_id] = Client(secret, self.clock() + self.registration_ttl, grant_types, (),
-                                         ("sso:account:access",))
+        self.clients[client_id] = Client(
+            secret, self.clock() + self.registration_ttl, grant_types, (), ("sso:account:access",)
+        )
         return client_id, secret
 
     def revoke_all(self) -> None:
@@ -161,24 +164,39 @@ class Emulator:
 
     def register_client(self, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("clientType") != "public" or not body.get("clientName"):
-            raise ApiError(400, "InvalidClientMetadataException", "clientType must be public",
-                           "invalid_client_metadata")
+            raise ApiError(
+                400, "InvalidClientMetadataException", "clientType must be public", "invalid_client_metadata"
+            )
         grants = tuple(body.get("grantTypes") or ())
         redirects = tuple(body.get("redirectUris") or ())
         if "authorization_code" in grants and (not redirects or not body.get("issuerUrl")):
-            raise ApiError(400, "InvalidRequestException", "redirectUris and issuerUrl are required",
-                           "invalid_request")
+            raise ApiError(
+                400, "InvalidRequestException", "redirectUris and issuerUrl are required", "invalid_request"
+            )
         for uri in redirects:
             if urlsplit(uri).hostname not in ("127.0.0.1", "localhost", "::1"):
-                raise ApiError(400, "InvalidRedirectUriException", "redirect URI must be loopback",
-                               "invalid_redirect_uri")
+                raise ApiError(
+                    400,
+                    "InvalidRedirectUriException",
+                    "redirect URI must be loopback",
+                    "invalid_redirect_uri",
+                )
         client_id, secret = "cid-" + secrets.token_hex(8), "csec-" + secrets.token_urlsafe(24)
         leaks.remember(secret)
         now = self.clock()
-        self.clients[client_id] = Client(secret, now + self.registration_ttl, grants or (DEVICE_GRANT,
-                                         "refresh_token"), redirects, tuple(body.get("scopes") or ()))
-        return {"clientId": client_id, "clientSecret": secret, "clientIdIssuedAt": int(now),
-                "clientSecretExpiresAt": int(now + self.registration_ttl)}
+        self.clients[client_id] = Client(
+            secret,
+            now + self.registration_ttl,
+            grants or (DEVICE_GRANT, "refresh_token"),
+            redirects,
+            tuple(body.get("scopes") or ()),
+        )
+        return {
+            "clientId": client_id,
+            "clientSecret": secret,
+            "clientIdIssuedAt": int(now),
+            "clientSecretExpiresAt": int(now + self.registration_ttl),
+        }
 
     def start_device_authorization(self, body: dict[str, Any]) -> dict[str, Any]:
         client_id, _ = self._client(body)
@@ -187,13 +205,19 @@ class Emulator:
         device_code = "dc-" + secrets.token_urlsafe(16)
         user_code = secrets.token_hex(2).upper() + "-" + secrets.token_hex(2).upper()
         now = self.clock()  # polling speed counts from here, as AWS counts it
-        self.devices[device_code] = DeviceGrant(client_id, user_code, now + self.device_ttl,
-                                                self.device_interval, last_poll=now)
+        self.devices[device_code] = DeviceGrant(
+            client_id, user_code, now + self.device_ttl, self.device_interval, last_poll=now
+        )
         verify = f"{self.url}/device"
         interval = self.device_interval if self.advertised_interval is None else self.advertised_interval
-        return {"deviceCode": device_code, "userCode": user_code, "verificationUri": verify,
-                "verificationUriComplete": f"{verify}?user_code={user_code}",
-                "expiresIn": self.device_ttl, "interval": interval}
+        return {
+            "deviceCode": device_code,
+            "userCode": user_code,
+            "verificationUri": verify,
+            "verificationUriComplete": f"{verify}?user_code={user_code}",
+            "expiresIn": self.device_ttl,
+            "interval": interval,
+        }
 
     def approve(self, user_code: str) -> bool:
         for grant in self.devices.values():
@@ -206,8 +230,9 @@ class Emulator:
         client_id, client = self._client(body)
         grant = body.get("grantType")
         if grant not in client.grant_types:
-            raise ApiError(400, "UnauthorizedClientException", f"grant {grant} not registered",
-                           "unauthorized_client")
+            raise ApiError(
+                400, "UnauthorizedClientException", f"grant {grant} not registered", "unauthorized_client"
+            )
         if grant == DEVICE_GRANT:
             self._device_grant(client_id, str(body.get("deviceCode") or ""))
         elif grant == "authorization_code":
@@ -217,10 +242,14 @@ class Emulator:
             if owner != client_id:
                 raise ApiError(400, "InvalidGrantException", "Invalid refresh token", "invalid_grant")
         else:
-            raise ApiError(400, "UnsupportedGrantTypeException", "unsupported grant",
-                           "unsupported_grant_type")
-        answer: dict[str, Any] = {"accessToken": self.issue_token(client_id), "tokenType": "Bearer",
-                                  "expiresIn": self.token_ttl}
+            raise ApiError(
+                400, "UnsupportedGrantTypeException", "unsupported grant", "unsupported_grant_type"
+            )
+        answer: dict[str, Any] = {
+            "accessToken": self.issue_token(client_id),
+            "tokenType": "Bearer",
+            "expiresIn": self.token_ttl,
+        }
         if self.issue_refresh_tokens:
             answer["refreshToken"] = self.issue_refresh_token(client_id)
         return answer
@@ -239,8 +268,9 @@ class Emulator:
         if self.deny_devices:
             raise ApiError(400, "AccessDeniedException", "Access denied", "access_denied")
         if not grant.approved:
-            raise ApiError(400, "AuthorizationPendingException", "Authorization pending",
-                           "authorization_pending")
+            raise ApiError(
+                400, "AuthorizationPendingException", "Authorization pending", "authorization_pending"
+            )
         del self.devices[device_code]
 
     def _code_grant(self, client_id: str, body: dict[str, Any]) -> None:
@@ -261,14 +291,17 @@ class Emulator:
             raise ApiError(400, "InvalidClientException", "unknown client", "invalid_client")
         redirect = query.get("redirect_uri", "")
         if not any(loopback_match(r, redirect) for r in client.redirect_uris):
-            raise ApiError(400, "InvalidRedirectUriException", "redirect_uri not registered",
-                           "invalid_redirect_uri")
+            raise ApiError(
+                400, "InvalidRedirectUriException", "redirect_uri not registered", "invalid_redirect_uri"
+            )
         if query.get("response_type") != "code" or query.get("code_challenge_method") != "S256":
-            raise ApiError(400, "InvalidRequestException", "response_type=code and S256 required",
-                           "invalid_request")
+            raise ApiError(
+                400, "InvalidRequestException", "response_type=code and S256 required", "invalid_request"
+            )
         if not query.get("code_challenge") or not query.get("state"):
-            raise ApiError(400, "InvalidRequestException", "code_challenge and state required",
-                           "invalid_request")
+            raise ApiError(
+                400, "InvalidRequestException", "code_challenge and state required", "invalid_request"
+            )
         code = "code-" + secrets.token_urlsafe(16)
         self.codes[code] = AuthCode(query["client_id"], redirect, query["code_challenge"], self.clock() + 300)
         state = "forged-" + secrets.token_hex(4) if self.tamper_state else query["state"]
@@ -290,17 +323,19 @@ class Emulator:
         expiration = int((self.clock() + self.role_ttl) * 1000)
         secret, session = secrets.token_urlsafe(30), "sso-session-" + secrets.token_urlsafe(40)
         leaks.remember(secret, session)
-        return {"roleCredentials": {
-            "accessKeyId": "ASIA" + secrets.token_hex(8).upper(),
-            "secretAccessKey": secret,
-            "sessionToken": session,
-            "expiration": expiration,
-        }}
+        return {
+            "roleCredentials": {
+                "accessKeyId": "ASIA" + secrets.token_hex(8).upper(),
+                "secretAccessKey": secret,
+                "sessionToken": session,
+                "expiration": expiration,
+            }
+        }
 
     def page(self, items: list[Any], query: dict[str, str], key: str) -> dict[str, Any]:
         start = int(query.get("next_token") or 0)
         size = min(int(query.get("max_result") or self.page_size), self.page_size)
-        answer: dict[str, Any] = {key: items[start:start + size]}
+        answer: dict[str, Any] = {key: items[start : start + size]}
         if start + size < len(items):
             answer["nextToken"] = str(start + size)
         return answer
@@ -313,7 +348,10 @@ def s256(verifier: str) -> str:
 def loopback_match(registered: str, given: str) -> bool:
     a, b = urlsplit(registered), urlsplit(given)
     return (a.scheme, a.hostname, a.path) == (b.scheme, b.hostname, b.path) and b.hostname in (
-        "127.0.0.1", "localhost", "::1")
+        "127.0.0.1",
+        "localhost",
+        "::1",
+    )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -337,8 +375,11 @@ class Handler(BaseHTTPRequestHandler):
         body: dict[str, Any] = {"message": err.message}
         if err.oauth:
             body = {"error": err.oauth, "error_description": err.message}
-        self._send(err.status, json.dumps(body).encode(),
-                   {"Content-Type": "application/json", "x-amzn-ErrorType": err.kind})
+        self._send(
+            err.status,
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json", "x-amzn-ErrorType": err.kind},
+        )
 
     def _dispatch(self, method: str) -> None:
         emu = self.server.emulator
@@ -357,17 +398,49 @@ class Handler(BaseHTTPRequestHandler):
 
         routes = {
             ("POST", "/client/register"): ("RegisterClient", lambda: emu.register_client(body())),
-            ("POST", "/device_authorization"):
-                ("StartDeviceAuthorization", lambda: emu.start_device_authorization(body())),
+            ("POST", "/device_authorization"): (
+                "StartDeviceAuthorization",
+                lambda: emu.start_device_authorization(body()),
+            ),
             ("POST", "/token"): ("CreateToken", lambda: emu.create_token(body())),
-            ("GET", "/federation/credentials"):
-                ("GetRoleCredentials", lambda: (emu.bearer(self.headers), emu.role_credentials(query))[1]),
-            ("GET", "/assignment/accounts"): ("ListAccounts", lambda: (emu.bearer(self.headers), emu.page(
-                [{"accountId": a.account_id, "accountName": a.name, "emailAddress": f"{a.name}@example.com"}
-                 for a in emu.accounts], query, "accountList"))[1]),
-            ("GET", "/assignment/roles"): ("ListAccountRoles", lambda: (emu.bearer(self.headers), emu.page(
-                [{"roleName": r, "accountId": a.account_id} for a in emu.accounts
-                 if a.account_id == query.get("account_id") for r in a.roles], query, "roleList"))[1]),
+            ("GET", "/federation/credentials"): (
+                "GetRoleCredentials",
+                lambda: (emu.bearer(self.headers), emu.role_credentials(query))[1],
+            ),
+            ("GET", "/assignment/accounts"): (
+                "ListAccounts",
+                lambda: (
+                    emu.bearer(self.headers),
+                    emu.page(
+                        [
+                            {
+                                "accountId": a.account_id,
+                                "accountName": a.name,
+                                "emailAddress": f"{a.name}@example.com",
+                            }
+                            for a in emu.accounts
+                        ],
+                        query,
+                        "accountList",
+                    ),
+                )[1],
+            ),
+            ("GET", "/assignment/roles"): (
+                "ListAccountRoles",
+                lambda: (
+                    emu.bearer(self.headers),
+                    emu.page(
+                        [
+                            {"roleName": r, "accountId": a.account_id}
+                            for a in emu.accounts
+                            if a.account_id == query.get("account_id")
+                            for r in a.roles
+                        ],
+                        query,
+                        "roleList",
+                    ),
+                )[1],
+            ),
             ("POST", "/logout"): ("Logout", lambda: self._logout()),
         }
         if method == "GET" and parts.path == "/authorize":
@@ -525,20 +598,31 @@ def token_file(home: Path, cache_id: str) -> Path:
     return home / ".aws" / "sso" / "cache" / (hashlib.sha1(cache_id.encode()).hexdigest() + ".json")
 
 
-def write_token(home: Path, emu: Emulator, cache_id: str = "corp", start_url: str = START_URL,
-                expires_in: int = 3600, refreshable: bool = False,
-                token: str | None = None) -> dict[str, Any]:
+def write_token(
+    home: Path,
+    emu: Emulator,
+    cache_id: str = "corp",
+    start_url: str = START_URL,
+    expires_in: int = 3600,
+    refreshable: bool = False,
+    token: str | None = None,
+) -> dict[str, Any]:
     """A token file as `aws sso login` writes it; the token is known to the emulator."""
     now = emu.clock()
     data: dict[str, Any] = {
-        "startUrl": start_url, "region": "us-east-1",
+        "startUrl": start_url,
+        "region": "us-east-1",
         "accessToken": token or emu.issue_token(ttl=expires_in),
         "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + expires_in)),
     }
     if refreshable:
         client_id, secret = emu.register()
-        data.update(clientId=client_id, clientSecret=secret, refreshToken=emu.issue_refresh_token(client_id),
-                    registrationExpiresAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 86400)))
+        data.update(
+            clientId=client_id,
+            clientSecret=secret,
+            refreshToken=emu.issue_refresh_token(client_id),
+            registrationExpiresAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 86400)),
+        )
     path = token_file(home, cache_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
@@ -562,6 +646,7 @@ def sso_fixture(sso_server: SsoEmulator, monkeypatch: pytest.MonkeyPatch, hermet
 
 
 # ---- a browser for tests: follows a URL the way a person's browser would ---------------------
+
 
 def browse(url: str) -> bool:
     """GET ``url`` following redirects (the /authorize 302 lands on credproc's loopback listener)."""

@@ -36,8 +36,11 @@ def check(trust_anchor: str | None, profile: str | None, role: str | None, where
 
     ``where`` names the origin for messages (``profile 'x'`` or ``the command line``).
     """
-    missing = [name for name, value in (("trust anchor", trust_anchor), ("profile", profile),
-                                        ("role", role)) if not value]
+    missing = [
+        name
+        for name, value in (("trust anchor", trust_anchor), ("profile", profile), ("role", role))
+        if not value
+    ]
     if missing or trust_anchor is None or profile is None or role is None:
         raise ConfigError(
             f"Roles Anywhere in {where} needs the {', '.join(missing)} ARN",

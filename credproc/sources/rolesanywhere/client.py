@@ -37,7 +37,9 @@ def _credentials(data: Mapping[str, object]) -> Credentials:
     try:
         found = data["credentialSet"][0]["credentials"]  # type: ignore[index]
         return Credentials(
-            str(found["accessKeyId"]), str(found["secretAccessKey"]), str(found["sessionToken"]),
+            str(found["accessKeyId"]),
+            str(found["secretAccessKey"]),
+            str(found["sessionToken"]),
             parse_expiration(found["expiration"]),
         )
     except (KeyError, IndexError, TypeError):
@@ -78,11 +80,21 @@ def create_session(
 
     def make_request() -> tuple[Mapping[str, str], bytes]:
         body = signer.create_session_body(
-            profile_arn=arns.profile, role_arn=arns.role, trust_anchor_arn=arns.trust_anchor,
-            duration=duration, session_name=session_name,
+            profile_arn=arns.profile,
+            role_arn=arns.role,
+            trust_anchor_arn=arns.trust_anchor,
+            duration=duration,
+            session_name=session_name,
         )
-        signed = signer.sign(material, method="POST", host=host, path=base_path, body=body,
-                             region=region, when=datetime.fromtimestamp(now(), tz=timezone.utc))
+        signed = signer.sign(
+            material,
+            method="POST",
+            host=host,
+            path=base_path,
+            body=body,
+            region=region,
+            when=datetime.fromtimestamp(now(), tz=timezone.utc),
+        )
         return signed.headers, signed.body
 
     response = transport.post(url, make_request, environ=environ, verify=verify, policy=policy, clock=clock)

@@ -37,8 +37,13 @@ from credproc.sources.rolesanywhere.files import read_file
 
 MLDSAPrivateKey = mldsa.MLDSA44PrivateKey | mldsa.MLDSA65PrivateKey | mldsa.MLDSA87PrivateKey
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | MLDSAPrivateKey
-LOCAL_KEY_TYPES = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, mldsa.MLDSA44PrivateKey,
-                   mldsa.MLDSA65PrivateKey, mldsa.MLDSA87PrivateKey)
+LOCAL_KEY_TYPES = (
+    rsa.RSAPrivateKey,
+    ec.EllipticCurvePrivateKey,
+    mldsa.MLDSA44PrivateKey,
+    mldsa.MLDSA65PrivateKey,
+    mldsa.MLDSA87PrivateKey,
+)
 PKCS12_SUFFIXES = (".p12", ".pfx")
 PKCS11_PREFIX = "pkcs11:"
 TPM_HANDLE_PREFIX = "handle:"
@@ -48,9 +53,11 @@ TPM_PEM_LABEL = "TSS2 PRIVATE KEY"
 RSA_MIN_BITS, RSA_SERVICE_BITS = 1024, (2048, 4096)
 # DER of the ML-DSA algorithm OIDs (FIPS 204; 2.16.840.1.101.3.4.3.17-19), to name a key or
 # certificate the installed cryptography cannot read.
-_MLDSA_OIDS = {bytes.fromhex("0609608648016503040311"): "ML-DSA-44",
-               bytes.fromhex("0609608648016503040312"): "ML-DSA-65",
-               bytes.fromhex("0609608648016503040313"): "ML-DSA-87"}
+_MLDSA_OIDS = {
+    bytes.fromhex("0609608648016503040311"): "ML-DSA-44",
+    bytes.fromhex("0609608648016503040312"): "ML-DSA-65",
+    bytes.fromhex("0609608648016503040313"): "ML-DSA-87",
+}
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n.*?-----END \1-----\r?\n?", re.DOTALL)
 Warn = Callable[[str], None]
 
@@ -66,6 +73,7 @@ class TokenKey(Protocol):
     algorithm: str
 
     def sign_string(self, message: bytes) -> bytes: ...
+
 
 # Called with (file path, attempt number from 0); returns a passphrase or raises: ConfigError when a
 # stored passphrase proved wrong, NeedsHumanError when no one can be asked.
@@ -105,7 +113,7 @@ def _der_of(data: bytes) -> bytes:
 
 
 def mldsa_variant(data: bytes) -> str | None:
-    """"ML-DSA-65"... when a key or certificate names an ML-DSA algorithm."""
+    """ "ML-DSA-65"... when a key or certificate names an ML-DSA algorithm."""
     der = _der_of(data)
     return next((name for oid, name in _MLDSA_OIDS.items() if oid in der), None)
 
@@ -172,8 +180,10 @@ def _check_key_type(key: object, path: str, warn: Warn = _ignore) -> PrivateKey:
             )
         if not low <= key.key_size <= high:
             # aws_signing_helper signs with any RSA key and lets the service decide: so does credproc.
-            warn(f"the RSA key in {path} has {key.key_size} bits; Roles Anywhere documents {low}-{high} "
-                 "and may refuse it")
+            warn(
+                f"the RSA key in {path} has {key.key_size} bits; Roles Anywhere documents {low}-{high} "
+                "and may refuse it"
+            )
         return key
     if isinstance(key, LOCAL_KEY_TYPES[2:]):
         return key
@@ -184,8 +194,7 @@ def _check_key_type(key: object, path: str, warn: Warn = _ignore) -> PrivateKey:
             )
         return key
     raise ConfigError(
-        f"the key in {path} is neither RSA, EC nor ML-DSA; Roles Anywhere takes RSA, EC P-256/P-384 "
-        "or ML-DSA"
+        f"the key in {path} is neither RSA, EC nor ML-DSA; Roles Anywhere takes RSA, EC P-256/P-384 or ML-DSA"
     )
 
 
@@ -340,8 +349,11 @@ def load(
                 )
             private_key = certificate  # a combo file: the key is in the certificate file
         key_data = cert_data if private_key == certificate else read_file(private_key, "private key")
-        key = load_pkcs12(key_data, private_key, ask, warn).key if is_pkcs12(private_key, key_data) \
+        key = (
+            load_pkcs12(key_data, private_key, ask, warn).key
+            if is_pkcs12(private_key, key_data)
             else load_key(key_data, private_key, ask, warn)
+        )
         # A PEM certificate file may carry its chain after the leaf, as many CAs deliver it.
         material = Material(certs[0], tuple(certs[1:]), key)
     return _with_intermediates(material, intermediates)

@@ -77,6 +77,7 @@ class Passphrases:
         self._prompts += 1
         again = " (wrong, try again)" if self._prompts > 1 or self._used else ""
         return self.terminal.ask(
-            f"Passphrase for {path}{again}: ", f"the private key file {path} needs a passphrase",
+            f"Passphrase for {path}{again}: ",
+            f"the private key file {path} needs a passphrase",
             secret=True,
         )

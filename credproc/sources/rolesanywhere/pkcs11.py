@@ -37,8 +37,15 @@ from credproc.errors import ConfigError, NeedsHumanError
 from credproc.sources.rolesanywhere.material import Material
 
 PREFIX = "pkcs11:"
-SLOT_ATTRIBUTES = ("token", "manufacturer", "model", "serial", "slot-id", "slot-description",
-                   "slot-manufacturer")
+SLOT_ATTRIBUTES = (
+    "token",
+    "manufacturer",
+    "model",
+    "serial",
+    "slot-id",
+    "slot-description",
+    "slot-manufacturer",
+)
 OBJECT_ATTRIBUTES = ("object", "id", "type")
 TEST_MESSAGE = b"credproc PKCS#11 key check"
 RSA_ALGORITHM, ECDSA_ALGORITHM = "AWS4-X509-RSA-SHA256", "AWS4-X509-ECDSA-SHA256"
@@ -67,7 +74,7 @@ class Pkcs11Uri:
 def parse_uri(text: str) -> Pkcs11Uri:
     if not text.startswith(PREFIX):
         raise ConfigError(f"{text!r} is not a PKCS#11 URI (pkcs11:...)")
-    body = text[len(PREFIX):]
+    body = text[len(PREFIX) :]
     path_part, _, query_part = body.partition("?")
 
     def pairs(part: str, separator: str) -> dict[str, bytes]:
@@ -80,11 +87,16 @@ def parse_uri(text: str) -> Pkcs11Uri:
         return out
 
     path, query = pairs(path_part, ";"), pairs(query_part, "&")
-    unknown = sorted(set(path) - set(SLOT_ATTRIBUTES) - set(OBJECT_ATTRIBUTES)
-                     - {"library-manufacturer", "library-description", "library-version"})
+    unknown = sorted(
+        set(path)
+        - set(SLOT_ATTRIBUTES)
+        - set(OBJECT_ATTRIBUTES)
+        - {"library-manufacturer", "library-description", "library-version"}
+    )
     if unknown:
         raise ConfigError(
-            f"PKCS#11 URI {_safe(text)} has attributes credproc does not read: {', '.join(unknown)}")
+            f"PKCS#11 URI {_safe(text)} has attributes credproc does not read: {', '.join(unknown)}"
+        )
     if "slot-id" in path:
         try:
             int(path["slot-id"].decode(), 0)
@@ -108,8 +120,11 @@ def _strip(value: object) -> str:
 
 def _slot_matches(slot: Any, token: Any, uri: Pkcs11Uri) -> bool:
     checks = {
-        "token": (token, "label"), "manufacturer": (token, "manufacturer_id"), "model": (token, "model"),
-        "serial": (token, "serial"), "slot-description": (slot, "slot_description"),
+        "token": (token, "label"),
+        "manufacturer": (token, "manufacturer_id"),
+        "model": (token, "model"),
+        "serial": (token, "serial"),
+        "slot-description": (slot, "slot_description"),
         "slot-manufacturer": (slot, "manufacturer_id"),
     }
     for name, (owner, attribute) in checks.items():
@@ -143,8 +158,10 @@ def _load_library(path: str) -> Any:
     try:
         return open_library(path)
     except Exception as exc:  # the module's own error for a missing or broken library
-        raise ConfigError(f"cannot load the PKCS#11 module {path}: {exc}",
-                          "check --pkcs11-lib: the path of the token's PKCS#11 module") from None
+        raise ConfigError(
+            f"cannot load the PKCS#11 module {path}: {exc}",
+            "check --pkcs11-lib: the path of the token's PKCS#11 module",
+        ) from None
 
 
 @dataclass
@@ -177,15 +194,18 @@ class Pkcs11Opener:
     _sessions: list[Any] = field(default_factory=list, repr=False)
     _logged_in: dict[int, tuple[Any, str]] = field(default_factory=dict, repr=False)  # slot id ->
 
-    def __call__(self, certificate: str, private_key: str | None,
-                 file_certificate: x509.Certificate | None) -> Material:
+    def __call__(
+        self, certificate: str, private_key: str | None, file_certificate: x509.Certificate | None
+    ) -> Material:
         lib = _load_library(self.library)
         cert_uri = parse_uri(certificate) if certificate.startswith(PREFIX) else None
         key_uri = parse_uri(private_key) if private_key and private_key.startswith(PREFIX) else None
         if private_key and key_uri is None:
             raise ConfigError(
                 f"the certificate {certificate} is in a PKCS#11 token but the private key {private_key} is "
-                "a file", "a token certificate needs its key in the token: drop --private-key or give a URI")
+                "a file",
+                "a token certificate needs its key in the token: drop --private-key or give a URI",
+            )
         pin = (key_uri.pin if key_uri and key_uri.pin else None) or (cert_uri.pin if cert_uri else None)
         slots = self._slots(lib, cert_uri or key_uri)
         if file_certificate is not None:
@@ -215,8 +235,10 @@ class Pkcs11Opener:
             if uri is None or _slot_matches(slot, token, uri):
                 found.append((slot, token))
         if not found:
-            raise ConfigError(f"no PKCS#11 token matches {_safe(uri.text) if uri else 'the URI'}",
-                              f"check the URI's token attributes and --pkcs11-lib {self.library}")
+            raise ConfigError(
+                f"no PKCS#11 token matches {_safe(uri.text) if uri else 'the URI'}",
+                f"check the URI's token attributes and --pkcs11-lib {self.library}",
+            )
         return found
 
     def _open(self, token: Any, pin: str | None) -> Any:
@@ -246,8 +268,9 @@ class Pkcs11Opener:
             try:
                 return self._open(token, pin), pin
             except (PinIncorrect, PinLenRange):
-                raise ConfigError(f"wrong PIN for the PKCS#11 token {_strip(token.label)!r} (from the URI)") \
-                    from None
+                raise ConfigError(
+                    f"wrong PIN for the PKCS#11 token {_strip(token.label)!r} (from the URI)"
+                ) from None
         for attempt in range(PIN_PROMPTS):
             answer = self.ask_pin(what, attempt)
             try:
@@ -261,8 +284,12 @@ class Pkcs11Opener:
 
         yield from list(session.get_objects(_object_template(uri, ObjectClass.CERTIFICATE)))
 
-    def _find_certificate(self, slots: list[tuple[Any, Any]], uri: Pkcs11Uri, pin: str | None,
-                          ) -> tuple[x509.Certificate, bytes | None, tuple[Any, Any], str | None]:
+    def _find_certificate(
+        self,
+        slots: list[tuple[Any, Any]],
+        uri: Pkcs11Uri,
+        pin: str | None,
+    ) -> tuple[x509.Certificate, bytes | None, tuple[Any, Any], str | None]:
         from pkcs11 import Attribute
 
         hits: list[tuple[Any, tuple[Any, Any]]] = []
@@ -275,8 +302,10 @@ class Pkcs11Opener:
         if not hits:
             raise ConfigError(f"no certificate in the PKCS#11 token matches {_safe(uri.text)}")
         if len(hits) > 1:
-            raise ConfigError(f"{len(hits)} certificates in the PKCS#11 token match {_safe(uri.text)}",
-                              "add object= or id= to the URI to name one")
+            raise ConfigError(
+                f"{len(hits)} certificates in the PKCS#11 token match {_safe(uri.text)}",
+                "add object= or id= to the URI to name one",
+            )
         obj, slot_token = hits[0]
         cert = x509.load_der_x509_certificate(bytes(obj[Attribute.VALUE]))
         try:
@@ -285,8 +314,14 @@ class Pkcs11Opener:
             cert_id = None
         return cert, cert_id, slot_token, pin
 
-    def _find_key(self, slot_token: tuple[Any, Any], uri: Pkcs11Uri, cert_id: bytes | None,
-                  cert: x509.Certificate, pin: str | None) -> Pkcs11Key:
+    def _find_key(
+        self,
+        slot_token: tuple[Any, Any],
+        uri: Pkcs11Uri,
+        cert_id: bytes | None,
+        cert: x509.Certificate,
+        pin: str | None,
+    ) -> Pkcs11Key:
         from pkcs11 import Attribute, KeyType, ObjectClass
 
         token = slot_token[1]
@@ -309,7 +344,9 @@ class Pkcs11Opener:
                 return key
         raise ConfigError(
             f"no private key in the PKCS#11 token {_strip(token.label)!r} matches the certificate "
-            f"{cert.subject.rfc4514_string()}", f"check the key URI {_safe(uri.text)}")
+            f"{cert.subject.rfc4514_string()}",
+            f"check the key URI {_safe(uri.text)}",
+        )
 
     def _matches(self, key: Pkcs11Key, handle: Any, public: Any, pin: str | None) -> bool:
         from pkcs11 import Attribute
@@ -349,8 +386,10 @@ def terminal_pin(terminal: Any, keyring_name: Callable[[str], str | None] | None
         if not terminal.available():
             if used_keyring:
                 raise ConfigError(f"the PIN stored in the keyring for {what} is wrong")
-            raise NeedsHumanError(f"{what} needs its user PIN and there is no terminal to ask on",
-                                  "put pin-value= in the URI, or store the PIN in the keyring")
+            raise NeedsHumanError(
+                f"{what} needs its user PIN and there is no terminal to ask on",
+                "put pin-value= in the URI, or store the PIN in the keyring",
+            )
         again = " (wrong, try again)" if attempt > 0 else ""
         return str(terminal.ask(f"PIN for {what}{again}: ", f"{what} needs its user PIN", secret=True))
 

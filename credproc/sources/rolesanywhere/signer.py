@@ -151,8 +151,19 @@ def sign_create_session(
     when: datetime | None = None,
 ) -> SignedRequest:
     """A complete, signed ``POST /sessions`` (no network; the benchmark's entry point)."""
-    body = create_session_body(profile_arn=profile_arn, role_arn=role_arn,
-                               trust_anchor_arn=trust_anchor_arn, duration=duration,
-                               session_name=session_name)
-    return sign(material, method="POST", host=host, path="/sessions", body=body, region=region,
-                when=when or datetime.now(timezone.utc))
+    body = create_session_body(
+        profile_arn=profile_arn,
+        role_arn=role_arn,
+        trust_anchor_arn=trust_anchor_arn,
+        duration=duration,
+        session_name=session_name,
+    )
+    return sign(
+        material,
+        method="POST",
+        host=host,
+        path="/sessions",
+        body=body,
+        region=region,
+        when=when or datetime.now(timezone.utc),
+    )

@@ -24,17 +24,33 @@ if TYPE_CHECKING:
 
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
-PROFILE_KEYS = frozenset({
-    "rolesanywhere_trust_anchor_arn", "rolesanywhere_profile_arn", "rolesanywhere_role_arn",
-    "rolesanywhere_certificate", "rolesanywhere_private_key", "rolesanywhere_intermediates",
-    "rolesanywhere_session_duration", "rolesanywhere_role_session_name",
-    "rolesanywhere_pkcs11_lib", "rolesanywhere_reuse_pin", "rolesanywhere_pin_from_keyring",
-})
+PROFILE_KEYS = frozenset(
+    {
+        "rolesanywhere_trust_anchor_arn",
+        "rolesanywhere_profile_arn",
+        "rolesanywhere_role_arn",
+        "rolesanywhere_certificate",
+        "rolesanywhere_private_key",
+        "rolesanywhere_intermediates",
+        "rolesanywhere_session_duration",
+        "rolesanywhere_role_session_name",
+        "rolesanywhere_pkcs11_lib",
+        "rolesanywhere_reuse_pin",
+        "rolesanywhere_pin_from_keyring",
+    }
+)
 # Flags that can only mean Roles Anywhere: one of them switches the flag form on.
 CORE_FLAGS = ("certificate", "private_key", "intermediates", "trust_anchor_arn", "profile_arn")
 # Flags that mean Roles Anywhere only together with the core ones.
-EXTRA_FLAGS = ("role_arn", "session_duration", "endpoint", "role_session_name", "pkcs11_lib",
-               "reuse_pin", "pin_from_keyring")
+EXTRA_FLAGS = (
+    "role_arn",
+    "session_duration",
+    "endpoint",
+    "role_session_name",
+    "pkcs11_lib",
+    "reuse_pin",
+    "pin_from_keyring",
+)
 FLAG_OPTIONS = CORE_FLAGS + EXTRA_FLAGS
 
 
@@ -60,12 +76,23 @@ class RolesAnywhereSource(SourceDefaults):
 
     @property
     def identity(self) -> str:
-        return "\0".join([
-            "rolesanywhere", self.certificate_digest, self.certificate, self.private_key or "",
-            self.intermediates or "", self.trust_anchor_arn, self.profile_arn, self.role_arn,
-            str(self.duration), self.session_name or "", self.region, self.endpoint,
-            *([self.pkcs11_lib] if self.pkcs11_lib else []),
-        ])
+        return "\0".join(
+            [
+                "rolesanywhere",
+                self.certificate_digest,
+                self.certificate,
+                self.private_key or "",
+                self.intermediates or "",
+                self.trust_anchor_arn,
+                self.profile_arn,
+                self.role_arn,
+                str(self.duration),
+                self.session_name or "",
+                self.region,
+                self.endpoint,
+                *([self.pkcs11_lib] if self.pkcs11_lib else []),
+            ]
+        )
 
     def fetch(self, ctx: Context) -> Credentials:
         from credproc.sources.rolesanywhere import checks, client, material
@@ -75,14 +102,20 @@ class RolesAnywhereSource(SourceDefaults):
         asker = Passphrases(ctx.environ, ctx.terminal, self.profile)
         opener = self._token_opener(ctx)
         try:
-            loaded = material.load(self.certificate, self.private_key, self.intermediates, asker,
-                                   warn=ctx.warn, token=opener)
+            loaded = material.load(
+                self.certificate, self.private_key, self.intermediates, asker, warn=ctx.warn, token=opener
+            )
             checks.check_all(loaded, self.certificate, self.private_key, ctx.clock())
             creds = client.create_session(
-                loaded, endpoint=self.endpoint, region=self.region,
+                loaded,
+                endpoint=self.endpoint,
+                region=self.region,
                 arns=Arns(self.trust_anchor_arn, self.profile_arn, self.role_arn),
-                duration=self.duration, session_name=self.session_name, environ=ctx.environ,
-                verify=ctx.verify_ssl, now=ctx.clock,
+                duration=self.duration,
+                session_name=self.session_name,
+                environ=ctx.environ,
+                verify=ctx.verify_ssl,
+                now=ctx.clock,
             )
         finally:
             if opener is not None:
@@ -108,8 +141,11 @@ class RolesAnywhereSource(SourceDefaults):
         return [f"Roles Anywhere {self.role_arn} with certificate {self.certificate}"]
 
     def deps(self) -> list[str]:
-        return [p for p in (self.certificate, self.private_key, self.intermediates)
-                if p and not p.startswith(REFERENCE_PREFIXES)]
+        return [
+            p
+            for p in (self.certificate, self.private_key, self.intermediates)
+            if p and not p.startswith(REFERENCE_PREFIXES)
+        ]
 
 
 def _duration(raw: str | None, where: str) -> int:
@@ -118,8 +154,9 @@ def _duration(raw: str | None, where: str) -> int:
     try:
         seconds = int(raw)
     except ValueError:
-        raise ConfigError(f"Roles Anywhere session duration in {where} is {raw!r}, not a number of seconds") \
-            from None
+        raise ConfigError(
+            f"Roles Anywhere session duration in {where} is {raw!r}, not a number of seconds"
+        ) from None
     if not MIN_DURATION <= seconds <= MAX_DURATION:
         raise ConfigError(
             f"Roles Anywhere session duration in {where} is {seconds}; "
@@ -158,8 +195,9 @@ def build(
     from credproc.sources.rolesanywhere import arns as arn_rules
     from credproc.sources.rolesanywhere.endpoint import endpoint_for
 
-    arns = arn_rules.check(values.get("trust_anchor_arn"), values.get("profile_arn"),
-                           values.get("role_arn"), where)
+    arns = arn_rules.check(
+        values.get("trust_anchor_arn"), values.get("profile_arn"), values.get("role_arn"), where
+    )
     # Roles Anywhere is regional: the trust anchor's region unless one is forced (and must agree).
     region = arn_rules.check_region(region_override, arns, where) if region_override else arns.region
     certificate = _path(values.get("certificate"), ctx.environ)
@@ -175,15 +213,22 @@ def build(
             "and +=,.@_-"
         )
     return RolesAnywhereSource(
-        where=where, profile=profile, certificate=certificate,
+        where=where,
+        profile=profile,
+        certificate=certificate,
         private_key=_path(values.get("private_key"), ctx.environ),
         intermediates=_path(values.get("intermediates"), ctx.environ),
-        trust_anchor_arn=arns.trust_anchor, profile_arn=arns.profile, role_arn=arns.role,
-        region=region, endpoint=endpoint_for(values.get("endpoint"), ctx.environ, region),
-        duration=_duration(values.get("session_duration"), where), session_name=session_name,
+        trust_anchor_arn=arns.trust_anchor,
+        profile_arn=arns.profile,
+        role_arn=arns.role,
+        region=region,
+        endpoint=endpoint_for(values.get("endpoint"), ctx.environ, region),
+        duration=_duration(values.get("session_duration"), where),
+        session_name=session_name,
         certificate_digest=_digest(certificate),
         pkcs11_lib=_path(values.get("pkcs11_lib"), ctx.environ),
-        reuse_pin=_flag(values.get("reuse_pin")), pin_from_keyring=_flag(values.get("pin_from_keyring")),
+        reuse_pin=_flag(values.get("reuse_pin")),
+        pin_from_keyring=_flag(values.get("pin_from_keyring")),
     )
 
 
@@ -218,5 +263,10 @@ def from_flags(ctx: Context, options: Mapping[str, str]) -> Source | None:
                 "and configure the role in the profile",
             )
         return None
-    return build(ctx, where="the command line", profile=options.get("profile"),
-                 values={k: options.get(k) for k in FLAG_OPTIONS}, region_override=ctx.region)
+    return build(
+        ctx,
+        where="the command line",
+        profile=options.get("profile"),
+        values={k: options.get(k) for k in FLAG_OPTIONS},
+        region_override=ctx.region,
+    )

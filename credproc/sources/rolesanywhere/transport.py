@@ -38,7 +38,7 @@ class RetryPolicy:
     min_attempt: float = 0.5  # not worth starting an attempt with less time than this left
 
     def delay(self, attempt: int, rand: Callable[[], float]) -> float:
-        return float(rand() * min(self.cap, self.base * (2 ** attempt)))
+        return float(rand() * min(self.cap, self.base * (2**attempt)))
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,9 @@ def _opener(url: str, environ: Mapping[str, str], verify: bool) -> urllib.reques
     return urllib.request.build_opener(*handlers)
 
 
-def _once(opener: urllib.request.OpenerDirector, url: str, headers: Mapping[str, str], body: bytes,
-          timeout: float) -> Response:
+def _once(
+    opener: urllib.request.OpenerDirector, url: str, headers: Mapping[str, str], body: bytes, timeout: float
+) -> Response:
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310 - http(s) only, checked by the caller
     try:
         with opener.open(request, timeout=timeout) as answer:

@@ -23,8 +23,13 @@ def needs_login(session: SsoSession, why: str, command: str) -> NeedsHumanError:
     return NeedsHumanError(f"the SSO session {session.label} {why}", f"run `{command}`")
 
 
-def valid_token(rt: Runtime, session: SsoSession, command: str,
-                login_options: LoginOptions | None = None, bad: str | None = None) -> Token:
+def valid_token(
+    rt: Runtime,
+    session: SsoSession,
+    command: str,
+    login_options: LoginOptions | None = None,
+    bad: str | None = None,
+) -> Token:
     """``bad`` is an access token the portal just refused (revoked): never return it again."""
     path = token_cache.token_path(rt.environ, session.cache_id)
     now = rt.clock()
@@ -58,15 +63,18 @@ def _refresh(rt: Runtime, session: SsoSession, path: str, seen: Token, bad: str 
         now = rt.clock()
         if token is None:
             return None
-        if token.access_token != seen.access_token and token.access_token != bad and (
-            token.seconds_left(now) > REFRESH_WINDOW
+        if (
+            token.access_token != seen.access_token
+            and token.access_token != bad
+            and (token.seconds_left(now) > REFRESH_WINDOW)
         ):
             return token  # another process refreshed (or signed in) while we waited
         if not token.refreshable(now):
             return None
         try:
-            grant = oidc.refresh(rt, session, str(token.client_id), str(token.client_secret),
-                                 str(token.refresh_token))
+            grant = oidc.refresh(
+                rt, session, str(token.client_id), str(token.client_secret), str(token.refresh_token)
+            )
         except NeedsHumanError:
             return None
         except UpstreamError as exc:
@@ -75,11 +83,15 @@ def _refresh(rt: Runtime, session: SsoSession, path: str, seen: Token, bad: str 
                 return token
             raise
         fresh = Token(
-            start_url=session.start_url, region=session.region, access_token=grant.access_token,
+            start_url=session.start_url,
+            region=session.region,
+            access_token=grant.access_token,
             expires_at=token_cache.from_now(now, grant.expires_in),
             refresh_token=grant.refresh_token or token.refresh_token,
-            client_id=token.client_id, client_secret=token.client_secret,
-            registration_expires_at=token.registration_expires_at, extra=token.extra,
+            client_id=token.client_id,
+            client_secret=token.client_secret,
+            registration_expires_at=token.registration_expires_at,
+            extra=token.extra,
         )
         token_cache.save(path, fresh)
         return fresh

@@ -21,14 +21,20 @@ SLOW_DOWN_STEP = 5
 DEFAULT_INTERVAL = 5
 
 
-def login(rt: Runtime, session: SsoSession, reg: Registration,
-          open_browser: Callable[[str], bool] | None, retry_hint: str) -> Grant:
+def login(
+    rt: Runtime,
+    session: SsoSession,
+    reg: Registration,
+    open_browser: Callable[[str], bool] | None,
+    retry_hint: str,
+) -> Grant:
     from botocore.exceptions import ClientError
 
     oidc_client = oidc.client(rt, session)
     with aws.calling("SSO-OIDC StartDeviceAuthorization"):
         auth = oidc_client.start_device_authorization(
-            clientId=reg.client_id, clientSecret=reg.client_secret, startUrl=session.start_url)
+            clientId=reg.client_id, clientSecret=reg.client_secret, startUrl=session.start_url
+        )
     uri, code = printable(str(auth["verificationUri"])), printable(str(auth["userCode"]))
     rt.say(f"Sign in to {session.start_url}: open {uri} and enter the code {code}")
     complete = auth.get("verificationUriComplete")
@@ -44,8 +50,11 @@ def login(rt: Runtime, session: SsoSession, reg: Registration,
             raise _expired(retry_hint)
         try:
             answer: Any = oidc_client.create_token(
-                grantType=oidc.DEVICE_GRANT, clientId=reg.client_id, clientSecret=reg.client_secret,
-                deviceCode=auth["deviceCode"])
+                grantType=oidc.DEVICE_GRANT,
+                clientId=reg.client_id,
+                clientSecret=reg.client_secret,
+                deviceCode=auth["deviceCode"],
+            )
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code"))
             if code == "AuthorizationPendingException":
@@ -56,8 +65,9 @@ def login(rt: Runtime, session: SsoSession, reg: Registration,
             if code == "ExpiredTokenException":
                 raise _expired(retry_hint) from None
             if code == "AccessDeniedException":
-                raise UpstreamError("the sign-in was denied in the browser",
-                                    f"run `{retry_hint}` to try again") from None
+                raise UpstreamError(
+                    "the sign-in was denied in the browser", f"run `{retry_hint}` to try again"
+                ) from None
             with aws.calling("SSO-OIDC CreateToken (device code)"):
                 raise
         else:

@@ -49,7 +49,9 @@ def login(rt: Runtime, session: SsoSession, options: LoginOptions, replace: str 
             return current
         grant, reg = _sign_in(rt, session, options)
         token = Token(
-            start_url=session.start_url, region=session.region, access_token=grant.access_token,
+            start_url=session.start_url,
+            region=session.region,
+            access_token=grant.access_token,
             expires_at=token_cache.from_now(rt.clock(), grant.expires_in),
             refresh_token=grant.refresh_token,
             client_id=reg.client_id if grant.refresh_token else None,
@@ -75,8 +77,11 @@ def _sign_in(rt: Runtime, session: SsoSession, options: LoginOptions) -> tuple[G
                 ) from None
             rt.say("No browser could be opened; using a device code instead.")
     elif not options.interactive:
-        raise NeedsHumanError(f"the SSO session {session.label} needs a sign-in, but there is no "
-                              "terminal to show a code on", f"run `{options.retry_hint}` in a terminal")
+        raise NeedsHumanError(
+            f"the SSO session {session.label} needs a sign-in, but there is no terminal to show a code on",
+            f"run `{options.retry_hint}` in a terminal",
+        )
     reg = oidc.registration(rt, session, pkce=False)
-    return device.login(rt, session, reg, None if options.device_code is False else options.open_browser,
-                        options.retry_hint), reg
+    return device.login(
+        rt, session, reg, None if options.device_code is False else options.open_browser, options.retry_hint
+    ), reg

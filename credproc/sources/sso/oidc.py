@@ -42,23 +42,35 @@ def authorize_base(session: SsoSession) -> str:
 def registration(rt: Runtime, session: SsoSession, pkce: bool) -> Registration:
     """A client registration for this session and flow, reused from the cache until near expiry."""
     purpose: Mapping[str, object] = {
-        "startUrl": session.start_url, "region": session.region, "scopes": list(session.scopes),
-        "session_name": session.name, "grant": "authorization_code" if pkce else "device_code",
+        "startUrl": session.start_url,
+        "region": session.region,
+        "scopes": list(session.scopes),
+        "session_name": session.name,
+        "grant": "authorization_code" if pkce else "device_code",
         "endpoint": session.oidc_endpoint,
     }
     path = token_cache.registration_path(rt.environ, purpose)
     found = token_cache.load_registration(path)
     if found is not None and found.usable(rt.clock()):
         return found
-    params: dict[str, Any] = {"clientName": CLIENT_NAME, "clientType": "public",
-                              "scopes": list(session.scopes)}
+    params: dict[str, Any] = {
+        "clientName": CLIENT_NAME,
+        "clientType": "public",
+        "scopes": list(session.scopes),
+    }
     if pkce:
-        params.update(grantTypes=["authorization_code", "refresh_token"], redirectUris=[REDIRECT_URI],
-                      issuerUrl=session.start_url)
+        params.update(
+            grantTypes=["authorization_code", "refresh_token"],
+            redirectUris=[REDIRECT_URI],
+            issuerUrl=session.start_url,
+        )
     with aws.calling("SSO-OIDC RegisterClient"):
         answer = client(rt, session).register_client(**params)
-    reg = Registration(answer["clientId"], answer["clientSecret"],
-                       token_cache.from_now(0, int(answer["clientSecretExpiresAt"])))
+    reg = Registration(
+        answer["clientId"],
+        answer["clientSecret"],
+        token_cache.from_now(0, int(answer["clientSecretExpiresAt"])),
+    )
     token_cache.save_registration(path, reg, session.scopes)
     return reg
 
@@ -69,21 +81,34 @@ def _grant(answer: Mapping[str, Any]) -> Grant:
 
 
 # CreateToken refusals that mean "this refresh token or client is no good any more": sign in again.
-REFRESH_DEAD = frozenset({"InvalidGrantException", "InvalidClientException", "UnauthorizedClientException",
-                          "ExpiredTokenException", "AccessDeniedException", "InvalidRequestException"})
+REFRESH_DEAD = frozenset(
+    {
+        "InvalidGrantException",
+        "InvalidClientException",
+        "UnauthorizedClientException",
+        "ExpiredTokenException",
+        "AccessDeniedException",
+        "InvalidRequestException",
+    }
+)
 
 
-def refresh(rt: Runtime, session: SsoSession, client_id: str, client_secret: str,
-            refresh_token: str) -> Grant:
+def refresh(
+    rt: Runtime, session: SsoSession, client_id: str, client_secret: str, refresh_token: str
+) -> Grant:
     """Raises NeedsHumanError when the session can no longer be refreshed, UpstreamError otherwise."""
     from botocore.exceptions import ClientError
 
     with aws.calling("SSO-OIDC CreateToken (refresh)"):
         try:
-            return _grant(client(rt, session).create_token(
-                grantType="refresh_token", clientId=client_id, clientSecret=client_secret,
-                refreshToken=refresh_token,
-            ))
+            return _grant(
+                client(rt, session).create_token(
+                    grantType="refresh_token",
+                    clientId=client_id,
+                    clientSecret=client_secret,
+                    refreshToken=refresh_token,
+                )
+            )
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code"))
             if code in REFRESH_DEAD:
@@ -91,10 +116,17 @@ def refresh(rt: Runtime, session: SsoSession, client_id: str, client_secret: str
             raise
 
 
-def exchange_code(rt: Runtime, session: SsoSession, reg: Registration, code: str, redirect_uri: str,
-                  verifier: str) -> Grant:
+def exchange_code(
+    rt: Runtime, session: SsoSession, reg: Registration, code: str, redirect_uri: str, verifier: str
+) -> Grant:
     with aws.calling("SSO-OIDC CreateToken (authorization code)"):
-        return _grant(client(rt, session).create_token(
-            grantType="authorization_code", clientId=reg.client_id, clientSecret=reg.client_secret,
-            code=code, redirectUri=redirect_uri, codeVerifier=verifier,
-        ))
+        return _grant(
+            client(rt, session).create_token(
+                grantType="authorization_code",
+                clientId=reg.client_id,
+                clientSecret=reg.client_secret,
+                code=code,
+                redirectUri=redirect_uri,
+                codeVerifier=verifier,
+            )
+        )

@@ -115,18 +115,31 @@ class _Listener(ThreadingHTTPServer):
         self.done = threading.Event()
 
 
-def authorization_url(session: SsoSession, reg: Registration, redirect_uri: str, state: str,
-                      code_challenge: str) -> str:
-    query = urlencode({
-        "response_type": "code", "client_id": reg.client_id, "redirect_uri": redirect_uri,
-        "state": state, "code_challenge_method": "S256", "scopes": " ".join(session.scopes),
-        "code_challenge": code_challenge,
-    })
+def authorization_url(
+    session: SsoSession, reg: Registration, redirect_uri: str, state: str, code_challenge: str
+) -> str:
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": reg.client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "code_challenge_method": "S256",
+            "scopes": " ".join(session.scopes),
+            "code_challenge": code_challenge,
+        }
+    )
     return f"{oidc.authorize_base(session)}?{query}"
 
 
-def login(rt: Runtime, session: SsoSession, reg: Registration,
-          open_browser: Callable[[str], bool] | None, timeout: float, retry_hint: str) -> Grant:
+def login(
+    rt: Runtime,
+    session: SsoSession,
+    reg: Registration,
+    open_browser: Callable[[str], bool] | None,
+    timeout: float,
+    retry_hint: str,
+) -> Grant:
     verifier, state = make_verifier(), secrets.token_urlsafe(24)
     listener = _Listener(state)
     thread = threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -136,8 +149,10 @@ def login(rt: Runtime, session: SsoSession, reg: Registration,
         url = authorization_url(session, reg, redirect_uri, state, challenge(verifier))
         if open_browser is not None and not open_browser(url):
             raise NoBrowser
-        rt.say(f"Sign in to {session.start_url} in your browser"
-               + (":" if open_browser is None else " (if it did not open, visit this page):"))
+        rt.say(
+            f"Sign in to {session.start_url} in your browser"
+            + (":" if open_browser is None else " (if it did not open, visit this page):")
+        )
         rt.say(url)
         result = _wait(rt, listener, timeout, retry_hint)
     finally:
@@ -149,8 +164,10 @@ def login(rt: Runtime, session: SsoSession, reg: Registration,
         shown = f": {result.error}" if readable else " (with an unreadable error code)"
         raise UpstreamError(f"the sign-in was refused{shown}", f"run `{retry_hint}` to try again")
     if result.code is None:
-        raise UpstreamError("the browser's answer carried no authorization code; nothing was saved",
-                            f"run `{retry_hint}` to try again")
+        raise UpstreamError(
+            "the browser's answer carried no authorization code; nothing was saved",
+            f"run `{retry_hint}` to try again",
+        )
     return oidc.exchange_code(rt, session, reg, result.code, redirect_uri, verifier)
 
 

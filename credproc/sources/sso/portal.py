@@ -39,15 +39,25 @@ def _call(what: str, fn: Any, **params: Any) -> Any:
             raise
 
 
-def role_credentials(rt: Runtime, session: SsoSession, access_token: str, account: str,
-                     role: str) -> Credentials:
+def role_credentials(
+    rt: Runtime, session: SsoSession, access_token: str, account: str, role: str
+) -> Credentials:
     what = f"SSO GetRoleCredentials {account}/{role}"
-    answer = _call(what, client(rt, session).get_role_credentials,
-                   accessToken=access_token, accountId=account, roleName=role)
+    answer = _call(
+        what,
+        client(rt, session).get_role_credentials,
+        accessToken=access_token,
+        accountId=account,
+        roleName=role,
+    )
     with aws.reading(what):
         found = answer["roleCredentials"]
-        return Credentials(found["accessKeyId"], found["secretAccessKey"], found["sessionToken"],
-                           parse_expiration(found["expiration"]))
+        return Credentials(
+            found["accessKeyId"],
+            found["secretAccessKey"],
+            found["sessionToken"],
+            parse_expiration(found["expiration"]),
+        )
 
 
 def assignments(rt: Runtime, session: SsoSession, access_token: str) -> Iterator[Assignment]:
@@ -55,8 +65,13 @@ def assignments(rt: Runtime, session: SsoSession, access_token: str) -> Iterator
     for page in _pages(portal, "list_accounts", "SSO ListAccounts", accessToken=access_token):
         for account in page.get("accountList", []):
             account_id, name = account["accountId"], account.get("accountName") or account["accountId"]
-            for roles in _pages(portal, "list_account_roles", f"SSO ListAccountRoles {account_id}",
-                                accessToken=access_token, accountId=account_id):
+            for roles in _pages(
+                portal,
+                "list_account_roles",
+                f"SSO ListAccountRoles {account_id}",
+                accessToken=access_token,
+                accountId=account_id,
+            ):
                 for role in roles.get("roleList", []):
                     yield Assignment(account_id, name, role["roleName"])
 

@@ -25,5 +25,11 @@ class Runtime:
     def client(self, service: str, region: str, endpoint: str | None) -> object:
         from credproc import aws
 
-        return aws.client(service, region=region, endpoint=endpoint, creds=None, environ=self.environ,
-                          verify=None if self.verify_ssl else False)
+        return aws.client(
+            service,
+            region=region,
+            endpoint=endpoint,
+            creds=None,
+            environ=self.environ,
+            verify=None if self.verify_ssl else False,
+        )

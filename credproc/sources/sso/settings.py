@@ -52,14 +52,17 @@ def uses_sso(section: Section) -> bool:
     return "sso_session" in section or "sso_start_url" in section
 
 
-def from_session(environ: Mapping[str, str], config: AwsConfig, name: str,
-                 profile: str | None = None) -> SsoSession:
+def from_session(
+    environ: Mapping[str, str], config: AwsConfig, name: str, profile: str | None = None
+) -> SsoSession:
     section = config.sso_session(name)
     start_url, region = get_str(section, "sso_start_url"), get_str(section, "sso_region")
     if not start_url or not region:
         raise ConfigError(f"[sso-session {name}] needs both sso_start_url and sso_region")
     return SsoSession(
-        name=name, start_url=start_url, region=region,
+        name=name,
+        start_url=start_url,
+        region=region,
         scopes=_scopes(get_str(section, "sso_registration_scopes")),
         oidc_endpoint=aws.endpoint_url(environ, config, profile, "sso_oidc"),
         portal_endpoint=aws.endpoint_url(environ, config, profile, "sso"),
@@ -84,7 +87,10 @@ def from_profile(environ: Mapping[str, str], config: AwsConfig, profile: str) ->
     if not start_url or not region:
         raise ConfigError(f"profile {profile!r} has sso_start_url but not sso_region (both are needed)")
     return SsoSession(
-        name=None, start_url=start_url, region=region, scopes=DEFAULT_SCOPES,
+        name=None,
+        start_url=start_url,
+        region=region,
+        scopes=DEFAULT_SCOPES,
         oidc_endpoint=aws.endpoint_url(environ, config, profile, "sso_oidc"),
         portal_endpoint=aws.endpoint_url(environ, config, profile, "sso"),
     )

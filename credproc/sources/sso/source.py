@@ -35,8 +35,17 @@ class SsoSource(SourceDefaults):
     @property
     def identity(self) -> str:
         s = self.session
-        return "\0".join(["sso", s.name or "", s.start_url, s.region, s.portal_endpoint or "",
-                          self.account_id, self.role_name])
+        return "\0".join(
+            [
+                "sso",
+                s.name or "",
+                s.start_url,
+                s.region,
+                s.portal_endpoint or "",
+                self.account_id,
+                self.role_name,
+            ]
+        )
 
     @property
     def login_command(self) -> str:
@@ -57,8 +66,9 @@ class SsoSource(SourceDefaults):
         try:
             return self._role_credentials(rt, token.access_token)
         except portal.TokenRefused:
-            raise access.needs_login(self.session, "was refused by the portal (signed out or revoked)",
-                                     self.login_command) from None
+            raise access.needs_login(
+                self.session, "was refused by the portal (signed out or revoked)", self.login_command
+            ) from None
 
     def _role_credentials(self, rt: Runtime, access_token: str) -> Credentials:
         from credproc.sources.sso import portal
@@ -72,8 +82,9 @@ class SsoSource(SourceDefaults):
 def runtime(ctx: Context) -> Runtime:
     from credproc.sources.sso.runtime import Runtime
 
-    return Runtime(environ=ctx.environ, clock=ctx.clock, verify_ssl=ctx.verify_ssl,
-                   say=ctx.terminal.say, warn=ctx.warn)
+    return Runtime(
+        environ=ctx.environ, clock=ctx.clock, verify_ssl=ctx.verify_ssl, say=ctx.terminal.say, warn=ctx.warn
+    )
 
 
 def login_options(ctx: Context, command: str) -> LoginOptions:
@@ -88,8 +99,12 @@ def login_options(ctx: Context, command: str) -> LoginOptions:
         timeout = float(raw) if raw else DEFAULT_TIMEOUT
     except ValueError:
         timeout = DEFAULT_TIMEOUT
-    return LoginOptions(open_browser=webbrowser.open, timeout=timeout,
-                        interactive=ctx.terminal.available(), retry_hint=command)
+    return LoginOptions(
+        open_browser=webbrowser.open,
+        timeout=timeout,
+        interactive=ctx.terminal.available(),
+        retry_hint=command,
+    )
 
 
 def detect(ctx: Context, record: ProfileRecord) -> Source | None:
@@ -105,7 +120,7 @@ def detect(ctx: Context, record: ProfileRecord) -> Source | None:
         # (bounded by the login timeout), not time out on a cache lock meant for API calls.
         from credproc.sources.sso import access
 
-        access.valid_token(runtime(ctx), session, source.login_command,
-                           login_options(ctx, source.login_command))
+        access.valid_token(
+            runtime(ctx), session, source.login_command, login_options(ctx, source.login_command)
+        )
     return source
-

@@ -43,17 +43,26 @@ class Token:
 
     def refreshable(self, now: float) -> bool:
         return bool(
-            self.refresh_token and self.client_id and self.client_secret
+            self.refresh_token
+            and self.client_id
+            and self.client_secret
             and self.registration_expires_at is not None
             and self.registration_expires_at.timestamp() > now
         )
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.extra)
-        data.update(startUrl=self.start_url, region=self.region, accessToken=self.access_token,
-                    expiresAt=format_expiration(self.expires_at))
-        for key, value in (("refreshToken", self.refresh_token), ("clientId", self.client_id),
-                           ("clientSecret", self.client_secret)):
+        data.update(
+            startUrl=self.start_url,
+            region=self.region,
+            accessToken=self.access_token,
+            expiresAt=format_expiration(self.expires_at),
+        )
+        for key, value in (
+            ("refreshToken", self.refresh_token),
+            ("clientId", self.client_id),
+            ("clientSecret", self.client_secret),
+        ):
             if value:
                 data[key] = value
             else:
@@ -123,20 +132,38 @@ def load(path: str) -> Token | None:
         value = data.get(key)
         return value if isinstance(value, str) and value else None
 
-    known = {"startUrl", "region", "accessToken", "expiresAt", "refreshToken", "clientId",
-             "clientSecret", "registrationExpiresAt"}
+    known = {
+        "startUrl",
+        "region",
+        "accessToken",
+        "expiresAt",
+        "refreshToken",
+        "clientId",
+        "clientSecret",
+        "registrationExpiresAt",
+    }
     return Token(
-        start_url=text("startUrl") or "", region=text("region") or "", access_token=access,
-        expires_at=expires, refresh_token=text("refreshToken"), client_id=text("clientId"),
-        client_secret=text("clientSecret"), registration_expires_at=_when(data.get("registrationExpiresAt")),
+        start_url=text("startUrl") or "",
+        region=text("region") or "",
+        access_token=access,
+        expires_at=expires,
+        refresh_token=text("refreshToken"),
+        client_id=text("clientId"),
+        client_secret=text("clientSecret"),
+        registration_expires_at=_when(data.get("registrationExpiresAt")),
         extra={k: v for k, v in data.items() if k not in known},
     )
 
 
 def write_json(path: str, data: Mapping[str, Any]) -> None:
     """Atomic 0600 write in a 0700 folder (made if missing); a symlink there is replaced."""
-    atomic.write_bytes(path, json.dumps(dict(data)).encode("utf-8"), mode=atomic.NEW_FILE_MODE,
-                       follow_symlinks=False, suffix=".json")
+    atomic.write_bytes(
+        path,
+        json.dumps(dict(data)).encode("utf-8"),
+        mode=atomic.NEW_FILE_MODE,
+        follow_symlinks=False,
+        suffix=".json",
+    )
 
 
 def save(path: str, token: Token) -> None:
@@ -162,8 +189,15 @@ def load_registration(path: str) -> Registration | None:
 
 
 def save_registration(path: str, reg: Registration, scopes: tuple[str, ...]) -> None:
-    write_json(path, {"clientId": reg.client_id, "clientSecret": reg.client_secret,
-                      "expiresAt": format_expiration(reg.expires_at), "scopes": list(scopes)})
+    write_json(
+        path,
+        {
+            "clientId": reg.client_id,
+            "clientSecret": reg.client_secret,
+            "expiresAt": format_expiration(reg.expires_at),
+            "scopes": list(scopes),
+        },
+    )
 
 
 def all_tokens(environ: Mapping[str, str]) -> list[tuple[str, Token]]:
