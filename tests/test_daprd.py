@@ -89,30 +89,43 @@ def _recording(app: Callable[..., Iterable[bytes]], signed: Signed) -> Callable[
     return record
 
 
+@dataclass
+class Table:
+    name: str
+    key_id: str  # the access key ID credproc resolves for the chain's top role
+    signed: Signed
+
+
 @pytest.fixture
-def dynamodb(sts: MotoSTS, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Signed]]:
-    """A fresh table on the session's moto server, and a record of who signed each DynamoDB call."""
+def dynamodb(chain: AwsFiles, sts: MotoSTS, monkeypatch: pytest.MonkeyPatch) -> Iterator[Table]:
+    """A fresh table on the session's moto server, in the top role's account (moto keeps one set of
+    tables per account, and takes the account from the signing key), made with the keys credproc
+    resolves for that role; and a record of who signed each DynamoDB call after that."""
     import boto3
 
-    signed = Signed()
-    monkeypatch.setattr(sts.app, "app", _recording(sts.app.app, signed))
-    table = f"credproc-daprd-{uuid.uuid4().hex[:8]}"
+    done = run_credproc("credential-process", "--profile", "top")
+    assert done.returncode == 0, done.stderr
+    keys = json.loads(done.stdout)
+    assert keys["AccessKeyId"].startswith("ASIA") and keys["AccessKeyId"] != BASE_KEY_ID
     client = boto3.client(
         "dynamodb",
         endpoint_url=sts.url,
         region_name="us-east-1",
-        aws_access_key_id="AKIDSETUPEXAMPLE",
-        aws_secret_access_key="setup",
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
     )
+    name = f"credproc-daprd-{uuid.uuid4().hex[:8]}"
     client.create_table(
-        TableName=table,
+        TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
     )
-    signed.calls.clear()
-    yield table, signed
-    client.delete_table(TableName=table)
+    signed = Signed()
+    monkeypatch.setattr(sts.app, "app", _recording(sts.app.app, signed))
+    yield Table(name, keys["AccessKeyId"], signed)
+    client.delete_table(TableName=name)
 
 
 # ---- daprd's files and command line --------------------------------------------------------------
@@ -355,26 +368,17 @@ def _assert_loopback_only(pid: int) -> list[tuple[str, str, str]]:
 # ---- the tests ------------------------------------------------------------------------------------
 
 
-def _expected_key() -> str:
-    """The access key ID credproc resolves for the chain's top role (from its cache: the same run)."""
-    done = run_credproc("credential-process", "--profile", "top")
-    assert done.returncode == 0, done.stderr
-    key: str = json.loads(done.stdout)["AccessKeyId"]
-    assert key.startswith("ASIA") and key != BASE_KEY_ID
-    return key
-
-
 @pytest.mark.parametrize("mode", [(), ("--server",)], ids=["exec", "exec-server"])
 def test_daprd_saves_gets_and_deletes_state_with_the_chain_credentials_credproc_resolved(
     chain: AwsFiles,
     daprd_bin: Path,
-    dynamodb: tuple[str, Signed],
+    dynamodb: Table,
     sts: MotoSTS,
     tmp_path: Path,
     mode: tuple[str, ...],
 ) -> None:
-    table, signed = dynamodb
-    sidecar = _sidecar(tmp_path, daprd_bin, table, sts.url)
+    signed = dynamodb.signed
+    sidecar = _sidecar(tmp_path, daprd_bin, dynamodb.name, sts.url)
     log = tmp_path / "daprd.log"
     with running([*CREDPROC, "exec", "--profile", "top", *mode, "--", *sidecar.args], sidecar, log) as proc:
         _state_round_trip(sidecar)
@@ -386,7 +390,7 @@ def test_daprd_saves_gets_and_deletes_state_with_the_chain_credentials_credproc_
     operations = [operation for operation, _ in signed.calls]
     assert {"GetItem", "PutItem", "DeleteItem"} <= set(operations), signed.calls
     # Every DynamoDB call was signed with the top role's keys, never the base profile's.
-    assert signed.keys() == {_expected_key()}, signed.calls
+    assert signed.keys() == {dynamodb.key_id}, signed.calls
     if mode:
         assert "never re-reads credentials" not in text
     else:
