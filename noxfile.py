@@ -32,6 +32,9 @@ LINTED = ["credproc", "tests", "bench", "noxfile.py"]
 # The floor only goes up (see the git log of this file and of .ci/test before it).
 COVERAGE_FLOOR = 95
 OTHER_PYTHONS_SKIP = "not sdk and not e2e"
+# Each other interpreter runs one shard of the modules (tests/conftest.py --module-shard), so every
+# module runs on the default interpreter with coverage and on one other: the three full runs cost
+# more than the rest of CI together on 2 cores.
 IN_CI = os.environ.get("CI") == "true"
 # The Windows job of .github/workflows/ci.yml: unit tests of the pure, platform-switching code.
 WINDOWS_UNIT = [
@@ -103,6 +106,7 @@ def run_tests(session: nox.Session, version: str) -> None:
         )
         return
     bindir = str(Path(python).parent)
+    others = [v for v in PYTHONS if v != this_python()]
     session.run(
         python,
         "-m",
@@ -112,6 +116,7 @@ def run_tests(session: nox.Session, version: str) -> None:
         "-q",
         "-m",
         OTHER_PYTHONS_SKIP,
+        f"--module-shard={others.index(version)}/{len(others)}",
         *session.posargs,
         external=True,
         env={"PATH": bindir + os.pathsep + os.environ.get("PATH", "")},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,13 +43,34 @@ E2E_MODULES = {
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--module-shard",
+        metavar="K/N",
+        default=None,
+        help="run only the test modules of shard K of N (a stable split by module name); the other "
+        "interpreters each take one shard, so every module runs on the default one and one other",
+    )
+
+
+def in_shard(module: str, shard: str) -> bool:
+    k, n = (int(part) for part in shard.split("/"))
+    return zlib.crc32(module.encode()) % n == k
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = config.getoption("--module-shard")
+    kept, dropped = [], []
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         if module in SDK_MODULES:
             item.add_marker(pytest.mark.sdk)
         if module in E2E_MODULES or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.e2e)
+        (kept if shard is None or in_shard(module, shard) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(autouse=True)
