@@ -63,17 +63,17 @@ def servers(material: Path) -> Iterator[tuple[int, int | None]]:  # noqa: F811
 
 
 def _status(port: int, method: str, path: str, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers=headers)  # noqa: S310
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as answer:
             return int(answer.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
 
 
 def _token(port: int) -> str:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/latest/api/token", method="PUT")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/latest/api/token", method="PUT")
+    with urllib.request.urlopen(request, timeout=10) as answer:
         return str(answer.read().decode())
 
 

@@ -185,3 +185,43 @@ def test_region_other_than_the_trust_anchors_is_signed_for(material: Path) -> No
             "--region", "eu-west-1", "--no-cache", "--debug", "--pkcs11-lib", "/nonexistent.so",
         )  # fmt: skip
     assert result.returncode == 3 and "region eu-west-1" in result.stderr, result.stderr
+
+
+def test_tpm_keys_say_what_they_are(material: Path) -> None:
+    cert = str(material / "certs" / "ec-prime256v1-sha256-cert.pem")
+    argv = ["credential-process", "--certificate", cert, "--private-key", "handle:0x81000101"]
+    result = run_credproc(*argv, "--no-tpm-key-password", *ARNS, "--no-cache")
+    assert result.returncode == 1 and "cannot use TPM keys yet" in result.stderr
+
+
+def test_use_latest_expiring_certificate_is_accepted_with_a_file(material: Path) -> None:
+    cert = material / "certs" / "ec-prime256v1-sha256-combo.pem"
+    world = World(
+        {TRUST_ANCHOR_ARN: x509.load_pem_x509_certificate(cert.read_bytes())}, {PROFILE_ARN: {ROLE_ARN}}
+    )
+    with Emulator(world) as emulator:
+        result = run_credproc(
+            "credential-process", "--certificate", str(cert), *ARNS, "--endpoint", emulator.url,
+            "--use-latest-expiring-certificate", "--with-proxy", "--no-cache",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_readme_table_has_every_helper_command() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("### aws_signing_helper commands and flags", 1)[1].split("\n### ", 1)[0]
+    for name in ("credential-process", "serve", "update", "read-certificate-data", "sign-string", "version"):
+        assert f"| `{name}" in table
+    for flag in flags_of_the_helper():
+        assert flag in table, flag
+
+
+def flags_of_the_helper() -> list[str]:
+    """aws_signing_helper v1.4.0's flags (research notes §1.4)."""
+    return [
+        "--role-arn", "--profile-arn", "--trust-anchor-arn", "--session-duration", "--region", "--endpoint",
+        "--no-verify-ssl", "--with-proxy", "--debug", "--certificate", "--private-key", "--intermediates",
+        "--cert-selector", "--system-store-name", "--pkcs11-lib", "--reuse-pin", "--tpm-key-password",
+        "--no-tpm-key-password", "--role-session-name", "--port", "--hop-limit", "--profile", "--once",
+        "--format", "--digest",
+    ]  # fmt: skip
