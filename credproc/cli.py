@@ -44,6 +44,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "serve",
         "Serve the container-credentials endpoint until interrupted; prints the variables to set.",
     ),
+    "read-certificate-data": (
+        "read_certificate_data",
+        "Print a certificate's data as aws_signing_helper does (JSON, no newline).",
+    ),
+    "sign-string": (
+        "sign_string",
+        "Sign aws_signing_helper's fixed test string; print the signature (no newline).",
+    ),
+    "update": (
+        "update",
+        "Keep a profile of ~/.aws/credentials fresh with Roles Anywhere keys (--once: just once).",
+    ),
+    "version": ("version", "Print credproc's version (aws_signing_helper-compatible command)."),
     "shell-init": (
         "shell_init",
         "Print the shell integration (credproc-use, credproc-clear, credproc-prompt).",

@@ -96,7 +96,36 @@ RA_TAIL = (
     Flag("--role-session-name", RA_HELP + "role session name.", metavar="NAME"),
     Flag(
         "--with-proxy",
-        RA_HELP + "accepted for compatibility; HTTPS_PROXY/NO_PROXY are always honoured.",
+        RA_HELP + "make the CreateSession call through HTTPS_PROXY/NO_PROXY (as the helper, proxies "
+        "are used only with this flag).",
+        answer=False,
+    ),
+)
+# aws_signing_helper's other credential flags: hardware keys, certificate stores, diagnostics.
+RA_DEVICES = (
+    Flag("--pkcs11-lib", RA_HELP + "PKCS#11 module for pkcs11: URIs.", metavar="PATH"),
+    Flag("--reuse-pin", RA_HELP + "use the token's user PIN also for always-authenticate keys."),
+    Flag(
+        "--tpm-key-password", RA_HELP + "password of a TPM key (TPM keys: not supported yet).", metavar="PW"
+    ),
+    Flag("--no-tpm-key-password", RA_HELP + "the TPM key has no password (TPM keys: not supported yet)."),
+    Flag(
+        "--cert-selector",
+        RA_HELP + "certificate-store selector (Windows/macOS stores only; none on Linux).",
+        metavar="SEL",
+    ),
+    Flag(
+        "--system-store-name",
+        RA_HELP + "Windows system store name (Windows only).",
+        metavar="NAME",
+    ),
+    Flag(
+        "--use-latest-expiring-certificate",
+        RA_HELP + "pick the latest-expiring certificate of a store (helper v1.5+; stores only).",
+    ),
+    Flag(
+        "--debug",
+        RA_HELP + "accepted for compatibility (errors are one line; CREDPROC_DEBUG=1 for tracebacks).",
         answer=False,
     ),
 )
@@ -111,6 +140,7 @@ CREDENTIAL_PROCESS: tuple[Flag, ...] = (
     *ROLES_ANYWHERE,
     *RA_TAIL,
     NO_VERIFY_SSL,
+    *RA_DEVICES,
 )
 
 SERVER = Flag(
@@ -172,3 +202,40 @@ def parse(
             i += 1
         options[flag.dest] = value
     return None if command else (options, [])
+
+
+def _by_name(*names: str) -> tuple[Flag, ...]:
+    known = {f.long: f for f in (*ROLES_ANYWHERE, *RA_TAIL, NO_VERIFY_SSL, *RA_DEVICES)}
+    return tuple(known[n] for n in names)
+
+
+# aws_signing_helper's other subcommands (v1.4.0), flag for flag.
+UPDATE_PROFILE = Flag(
+    "--profile", "Profile of the credentials file to update (default: default).", metavar="P"
+)
+UPDATE_ONCE = Flag("--once", "Update the profile once and exit (else: keep it fresh until interrupted).")
+UPDATE: tuple[Flag, ...] = (
+    UPDATE_PROFILE,
+    UPDATE_ONCE,
+    *ROLES_ANYWHERE,
+    *RA_TAIL,
+    NO_VERIFY_SSL,
+    *RA_DEVICES,
+)
+READ_CERTIFICATE_DATA: tuple[Flag, ...] = _by_name(
+    "--certificate", "--cert-selector", "--system-store-name", "--pkcs11-lib", "--debug"
+)
+SIGN_STRING: tuple[Flag, ...] = _by_name(
+    "--certificate",
+    "--private-key",
+    "--debug",
+    "--cert-selector",
+    "--system-store-name",
+    "--pkcs11-lib",
+    "--reuse-pin",
+    "--tpm-key-password",
+    "--no-tpm-key-password",
+    "--use-latest-expiring-certificate",
+)
+# serve's helper-shape (IMDSv2) flags besides the credential ones.
+HOP_LIMIT = Flag("--hop-limit", "IMDS mode: the IP TTL of the answers (default 64).", metavar="N")

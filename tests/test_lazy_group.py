@@ -45,7 +45,7 @@ def test_help_imports_no_command_module() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False, cwd=REPO
     )
     assert done.stderr == "(0, [])"
-    assert "credential-process  Print one credential_process JSON object (use in..." in done.stdout
+    assert "credential-process     Print one credential_process JSON object (use in..." in done.stdout
 
 
 def test_a_command_module_is_imported_when_its_command_runs() -> None:

@@ -206,7 +206,7 @@ def test_an_unreachable_endpoint_is_exit_3(ra: RaWorld) -> None:
         (("--role-arn", "arn:aws:iam::123456789012:user/bob"), "is not an IAM role ARN"),
         (("--session-duration", "60"), "between 900 and 43200"),
         (("--session-duration", "soon"), "not a number of seconds"),
-        (("--region", "eu-west-1"), "differs from the region of the trust anchor"),
+        (("--region", "Virginia"), "is not an AWS region name"),
         (("--role-session-name", "has space"), "role session name"),
     ],
 )

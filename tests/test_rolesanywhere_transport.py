@@ -77,8 +77,21 @@ def test_https_proxy_carries_the_call(tls_ra: RaWorld) -> None:
             "AWS_CA_BUNDLE": str(tls_ra.directory / "tls" / "ca.pem"),
             "HTTPS_PROXY": proxy.url,
         }
-        ok(run_credproc("credential-process", *tls_ra.flags(files), env=env))
+        ok(run_credproc("credential-process", *tls_ra.flags(files), "--with-proxy", env=env))
         assert proxy.tunnels == [f"127.0.0.1:{tls_ra.emulator.port}"]
+
+
+def test_flags_use_the_proxy_only_with_with_proxy(tls_ra: RaWorld) -> None:
+    """As aws_signing_helper: on the command line, HTTPS_PROXY is used only with --with-proxy."""
+    files = tls_ra.identity("p256")
+    with ConnectProxy() as proxy:
+        env = {
+            **os.environ,
+            "AWS_CA_BUNDLE": str(tls_ra.directory / "tls" / "ca.pem"),
+            "HTTPS_PROXY": proxy.url,
+        }
+        ok(run_credproc("credential-process", *tls_ra.flags(files), env=env))
+        assert proxy.tunnels == []
 
 
 def test_no_proxy_bypasses_the_proxy(tls_ra: RaWorld) -> None:
@@ -90,14 +103,21 @@ def test_no_proxy_bypasses_the_proxy(tls_ra: RaWorld) -> None:
             "https_proxy": proxy.url,
             "no_proxy": "localhost,127.0.0.1",
         }
-        ok(run_credproc("credential-process", *tls_ra.flags(files), env=env))
+        ok(run_credproc("credential-process", *tls_ra.flags(files), "--with-proxy", env=env))
         assert proxy.tunnels == []
 
 
 def test_http_proxy_carries_a_plain_http_endpoint(ra: RaWorld) -> None:
     files = ra.identity("p256")
     with ConnectProxy() as proxy:
-        ok(run_credproc("credential-process", *ra.flags(files), env={**os.environ, "HTTP_PROXY": proxy.url}))
+        ok(
+            run_credproc(
+                "credential-process",
+                *ra.flags(files),
+                "--with-proxy",
+                env={**os.environ, "HTTP_PROXY": proxy.url},
+            )
+        )
         assert proxy.forwarded == [f"{ra.url}/sessions"]
 
 

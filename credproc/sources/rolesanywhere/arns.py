@@ -76,11 +76,9 @@ def check(trust_anchor: str | None, profile: str | None, role: str | None, where
 
 
 def check_region(region: str, arns: Arns, where: str) -> str:
+    """A region given beside the ARNs: any well-formed name. It need not be the trust anchor's:
+    aws_signing_helper signs for the region given, and so does credproc (the service decides)."""
+    del arns
     if not REGION.match(region):
         raise ConfigError(f"region {region!r} in {where} is not an AWS region name")
-    if region != arns.region:
-        raise ConfigError(
-            f"region {region} in {where} differs from the region of the trust anchor ({arns.region})",
-            "Roles Anywhere is regional: call the region your trust anchor lives in",
-        )
     return region

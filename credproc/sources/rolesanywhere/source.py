@@ -50,7 +50,12 @@ EXTRA_FLAGS = (
     "pkcs11_lib",
     "reuse_pin",
     "pin_from_keyring",
+    "tpm_key_password",
+    "no_tpm_key_password",
 )
+# Flags that name an operating-system certificate store (credproc.sources.rolesanywhere.stores).
+STORE_FLAGS = ("cert_selector", "system_store_name", "use_latest_expiring_certificate")
+PROXY_VARIABLES = ("https_proxy", "http_proxy", "no_proxy", "all_proxy")
 FLAG_OPTIONS = CORE_FLAGS + EXTRA_FLAGS
 
 
@@ -73,6 +78,9 @@ class RolesAnywhereSource(SourceDefaults):
     pkcs11_lib: str | None = None  # the PKCS#11 module for pkcs11: URIs
     reuse_pin: bool = False  # the user PIN also for keys that log in at every use
     pin_from_keyring: bool = False  # the token PIN from the keyring (passphrase:pkcs11:<token label>)
+    # Proxies from the environment: always for profiles; on the command line only with --with-proxy,
+    # as aws_signing_helper has it (it makes the CreateSession call through a proxy only then).
+    use_proxy: bool = True
 
     @property
     def identity(self) -> str:
@@ -113,7 +121,7 @@ class RolesAnywhereSource(SourceDefaults):
                 arns=Arns(self.trust_anchor_arn, self.profile_arn, self.role_arn),
                 duration=self.duration,
                 session_name=self.session_name,
-                environ=ctx.environ,
+                environ=ctx.environ if self.use_proxy else without_proxies(ctx.environ),
                 verify=ctx.verify_ssl,
                 now=ctx.clock,
             )
@@ -146,6 +154,10 @@ class RolesAnywhereSource(SourceDefaults):
             for p in (self.certificate, self.private_key, self.intermediates)
             if p and not p.startswith(REFERENCE_PREFIXES)
         ]
+
+
+def without_proxies(environ: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if k.lower() not in PROXY_VARIABLES}
 
 
 def _duration(raw: str | None, where: str) -> int:
@@ -190,6 +202,7 @@ def build(
     profile: str | None,
     values: Mapping[str, str | None],
     region_override: str | None,
+    use_proxy: bool = True,
 ) -> Source:
     """``values`` uses the flag names (``certificate``, ``trust_anchor_arn``...)."""
     from credproc.sources.rolesanywhere import arns as arn_rules
@@ -198,7 +211,8 @@ def build(
     arns = arn_rules.check(
         values.get("trust_anchor_arn"), values.get("profile_arn"), values.get("role_arn"), where
     )
-    # Roles Anywhere is regional: the trust anchor's region unless one is forced (and must agree).
+    # The trust anchor's region, unless one is given: then, as aws_signing_helper does, credproc
+    # signs for (and calls) the region given, and the service decides.
     region = arn_rules.check_region(region_override, arns, where) if region_override else arns.region
     certificate = _path(values.get("certificate"), ctx.environ)
     if certificate is None:
@@ -229,6 +243,7 @@ def build(
         pkcs11_lib=_path(values.get("pkcs11_lib"), ctx.environ),
         reuse_pin=_flag(values.get("reuse_pin")),
         pin_from_keyring=_flag(values.get("pin_from_keyring")),
+        use_proxy=use_proxy,
     )
 
 
@@ -253,6 +268,12 @@ def detect(ctx: Context, record: ProfileRecord) -> Source | None:
 
 def from_flags(ctx: Context, options: Mapping[str, str]) -> Source | None:
     """A source built from aws_signing_helper-style flags, or None when none was given."""
+    from credproc.sources.rolesanywhere import stores
+
+    stores.check_exclusive(options)
+    no_files = not options.get("certificate") and not options.get("private_key")
+    if no_files and any(options.get(k) for k in STORE_FLAGS):
+        stores.store_for()  # Linux: no store, one clear line (exit 1)
     if not any(options.get(k) for k in CORE_FLAGS):
         extra = [k for k in EXTRA_FLAGS if options.get(k)]
         if extra:
@@ -269,4 +290,5 @@ def from_flags(ctx: Context, options: Mapping[str, str]) -> Source | None:
         profile=options.get("profile"),
         values={k: options.get(k) for k in FLAG_OPTIONS},
         region_override=ctx.region,
+        use_proxy=bool(options.get("with_proxy")),
     )
