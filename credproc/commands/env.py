@@ -34,11 +34,30 @@ def run(
 @click.option("--unset", is_flag=True, help="Print statements that clear the variables instead.")
 @options.region_option
 @options.refresh_window_option
+@options.resolving_options
 def command(
-    profile: str | None, fmt: str | None, unset: bool, region: str | None, refresh_window: str | None
+    profile: str | None,
+    fmt: str | None,
+    unset: bool,
+    region: str | None,
+    refresh_window: str | None,
+    no_cache: bool,
+    mfa_token: str | None,
+    auto_login: bool,
 ) -> None:
     """Print statements that set the credentials in your shell: eval "$(credproc env)"."""
     environ = dict(os.environ)
     chosen = options.output_format(fmt, environ)
-    ctx = None if unset else options.make_context(environ, refresh_window=refresh_window, region=region)
+    ctx = (
+        None
+        if unset
+        else options.make_context(
+            environ,
+            no_cache=no_cache,
+            refresh_window=refresh_window,
+            region=region,
+            mfa_token=mfa_token,
+            auto_login=auto_login,
+        )
+    )
     output.payload(run(ctx, selected_profile(profile, environ), chosen, unset, environ))

@@ -58,15 +58,30 @@ def stop_on_signals() -> threading.Event:
 @options.format_option
 @options.region_option
 @options.refresh_window_option
+@options.resolving_options
 def command(
-    profile: str | None, port: int, fmt: str | None, region: str | None, refresh_window: str | None
+    profile: str | None,
+    port: int,
+    fmt: str | None,
+    region: str | None,
+    refresh_window: str | None,
+    no_cache: bool,
+    mfa_token: str | None,
+    auto_login: bool,
 ) -> None:
     """Serve the container-credentials endpoint until interrupted; prints the variables to set."""
     environ = dict(os.environ)
     chosen = options.output_format(fmt, environ)
     if chosen == "dotenv":
         raise UsageError("serve cannot print dotenv (it must also unset variables); choose another --format")
-    ctx = options.make_context(environ, refresh_window=refresh_window, region=region)
+    ctx = options.make_context(
+        environ,
+        no_cache=no_cache,
+        refresh_window=refresh_window,
+        region=region,
+        mfa_token=mfa_token,
+        auto_login=auto_login,
+    )
     name = selected_profile(profile, environ)
     running, changes = start(ctx, name, port, max_ttl(environ))
     with running:
