@@ -54,7 +54,7 @@ def build_source(ctx: Context, name: str, stack: tuple[str, ...] = ()) -> Source
     for provider in chain():
         try:
             found = provider(ctx, record, here)
-        except ConfigError as exc:
+        except ConfigError:
             # The keyring is the last resort; an unnamed 'default' most likely means a forgotten --profile.
             if unnamed and provider is keyring_provider:
                 raise _unnamed_default() from None
