@@ -131,3 +131,24 @@ def test_env_unset_clears_what_serve_set(monkeypatch: pytest.MonkeyPatch) -> Non
         assert f"unset {name}" in done.stdout, name
     kept = run_in_process("env", "--unset", "--format", "bash", env=dict(env, AWS_CONFIG_FILE="/mine"))
     assert "AWS_CONFIG_FILE" not in kept.stdout.replace("AWS_SHARED_CREDENTIALS_FILE", "")
+
+
+def test_doctor_and_the_prompt_round_minutes_alike() -> None:
+    from credproc.credentials import minutes_left
+
+    # 3599.7 s left at a fractional now: the prompt (whole seconds from `date +%s`) counts 3600: 60m.
+    assert minutes_left(3599.7) == 60
+    assert minutes_left(3600.0) == 60
+    assert minutes_left(3540.2) == 59
+    assert minutes_left(-0.5) == 0
+
+
+def test_shell_init_help_tells_zsh_users_to_run_shell_init_zsh() -> None:
+    done = run_in_process("shell-init", "--help")
+    assert 'eval "$(credproc shell-init zsh)"       (in ~/.zshrc)' in done.stdout
+
+
+def test_a_lone_roles_anywhere_flag_applies_only_to_roles_anywhere(aws_files: AwsFiles) -> None:
+    aws_files.write_config("[profile p]\nregion = eu-west-1\n")
+    done = run_in_process("credential-process", "-p", "p", "--role-arn", ROLE)
+    assert _err(done)[0] == "credproc: error: --role-arn applies only to Roles Anywhere"

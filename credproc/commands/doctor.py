@@ -115,7 +115,9 @@ class World:
 
 
 def _minutes(seconds: float) -> int:
-    return int(seconds // 60)
+    from credproc.credentials import minutes_left
+
+    return minutes_left(seconds)
 
 
 def check_files(world: World) -> tuple[list[Finding], AwsConfig | None]:
