@@ -152,3 +152,10 @@ def test_a_lone_roles_anywhere_flag_applies_only_to_roles_anywhere(aws_files: Aw
     aws_files.write_config("[profile p]\nregion = eu-west-1\n")
     done = run_in_process("credential-process", "-p", "p", "--role-arn", ROLE)
     assert _err(done)[0] == "credproc: error: --role-arn applies only to Roles Anywhere"
+
+
+def test_doctor_prints_no_sso_line_for_a_profile_that_does_not_exist(aws_files: AwsFiles) -> None:
+    aws_files.write_config("[profile dev]\nregion = eu-west-1\n")
+    done = run_in_process("doctor", "--profile", "nope")
+    assert "profile 'nope' is not in" in done.stdout
+    assert "IAM Identity Center" not in done.stdout
