@@ -159,3 +159,20 @@ def test_doctor_prints_no_sso_line_for_a_profile_that_does_not_exist(aws_files: 
     done = run_in_process("doctor", "--profile", "nope")
     assert "profile 'nope' is not in" in done.stdout
     assert "IAM Identity Center" not in done.stdout
+
+
+def test_configure_profile_help_shows_what_the_user_typed() -> None:
+    done = run_in_process("configure", "dev", "--help")
+    assert done.stdout.startswith("Usage: credproc configure PROFILE [OPTIONS]\n")
+    assert '"/abs/path/credproc"' not in done.stdout
+
+
+def test_configure_resolve_of_a_missing_profile_warns_and_writes(aws_files: AwsFiles) -> None:
+    done = run_in_process("configure", "dev", "--resolve", "nosuch", "--region", "eu-west-1")
+    assert done.returncode == 0
+    assert (
+        "credproc: warning: --resolve 'nosuch' names no profile in the config or credentials file; "
+        "the credential_process line fails until that profile exists"
+    ) in done.stderr
+    quiet = run_in_process("configure", "other", "--resolve", "dev", "--region", "eu-west-1")
+    assert "names no profile" not in quiet.stderr
