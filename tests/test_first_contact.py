@@ -176,3 +176,17 @@ def test_configure_resolve_of_a_missing_profile_warns_and_writes(aws_files: AwsF
     ) in done.stderr
     quiet = run_in_process("configure", "other", "--resolve", "dev", "--region", "eu-west-1")
     assert "names no profile" not in quiet.stderr
+
+
+@pytest.mark.slow
+def test_the_demo_prints_the_config_it_used_then_the_result() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.demo"], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "the config used" in out and "[profile top]" in out
+    assert out.index("[profile top]") < out.index("credproc credential-process --profile top (cold")
