@@ -11,13 +11,18 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 from click.shell_completion import CompletionItem
 
 from credproc import __version__
 
+if TYPE_CHECKING:
+    from credproc import flags
+
 COMPLETE_VAR = "_CREDPROC_COMPLETE"
+DEBUG_HELP = "Show tracebacks on errors (also CREDPROC_DEBUG=1)."
 
 # name -> (module in credproc.commands, the command's first help line as --help shows it)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -73,7 +78,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module = importlib.import_module(f"credproc.commands.{COMMANDS[cmd_name][0]}")
-            self.add_command(module.command, cmd_name)
+            self.add_command(_with_debug(module.command), cmd_name)
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -105,13 +110,49 @@ def _short_help(group: click.Group, name: str, limit: int) -> str:
     cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
 @click.version_option(__version__, "--version", prog_name="credproc")
-@click.option("--debug", is_flag=True, help="Show tracebacks on errors (also CREDPROC_DEBUG=1).")
+@click.option("--debug", is_flag=True, help=DEBUG_HELP)
 def cli(debug: bool) -> None:
     """A fast AWS credential helper: credential_process, exec wrapper, shell integration."""
 
 
+def _with_debug(command: click.Command) -> click.Command:
+    """``--debug`` after the command too (``credproc exec --debug -- ...``), as users of other tools
+    type it. Its value is read from argv by ``run`` (debug_requested), not by the command."""
+    if not any(p.name == "debug" for p in command.params):
+        command.params.append(click.Option(["--debug"], is_flag=True, expose_value=False, help=DEBUG_HELP))
+    return command
+
+
 def debug_requested(argv: Sequence[str]) -> bool:
-    return "--debug" in argv[: _first_command_index(argv)] or os.environ.get("CREDPROC_DEBUG") == "1"
+    """``--debug`` before the command, or among the command's own options (before ``--``, and for
+    ``exec`` before the child's command line, which is the child's)."""
+    if os.environ.get("CREDPROC_DEBUG") == "1":
+        return True
+    first = _first_command_index(argv)
+    if "--debug" in argv[:first]:
+        return True
+    rest = argv[first + 1 :]
+    if argv[first : first + 1] == ["exec"]:
+        from credproc import flags
+
+        return "--debug" in _options_before_command(flags.EXEC, rest)
+    return "--debug" in rest[: rest.index("--")] if "--" in rest else "--debug" in rest
+
+
+def _options_before_command(table: Sequence[flags.Flag], args: Sequence[str]) -> list[str]:
+    """The words of ``args`` up to the first that is neither an option nor an option's value."""
+    takes_value = {n for f in table if f.takes_value for n in (f.long, f.short) if n}
+    words: list[str] = []
+    expect_value = False
+    for arg in args:
+        if expect_value:
+            expect_value = False
+        elif arg == "--" or not arg.startswith("-"):
+            break
+        else:
+            expect_value = arg in takes_value
+        words.append(arg)
+    return words
 
 
 def _first_command_index(argv: Sequence[str]) -> int:
@@ -119,6 +160,21 @@ def _first_command_index(argv: Sequence[str]) -> int:
         if not arg.startswith("-"):
             return i
     return len(argv)
+
+
+def _usage_lines(exc: click.ClickException) -> tuple[str, str | None]:
+    """One line (the contract's rule), and where to read more: the help of the command at fault."""
+    path = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else "credproc"
+    hint = f"see `{path} --help`" if exc.exit_code == 2 else None
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return "no command given", hint
+    if isinstance(exc, click.MissingParameter) and isinstance(exc.param, click.Argument):
+        choices = getattr(exc.param.type, "choices", None)
+        name = exc.param.human_readable_name
+        if choices:
+            return f"missing argument {name}: one of {', '.join(map(str, choices))}", hint
+        return f"missing argument {name}", hint
+    return exc.format_message(), hint
 
 
 def run(argv: Sequence[str]) -> int:
@@ -148,7 +204,7 @@ def run(argv: Sequence[str]) -> int:
         return Interrupted.exit_code
     except click.ClickException as exc:
         # Usage errors: click's own message, our prefix, and where to read more.
-        output.error(exc.format_message(), "see `credproc --help`" if exc.exit_code == 2 else None)
+        output.error(*_usage_lines(exc))
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -34,10 +34,28 @@ class AwsConfig:
         try:
             return self.profiles[name]
         except KeyError:
-            raise ConfigError(
-                f"profile {name!r} is not in {self.config_file} or {self.credentials_file}",
-                "check the name with `aws configure list-profiles`",
-            ) from None
+            raise self.missing_profile(name) from None
+
+    def missing_profile(self, name: str, referrer: str | None = None) -> ConfigError:
+        """Profile ``name`` is not in the files: say which profiles are, and the near miss."""
+        import difflib
+
+        wanted = (
+            f"profile {name!r}" if referrer is None else f"source_profile {name!r} of profile {referrer!r}"
+        )
+        files = [f for f in (self.config_file, self.credentials_file) if f]
+        if not any(os.path.isfile(f) for f in files):
+            return ConfigError(
+                f"{wanted} not found: {' and '.join(files)} do not exist",
+                f"create a profile with `credproc configure {name} ...` or set AWS_CONFIG_FILE",
+            )
+        names = sorted(self.profiles)
+        where = " or ".join(f for f in files if os.path.isfile(f))
+        if not names:
+            return ConfigError(f"{wanted} is not in {where}, which define no profiles")
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return ConfigError(f"{wanted} is not in {where}", f"{hint}profiles: {', '.join(names)}")
 
     def sso_session(self, name: str) -> Section:
         try:

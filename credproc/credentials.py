@@ -102,3 +102,12 @@ def from_process_dict(data: object, what: str) -> Credentials:
         session_token=token if isinstance(token, str) and token else None,
         expiration=parse_expiration(expiration) if expiration else None,
     )
+
+
+def minutes_left(seconds: float) -> int:
+    """Whole minutes of ``seconds`` left, as everything credproc shows them (doctor, cache list, the
+    shell prompt helper): the seconds counted from the whole current second, as ``date +%s`` does in
+    the prompt, then floored. One rule, so the prompt's ``60m`` and doctor's ``60 min left`` agree."""
+    import math
+
+    return math.ceil(seconds) // 60

@@ -100,7 +100,9 @@ def for_server(endpoint: Endpoint, profile: str, region: str | None, devnull: st
     return _changes(sets, (*KEY_VARS, *STALE_VARS))
 
 
-def for_unset() -> EnvChanges:
-    """What ``env --unset`` clears: everything ``env`` set except the region, which users often
-    set themselves."""
-    return EnvChanges((), (*KEY_VARS, "AWS_SECURITY_TOKEN", PROFILE_VAR))
+def for_unset(environ: Mapping[str, str] | None = None, devnull: str = os.devnull) -> EnvChanges:
+    """What ``env --unset`` clears: everything ``env`` or ``serve`` set except the region, which
+    users often set themselves. The file variables only while they point where ``serve`` pointed
+    them (the null device): a user's own AWS_CONFIG_FILE stays."""
+    files = tuple(name for name in FILE_VARS if environ is not None and environ.get(name) == devnull)
+    return EnvChanges((), (*KEY_VARS, "AWS_SECURITY_TOKEN", PROFILE_VAR, *SERVER_VARS, *files))

@@ -155,7 +155,9 @@ CHILD_REGION = REGION.with_help(
 CHILD_REFRESH_WINDOW = REFRESH_WINDOW.with_help(
     "Refresh upstream when fewer seconds than this remain (also CREDPROC_REFRESH_WINDOW)."
 )
-EXEC: tuple[Flag, ...] = (PROFILE, SERVER, CHILD_REGION, CHILD_REFRESH_WINDOW)
+# What every resolving command (exec, env, serve) shares with credential-process, same meaning.
+RESOLVING: tuple[Flag, ...] = (NO_CACHE, MFA_TOKEN, AUTO_LOGIN)
+EXEC: tuple[Flag, ...] = (PROFILE, SERVER, CHILD_REGION, CHILD_REFRESH_WINDOW, *RESOLVING)
 
 
 def parse(

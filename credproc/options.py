@@ -96,6 +96,7 @@ def sso_session(help: str, required: bool = False) -> Callable[[F], F]:
 profile_option = profile()
 region_option = _decorator(flags.CHILD_REGION)
 refresh_window_option = _decorator(flags.CHILD_REFRESH_WINDOW)
+resolving_options = from_table(flags.RESOLVING)  # --no-cache, --mfa-token, --auto-login
 
 
 def format_option(f: F) -> F:

@@ -20,7 +20,7 @@ else decides it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from credproc import aws
 from credproc.aws.endpoints import DEFAULT_REGION, endpoint_url, pick_region
@@ -28,6 +28,7 @@ from credproc.config import ProfileRecord, read_profile
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.paths import expand_user
+from credproc.profiles import DEFAULT as DEFAULT_PROFILE
 from credproc.sources import credential_source, keyring_keys, mfa_session
 from credproc.sources.assume_role import AssumeRoleSource, check_role_arn, parse_duration
 from credproc.sources.base import Context, Source, obtain
@@ -49,15 +50,35 @@ def build_source(ctx: Context, name: str, stack: tuple[str, ...] = ()) -> Source
         raise _loop_message(full_stack, name)
     record = read_profile(ctx.config, name)
     here = (*stack, name)
+    unnamed = name == DEFAULT_PROFILE and not full_stack and not _profile_named(ctx.environ)
     for provider in chain():
-        found = provider(ctx, record, here)
+        try:
+            found = provider(ctx, record, here)
+        except ConfigError:
+            # The keyring is the last resort; an unnamed 'default' most likely means a forgotten --profile.
+            if unnamed and provider is keyring_provider:
+                raise _unnamed_default() from None
+            raise
         if found is not None:
             return found
+    if unnamed:
+        raise _unnamed_default()
     raise ConfigError(
         f"profile {name!r} has no credentials: no keys, role_arn, sso_session, rolesanywhere_* keys, "
         "credential_process, nor keys in the keyring",
         f"add keys with `credproc keys add {name}` or configure a source in the profile",
     )
+
+
+def _unnamed_default() -> ConfigError:
+    return ConfigError(
+        "no profile was named, and profile 'default' has no credentials",
+        "name one with --profile P or AWS_PROFILE=P, or add credentials to 'default'",
+    )
+
+
+def _profile_named(environ: Mapping[str, str]) -> bool:
+    return bool(environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE"))
 
 
 def chain() -> tuple[Provider, ...]:
@@ -82,6 +103,8 @@ def role_parent(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> S
     if record.source_profile:
         if record.source_profile == name:
             return _own_keys(ctx, record, here)
+        if record.source_profile not in ctx.config.profiles:
+            raise ctx.config.missing_profile(record.source_profile, referrer=name)
         return build_source(ctx, record.source_profile, here)
     if record.credential_source:
         return _credential_source(ctx, name, record.credential_source)

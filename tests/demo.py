@@ -48,7 +48,9 @@ def main() -> int:
         (aws / "credentials").write_text(CREDENTIALS)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(HOME=home, CREDPROC_CACHE_DIR=str(Path(home, "cache")), AWS_ENDPOINT_URL_STS=sts.url)
-        print(f"moto STS on {sts.url}; config in {aws / 'config'}\n")
+        # The config the demo uses, shown in full: its file is a temporary one, deleted on exit.
+        print(f"moto STS on {sts.url}; the config used (a temporary ~/.aws/config):\n")
+        print((aws / "config").read_text().rstrip() + "\n")
         for label in ("cold", "cache hit"):
             started = time.perf_counter()
             done = subprocess.run(

@@ -40,7 +40,9 @@ CASES: dict[str, Case] = {
         "profile loop: p → q → p",
     ),
     "missing source profile": Case(
-        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = nowhere\n", 1, "profile 'nowhere' is not in"
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = nowhere\n",
+        1,
+        "source_profile 'nowhere' of profile 'p' is not in",
     ),
     "duration not a number": Case(
         f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nduration_seconds = soon\n",

@@ -212,7 +212,7 @@ def test_configure_warns_when_the_profile_has_no_source_but_the_keyring(aws_file
     done = run_credproc("configure", "lonely", "--region", "x", "--credproc-path", "/opt/credproc")
     assert done.returncode == 0
     assert "credproc: warning: profile 'lonely' has no source of credentials besides this line" in done.stderr
-    for args in (["ra", "--set", "rolesanywhere_certificate=/c.pem"], ["wrap", "--resolve", "x"]):
+    for args in (["ra", "--set", "rolesanywhere_certificate=/c.pem"], ["wrap", "--resolve", "lonely"]):
         done = run_credproc("configure", *args, "--credproc-path", "/opt/credproc")
         assert done.returncode == 0, done.stderr
         assert "warning" not in done.stderr, args

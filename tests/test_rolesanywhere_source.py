@@ -227,7 +227,7 @@ def test_signing_helper_flags_without_a_certificate_are_refused(chain: AwsFiles)
     assert_error(
         run_credproc("credential-process", "--profile", "top", "--role-arn", ROLE_ARN),
         1,
-        "--role-arn only apply to Roles Anywhere",
+        "--role-arn applies only to Roles Anywhere",
     )
 
 

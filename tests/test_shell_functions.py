@@ -225,3 +225,39 @@ def test_tracing_never_prints_the_keys_and_is_restored(sh: str, env: dict[str, s
     trace_before_show = done.stderr.split("TRACE=")[0]
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         assert used[name] not in trace_before_show, f"{name} in the trace"
+
+
+SERVE_VARS = (
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+)
+
+
+@pytest.mark.parametrize("sh", SHELLS)
+def test_credproc_clear_undoes_what_serve_told_the_shell_to_set(sh: str, env: dict[str, str]) -> None:
+    from credproc import envbuild, render
+
+    own_config = "/tmp/credproc-own-config"  # a user's own setting: never cleared
+    served = envbuild.for_server(envbuild.Endpoint("http://127.0.0.1:1/creds", "tok"), "top", "eu-west-1")
+    fmt = "fish" if sh == "fish" else "bash"
+    show = "".join(
+        f'if set -q {v}; echo "{v}=${v}"; else; echo "{v}=<unset>"; end\n'
+        if sh == "fish"
+        else f'if [ -n "${{{v}+x}}" ]; then echo "{v}=${v}"; else echo "{v}=<unset>"; fi\n'
+        for v in SERVE_VARS
+    )
+    # What `eval "$(credproc serve ...)"` leaves, then clearing; then a user's own config file stays.
+    body = render.render(served, fmt) + "\ncredproc-clear\n" + show
+    body += (
+        f"set -gx AWS_CONFIG_FILE {own_config}\n"
+        if sh == "fish"
+        else f"export AWS_CONFIG_FILE={own_config}\n"
+    )
+    body += "credproc-clear\n" + show
+    done = _run(sh, body, env)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split("=", 1) for line in done.stdout.splitlines()[: len(SERVE_VARS)])
+    assert lines == dict.fromkeys(SERVE_VARS, "<unset>")
+    assert f"AWS_CONFIG_FILE={own_config}" in done.stdout.splitlines()[len(SERVE_VARS) :]

@@ -39,7 +39,7 @@ def rows(cache: Cache, now: float, profile: str | None = None) -> list[Row]:
                 source=item.meta.source or "?",
                 label=item.meta.label,
                 expires=item.expires,
-                minutes_left=int((item.expires - now) // 60),
+                minutes_left=_minutes_left(item.expires - now),
             )
         )
     return sorted(found, key=lambda r: (r.profile, r.kind, r.expires))
@@ -99,3 +99,9 @@ def clear_cmd(profile: str | None) -> None:
         raise UsageError("the cache folder is unusable; nothing to clear")
     removed = clear(cache, profile)
     output.info(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}")
+
+
+def _minutes_left(seconds: float) -> int:
+    from credproc.credentials import minutes_left
+
+    return minutes_left(seconds)

@@ -348,7 +348,23 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@command.command(PROFILE_COMMAND, hidden=True)
+def _profiles_after(config_text: str, environ: Mapping[str, str]) -> set[str]:
+    """The profile names once the edit is written (the edited config text, and the credentials file)."""
+    names = {m.group(1).strip() for m in re.finditer(r"^\s*\[\s*profile\s+([^\]]+)\]", config_text, re.M)}
+    if re.search(r"^\s*\[\s*default\s*\]", config_text, re.M):
+        names.add("default")
+    return names | set(options.profile_names(environ))
+
+
+class _ProfileCommand(click.Command):
+    """Its usage line is what the user typed (``configure PROFILE``), not the internal name."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        parent = ctx.parent.command_path if ctx.parent else "credproc configure"
+        formatter.write_usage(parent, "PROFILE [OPTIONS]")
+
+
+@command.command(PROFILE_COMMAND, hidden=True, cls=_ProfileCommand)
 @click.argument("profile")
 @click.option("--region", metavar="R", default=None, help="Set the profile's region.")
 @click.option(
@@ -380,7 +396,7 @@ def configure_profile_cmd(
 ) -> None:
     """Write or update PROFILE's block in ~/.aws/config ($AWS_CONFIG_FILE).
 
-    The block gets `credential_process = "/abs/path/credproc" credential-process --profile PROFILE`
+    The block gets `credential_process = /abs/path/credproc credential-process --profile PROFILE`
     plus the keys given. Every other line, comment and section of the file stays byte-for-byte.
     """
     environ = dict(os.environ)
@@ -394,6 +410,12 @@ def configure_profile_cmd(
     planned = plan(environ, profile, settings, unset, command=command, resolve=opts["resolve"])
     for warning in planned.warnings:
         output.warn(warning)
+    if opts["resolve"] and opts["resolve"] not in _profiles_after(planned.edit.after, environ):
+        # A warning, not an error: the target may be written next; until then the line fails.
+        output.warn(
+            f"--resolve {opts['resolve']!r} names no profile in the config or credentials file; "
+            "the credential_process line fails until that profile exists"
+        )
     if not planned.edit.changed:
         output.info(f"profile {profile!r} in {planned.display_path} is already up to date")
         return

@@ -115,7 +115,9 @@ class World:
 
 
 def _minutes(seconds: float) -> int:
-    return int(seconds // 60)
+    from credproc.credentials import minutes_left
+
+    return minutes_left(seconds)
 
 
 def check_files(world: World) -> tuple[list[Finding], AwsConfig | None]:
@@ -328,7 +330,7 @@ def check_sso(world: World, cfg: AwsConfig, profile: str) -> list[Finding]:
         key = session or start_url or ""
         what = f"sso-session {session!r}" if session else f"SSO start URL {start_url}"
         found.append(_token_state(world, sso_token_path(world.environ, key), what, name))
-    if not found:
+    if not found and profile in cfg.profiles:  # a missing profile has its FAIL line already
         found.append(Finding(INFO, "sso", f"profile {profile!r} does not use IAM Identity Center"))
     return found
 

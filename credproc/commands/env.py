@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import click
 
@@ -12,15 +13,19 @@ from credproc.resolve import resolve_profile
 from credproc.sources.base import Context
 
 
-def changes(ctx: Context | None, profile: str, unset: bool) -> envbuild.EnvChanges:
+def changes(
+    ctx: Context | None, profile: str, unset: bool, environ: Mapping[str, str] | None = None
+) -> envbuild.EnvChanges:
     if unset or ctx is None:
-        return envbuild.for_unset()
+        return envbuild.for_unset(environ)
     return envbuild.for_keys(resolve_profile(ctx, profile), profile)
 
 
-def run(ctx: Context | None, profile: str, fmt: str, unset: bool) -> str:
+def run(
+    ctx: Context | None, profile: str, fmt: str, unset: bool, environ: Mapping[str, str] | None = None
+) -> str:
     """``ctx`` may be None with ``unset``: clearing needs no profile and no config files."""
-    return render.render(changes(ctx, profile, unset), fmt)
+    return render.render(changes(ctx, profile, unset, environ), fmt)
 
 
 @click.command("env")
@@ -29,11 +34,30 @@ def run(ctx: Context | None, profile: str, fmt: str, unset: bool) -> str:
 @click.option("--unset", is_flag=True, help="Print statements that clear the variables instead.")
 @options.region_option
 @options.refresh_window_option
+@options.resolving_options
 def command(
-    profile: str | None, fmt: str | None, unset: bool, region: str | None, refresh_window: str | None
+    profile: str | None,
+    fmt: str | None,
+    unset: bool,
+    region: str | None,
+    refresh_window: str | None,
+    no_cache: bool,
+    mfa_token: str | None,
+    auto_login: bool,
 ) -> None:
     """Print statements that set the credentials in your shell: eval "$(credproc env)"."""
     environ = dict(os.environ)
     chosen = options.output_format(fmt, environ)
-    ctx = None if unset else options.make_context(environ, refresh_window=refresh_window, region=region)
-    output.payload(run(ctx, selected_profile(profile, environ), chosen, unset))
+    ctx = (
+        None
+        if unset
+        else options.make_context(
+            environ,
+            no_cache=no_cache,
+            refresh_window=refresh_window,
+            region=region,
+            mfa_token=mfa_token,
+            auto_login=auto_login,
+        )
+    )
+    output.payload(run(ctx, selected_profile(profile, environ), chosen, unset, environ))

@@ -162,12 +162,22 @@ def command(
     use_server: bool,
     region: str | None,
     refresh_window: str | None,
+    no_cache: bool,
+    mfa_token: str | None,
+    auto_login: bool,
     command: tuple[str, ...],
 ) -> int:
     """Run CMD with credentials injected. Exits with CMD's status; 125 when credproc fails,
     126 when CMD cannot run, 127 when it is not found."""
     environ = dict(os.environ)
     with before_launch():
-        ctx = options.make_context(environ, refresh_window=refresh_window, region=region)
+        ctx = options.make_context(
+            environ,
+            no_cache=no_cache,
+            refresh_window=refresh_window,
+            region=region,
+            mfa_token=mfa_token,
+            auto_login=auto_login,
+        )
     request = ExecRequest(selected_profile(profile, environ), command, use_server, is_windows())
     return run(ctx, request, environ)

@@ -101,6 +101,7 @@ def serve_imds(port: int | None, hop_limit: int | None, region: str | None, give
 @options.refresh_window_option
 @options.from_table((*flags.ROLES_ANYWHERE, *flags.RA_TAIL[1:], flags.NO_VERIFY_SSL, *flags.RA_DEVICES))
 @click.option("--hop-limit", type=click.IntRange(1, 255), default=None, help=flags.HOP_LIMIT.help)
+@options.resolving_options
 def command(
     profile: str | None,
     port: int | None,
@@ -108,6 +109,9 @@ def command(
     region: str | None,
     refresh_window: str | None,
     hop_limit: int | None,
+    no_cache: bool,
+    mfa_token: str | None,
+    auto_login: bool,
     **ra: object,
 ) -> None:
     """Serve the container-credentials endpoint until interrupted; prints the variables to set.
@@ -123,7 +127,14 @@ def command(
     chosen = options.output_format(fmt, environ)
     if chosen == "dotenv":
         raise UsageError("serve cannot print dotenv (it must also unset variables); choose another --format")
-    ctx = options.make_context(environ, refresh_window=refresh_window, region=region)
+    ctx = options.make_context(
+        environ,
+        no_cache=no_cache,
+        refresh_window=refresh_window,
+        region=region,
+        mfa_token=mfa_token,
+        auto_login=auto_login,
+    )
     name = selected_profile(profile, environ)
     running, changes = start(ctx, name, port, max_ttl(environ))
     with running:

@@ -35,7 +35,8 @@ def command(shell: str) -> None:
     """Print the shell integration (credproc-use, credproc-clear, credproc-prompt).
 
     \b
-    bash/zsh:    eval "$(credproc shell-init bash)"      (in ~/.bashrc or ~/.zshrc)
+    bash:        eval "$(credproc shell-init bash)"      (in ~/.bashrc)
+    zsh:         eval "$(credproc shell-init zsh)"       (in ~/.zshrc)
     fish:        credproc shell-init fish | source        (in config.fish)
     PowerShell:  credproc shell-init powershell | Out-String | Invoke-Expression
     cmd:         credproc shell-init cmd > %USERPROFILE%\\credproc.cmd, then run that file

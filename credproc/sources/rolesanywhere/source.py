@@ -279,7 +279,7 @@ def from_flags(ctx: Context, options: Mapping[str, str]) -> Source | None:
         if extra:
             flags = ", ".join("--" + k.replace("_", "-") for k in extra)
             raise ConfigError(
-                f"{flags} only apply to Roles Anywhere",
+                f"{flags} {'applies' if len(extra) == 1 else 'apply'} only to Roles Anywhere",
                 "add --certificate, --private-key, --trust-anchor-arn and --profile-arn, or drop them "
                 "and configure the role in the profile",
             )
