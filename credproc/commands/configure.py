@@ -30,9 +30,9 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from credproc import atomic, config, config_edit, options, output, paths
+from credproc import atomic, config, config_edit, options, output, paths, validate
 from credproc.commands.login import runtime
-from credproc.errors import ConfigError, UsageError
+from credproc.errors import ConfigError, UpstreamError, UsageError
 from credproc.platform import is_windows
 from credproc.sources.sso import settings as sso_settings
 from credproc.sources.sso.portal import Assignment
@@ -268,6 +268,29 @@ def sso_block(name: str, a: Assignment, session: str, region: str, command: str)
     )
 
 
+def check_sso_inputs(assignments: Sequence[Assignment], session: str, region: str) -> None:
+    """Refuse, before anything is written, every value that does not have its strict shape: the
+    portal's account ids and role names (a hostile portal could otherwise add lines, even whole
+    profiles with a credential_process, to ~/.aws/config), the region and the session name."""
+    if not validate.SESSION_NAME.fullmatch(session):
+        raise ConfigError(
+            f"configure sso: the session name {validate.shown(session)} cannot be written into a profile",
+            "use an [sso-session NAME] of letters, digits and _+=,.@:- only",
+        )
+    validate.region(region, "configure sso: region")
+    for a in assignments:
+        if not validate.ACCOUNT_ID.fullmatch(str(a.account_id)):
+            raise UpstreamError(
+                f"configure sso: the portal answered an account id {validate.shown(a.account_id)}, "
+                "not 12 digits; nothing was written"
+            )
+        if not validate.ROLE_NAME.fullmatch(str(a.role_name)):
+            raise UpstreamError(
+                f"configure sso: the portal answered a role name {validate.shown(a.role_name)} that "
+                "IAM does not allow; nothing was written"
+            )
+
+
 def plan_sso(
     assignments: Iterable[Assignment],
     session: str,
@@ -276,6 +299,8 @@ def plan_sso(
     existing: Iterable[str],
     command: str = "credproc",
 ) -> SsoPlan:
+    assignments = list(assignments)
+    check_sso_inputs(assignments, session, region)
     have = set(existing)
     new: list[SsoPlanned] = []
     kept: list[str] = []
