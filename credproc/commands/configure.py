@@ -202,10 +202,29 @@ def plan(
     return Plan(path, display, edit, warnings)
 
 
+SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})
+_OPTION = re.compile(r"(?P<head>\s*(?P<key>[^=\s\[#;][^=]*?)\s*=\s*)(?P<value>\S.*?)?(?P<end>\r?\n?)\Z", re.S)
+MASK = "****"
+
+
+def is_secret_key(key: str) -> bool:
+    key = key.strip().lower()
+    return key in SECRET_KEYS or "password" in key or "passphrase" in key
+
+
+def mask_line(line: str) -> str:
+    """A config line with a secret's value replaced by ****, for diffs and listings."""
+    found = _OPTION.match(line)
+    if not found or not found.group("value") or not is_secret_key(found.group("key")):
+        return line
+    return found.group("head") + MASK + found.group("end")
+
+
 def diff(p: Plan) -> str:
-    """A unified diff of the edit (line ends shown as they are, so a CRLF file diffs as CRLF)."""
-    before = p.edit.before.splitlines(keepends=True)
-    after = p.edit.after.splitlines(keepends=True)
+    """A unified diff of the edit (line ends shown as they are, so a CRLF file diffs as CRLF);
+    secret values (secret key, session token, passwords, passphrases) show as ****."""
+    before = [mask_line(line) for line in p.edit.before.splitlines(keepends=True)]
+    after = [mask_line(line) for line in p.edit.after.splitlines(keepends=True)]
     lines = difflib.unified_diff(before, after, p.display_path, p.display_path)
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
