@@ -44,7 +44,8 @@ class EnvChanges:
     unset: tuple[str, ...]
 
     def apply(self, base: Mapping[str, str]) -> dict[str, str]:
-        env = {k: v for k, v in base.items() if k not in self.unset}
+        """The environment of a child credproc starts: never with credproc's own secret inputs."""
+        env = {k: v for k, v in base.items() if k not in self.unset and k not in SECRET_VARS}
         env.update(self.set)
         return env
 

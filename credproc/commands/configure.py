@@ -30,9 +30,9 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from credproc import atomic, config, config_edit, options, output, paths
+from credproc import atomic, config, config_edit, options, output, paths, validate
 from credproc.commands.login import runtime
-from credproc.errors import ConfigError, UsageError
+from credproc.errors import ConfigError, UpstreamError, UsageError
 from credproc.platform import is_windows
 from credproc.sources.sso import settings as sso_settings
 from credproc.sources.sso.portal import Assignment
@@ -202,10 +202,29 @@ def plan(
     return Plan(path, display, edit, warnings)
 
 
+SECRET_KEYS = frozenset({"aws_secret_access_key", "aws_session_token", "aws_security_token"})
+_OPTION = re.compile(r"(?P<head>\s*(?P<key>[^=\s\[#;][^=]*?)\s*=\s*)(?P<value>\S.*?)?(?P<end>\r?\n?)\Z", re.S)
+MASK = "****"
+
+
+def is_secret_key(key: str) -> bool:
+    key = key.strip().lower()
+    return key in SECRET_KEYS or "password" in key or "passphrase" in key
+
+
+def mask_line(line: str) -> str:
+    """A config line with a secret's value replaced by ****, for diffs and listings."""
+    found = _OPTION.match(line)
+    if not found or not found.group("value") or not is_secret_key(found.group("key")):
+        return line
+    return found.group("head") + MASK + found.group("end")
+
+
 def diff(p: Plan) -> str:
-    """A unified diff of the edit (line ends shown as they are, so a CRLF file diffs as CRLF)."""
-    before = p.edit.before.splitlines(keepends=True)
-    after = p.edit.after.splitlines(keepends=True)
+    """A unified diff of the edit (line ends shown as they are, so a CRLF file diffs as CRLF);
+    secret values (secret key, session token, passwords, passphrases) show as ****."""
+    before = [mask_line(line) for line in p.edit.before.splitlines(keepends=True)]
+    after = [mask_line(line) for line in p.edit.after.splitlines(keepends=True)]
     lines = difflib.unified_diff(before, after, p.display_path, p.display_path)
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
@@ -268,6 +287,29 @@ def sso_block(name: str, a: Assignment, session: str, region: str, command: str)
     )
 
 
+def check_sso_inputs(assignments: Sequence[Assignment], session: str, region: str) -> None:
+    """Refuse, before anything is written, every value that does not have its strict shape: the
+    portal's account ids and role names (a hostile portal could otherwise add lines, even whole
+    profiles with a credential_process, to ~/.aws/config), the region and the session name."""
+    if not validate.SESSION_NAME.fullmatch(session):
+        raise ConfigError(
+            f"configure sso: the session name {validate.shown(session)} cannot be written into a profile",
+            "use an [sso-session NAME] of letters, digits and _+=,.@:- only",
+        )
+    validate.region(region, "configure sso: region")
+    for a in assignments:
+        if not validate.ACCOUNT_ID.fullmatch(str(a.account_id)):
+            raise UpstreamError(
+                f"configure sso: the portal answered an account id {validate.shown(a.account_id)}, "
+                "not 12 digits; nothing was written"
+            )
+        if not validate.ROLE_NAME.fullmatch(str(a.role_name)):
+            raise UpstreamError(
+                f"configure sso: the portal answered a role name {validate.shown(a.role_name)} that "
+                "IAM does not allow; nothing was written"
+            )
+
+
 def plan_sso(
     assignments: Iterable[Assignment],
     session: str,
@@ -276,6 +318,8 @@ def plan_sso(
     existing: Iterable[str],
     command: str = "credproc",
 ) -> SsoPlan:
+    assignments = list(assignments)
+    check_sso_inputs(assignments, session, region)
     have = set(existing)
     new: list[SsoPlanned] = []
     kept: list[str] = []

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 import click
 
-from credproc import aws, cachefile, config, options, output, paths
+from credproc import aws, cachefile, config, options, output, paths, safetext
 from credproc.cache import Cache, NoCache
 from credproc.commands import cache as cache_cmd
 from credproc.config import AwsConfig, get_str
@@ -499,7 +499,8 @@ def render(report: Report) -> str:
             lines.append(f"{'':6} {'':<18} → {f.hint}")
     n = len(report.problems)
     lines.append("healthy" if not n else f"{n} problem{'s' if n != 1 else ''} found")
-    return "\n".join(lines) + "\n"
+    # findings quote servers and files: no control character reaches the terminal, no forged line
+    return "\n".join(safetext.printable(line) for line in lines) + "\n"
 
 
 @click.command("doctor")
