@@ -102,7 +102,7 @@ class AssumeRoleSource(SourceDefaults):
             endpoint=self.endpoint,
             creds=base,
             environ=ctx.environ,
-            verify=None if ctx.verify_ssl else False,
+            verify_ssl=ctx.verify_ssl,
         )
         with aws.calling(f"AssumeRole {self.role_arn}"):
             answer = sts.assume_role(**params)

@@ -51,7 +51,7 @@ class MfaSessionSource(SourceDefaults):
             endpoint=self.endpoint,
             creds=base,
             environ=ctx.environ,
-            verify=None if ctx.verify_ssl else False,
+            verify_ssl=ctx.verify_ssl,
         )
         with aws.calling(f"GetSessionToken with MFA {self.serial}"):
             answer = sts.get_session_token(
