@@ -44,6 +44,15 @@ def test_service_ids_with_dashes_map_to_their_variable() -> None:
     )
 
 
+def test_one_tls_verify_rule_for_botocore_and_urllib() -> None:
+    from credproc.aws.endpoints import tls_verify
+
+    assert tls_verify({}, True) is True
+    assert tls_verify({"AWS_CA_BUNDLE": "/ca.pem"}, True) == "/ca.pem"
+    assert tls_verify({"AWS_CA_BUNDLE": ""}, True) is True
+    assert tls_verify({"AWS_CA_BUNDLE": "/ca.pem"}, False) is False
+
+
 def test_region_precedence() -> None:
     assert aws.region_for({"AWS_REGION": "us-west-2"}, CONFIG, "svc", "ap-south-1") == "ap-south-1"
     assert aws.region_for({"AWS_REGION": "us-west-2"}, CONFIG, "svc") == "eu-north-1"

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from credproc.aws.budget import MAX_ATTEMPTS, MIN_TRY_TIMEOUT, attempt_timeouts, time_left
+from credproc.aws.endpoints import tls_verify
 from credproc.credentials import Credentials, parse_expiration
 from credproc.errors import ConfigError, UpstreamError
 
@@ -32,7 +33,7 @@ def client(
     endpoint: str | None,
     creds: Credentials | None,
     environ: Mapping[str, str],
-    verify: bool | str | None = None,
+    verify_ssl: bool = True,
 ) -> Any:
     """A botocore client that reads nothing from the user's files (we already did) and is unsigned
     when ``creds`` is None (SSO, SSO-OIDC, web identity)."""
@@ -56,9 +57,7 @@ def client(
         signature_version=UNSIGNED if creds is None else None,
         user_agent_extra="credproc",
     )
-    if verify is None:
-        verify = environ.get("AWS_CA_BUNDLE") or True
-    kwargs: dict[str, Any] = {"region_name": region, "config": cfg, "verify": verify}
+    kwargs: dict[str, Any] = {"region_name": region, "config": cfg, "verify": tls_verify(environ, verify_ssl)}
     if endpoint:
         kwargs["endpoint_url"] = endpoint
     if creds is not None:

@@ -15,6 +15,14 @@ from credproc.config import AwsConfig, get_str
 DEFAULT_REGION = "us-east-1"
 
 
+def tls_verify(environ: Mapping[str, str], verify_ssl: bool) -> bool | str:
+    """The one TLS-verify rule, for botocore and urllib alike: ``--no-verify-ssl`` turns checking
+    off (False); otherwise ``AWS_CA_BUNDLE`` names the CA bundle (a path), else the system's (True)."""
+    if not verify_ssl:
+        return False
+    return environ.get("AWS_CA_BUNDLE") or True
+
+
 def _env_service_name(service_id: str) -> str:
     return service_id.upper().replace(" ", "_").replace("-", "_")
 

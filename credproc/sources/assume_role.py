@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from credproc import aws
+from credproc import aws, durations
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.sources.base import Context, Source, SourceDefaults, obtain
@@ -16,17 +16,9 @@ MFA_CODE = re.compile(r"^\d{6}$")
 
 
 def parse_duration(value: str | None, profile: str, key: str = "duration_seconds") -> int:
-    if value is None:
-        return DEFAULT_DURATION
-    try:
-        seconds = int(value)
-    except ValueError:
-        raise ConfigError(f"{key} of profile {profile!r} is {value!r}, not a number of seconds") from None
-    if not MIN_DURATION <= seconds <= MAX_DURATION:
-        raise ConfigError(
-            f"{key} of profile {profile!r} is {seconds}; it must be between {MIN_DURATION} and {MAX_DURATION}"
-        )
-    return seconds
+    return durations.whole_seconds(
+        value, f"{key} of profile {profile!r}", default=DEFAULT_DURATION, low=MIN_DURATION, high=MAX_DURATION
+    )
 
 
 def check_role_arn(arn: str, profile: str) -> str:
@@ -102,7 +94,7 @@ class AssumeRoleSource(SourceDefaults):
             endpoint=self.endpoint,
             creds=base,
             environ=ctx.environ,
-            verify=None if ctx.verify_ssl else False,
+            verify_ssl=ctx.verify_ssl,
         )
         with aws.calling(f"AssumeRole {self.role_arn}"):
             answer = sts.assume_role(**params)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credproc import aws
+from credproc import aws, durations
 from credproc.aws import endpoints
 from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
-from credproc.errors import ConfigError
 from credproc.sources.assume_role import ask_mfa_code
 from credproc.sources.base import Context, Source, SourceDefaults, obtain
 
@@ -51,7 +50,7 @@ class MfaSessionSource(SourceDefaults):
             endpoint=self.endpoint,
             creds=base,
             environ=ctx.environ,
-            verify=None if ctx.verify_ssl else False,
+            verify_ssl=ctx.verify_ssl,
         )
         with aws.calling(f"GetSessionToken with MFA {self.serial}"):
             answer = sts.get_session_token(
@@ -64,20 +63,13 @@ class MfaSessionSource(SourceDefaults):
 
 
 def parse_session_duration(value: str | None, profile: str) -> int:
-    if value is None:
-        return DEFAULT_SESSION
-    try:
-        seconds = int(value)
-    except ValueError:
-        raise ConfigError(
-            f"{DURATION_KEY} of profile {profile!r} is {value!r}, not a number of seconds"
-        ) from None
-    if not MIN_SESSION <= seconds <= MAX_SESSION:
-        raise ConfigError(
-            f"{DURATION_KEY} of profile {profile!r} is {seconds}; "
-            f"it must be between {MIN_SESSION} and {MAX_SESSION}"
-        )
-    return seconds
+    return durations.whole_seconds(
+        value,
+        f"{DURATION_KEY} of profile {profile!r}",
+        default=DEFAULT_SESSION,
+        low=MIN_SESSION,
+        high=MAX_SESSION,
+    )
 
 
 def session_for(ctx: Context, record: ProfileRecord, keys: Source, serial: str) -> MfaSessionSource:

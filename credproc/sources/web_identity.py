@@ -59,7 +59,7 @@ class WebIdentitySource(SourceDefaults):
             endpoint=self.endpoint,
             creds=None,
             environ=ctx.environ,
-            verify=None if ctx.verify_ssl else False,
+            verify_ssl=ctx.verify_ssl,
         )
         with aws.calling(f"AssumeRoleWithWebIdentity {self.role_arn}"):
             answer = sts.assume_role_with_web_identity(**params)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from credproc import durations
 from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
@@ -161,20 +162,14 @@ def without_proxies(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def _duration(raw: str | None, where: str) -> int:
-    if raw is None:
-        return DEFAULT_DURATION
-    try:
-        seconds = int(raw)
-    except ValueError:
-        raise ConfigError(
-            f"Roles Anywhere session duration in {where} is {raw!r}, not a number of seconds"
-        ) from None
-    if not MIN_DURATION <= seconds <= MAX_DURATION:
-        raise ConfigError(
-            f"Roles Anywhere session duration in {where} is {seconds}; "
-            f"it must be between {MIN_DURATION} and {MAX_DURATION} seconds"
-        )
-    return seconds
+    return durations.whole_seconds(
+        raw,
+        f"Roles Anywhere session duration in {where}",
+        default=DEFAULT_DURATION,
+        low=MIN_DURATION,
+        high=MAX_DURATION,
+        unit=" seconds",
+    )
 
 
 # Values that name a key or certificate inside a device, not a file (PKCS#11 URIs, TPM handles).

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from credproc.aws.budget import MAX_ATTEMPTS
+from credproc.aws.endpoints import tls_verify
 from credproc.errors import ConfigError, UpstreamError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -102,14 +103,15 @@ def bypasses(host: str, no_proxy: str) -> bool:
 
 
 def ssl_context(environ: Mapping[str, str], verify: bool) -> ssl.SSLContext:
-    if not verify:
+    rule = tls_verify(environ, verify)
+    if rule is False:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
-    bundle = environ.get("AWS_CA_BUNDLE")
+    bundle = rule if isinstance(rule, str) else None
     try:
-        return ssl.create_default_context(cafile=bundle or None)
+        return ssl.create_default_context(cafile=bundle)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"AWS_CA_BUNDLE {bundle} is not a readable PEM CA bundle ({exc})") from None
 

@@ -31,5 +31,5 @@ class Runtime:
             endpoint=endpoint,
             creds=None,
             environ=self.environ,
-            verify=None if self.verify_ssl else False,
+            verify_ssl=self.verify_ssl,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from credproc import durations
 from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
 from credproc.sources.base import Context, Source, SourceDefaults
@@ -95,10 +96,7 @@ def login_options(ctx: Context, command: str) -> LoginOptions:
     from credproc.sources.sso.login import DEFAULT_TIMEOUT, LoginOptions
 
     raw = ctx.environ.get(LOGIN_TIMEOUT_VAR, "")
-    try:
-        timeout = float(raw) if raw else DEFAULT_TIMEOUT
-    except ValueError:
-        timeout = DEFAULT_TIMEOUT
+    timeout = (durations.seconds(raw, minimum=0, inclusive=False) if raw else None) or DEFAULT_TIMEOUT
     return LoginOptions(
         open_browser=webbrowser.open,
         timeout=timeout,
