@@ -149,6 +149,18 @@ class RolesAnywhereSource(SourceDefaults):
     def describe(self) -> list[str]:
         return [f"Roles Anywhere {self.role_arn} with certificate {self.certificate}"]
 
+    def details(self) -> dict[str, str]:
+        found = {
+            "role_arn": self.role_arn,
+            "certificate": self.certificate,
+            "trust_anchor_arn": self.trust_anchor_arn,
+            "profile_arn": self.profile_arn,
+            "region": self.region,
+        }
+        if self.private_key:
+            found["private_key"] = self.private_key  # a path or a pkcs11:/store reference, not the key
+        return found
+
     def deps(self) -> list[str]:
         return [
             p
