@@ -111,7 +111,7 @@ class AwsCli:
 class Tree:
     profile: str
     root: Hop
-    aws_cli: AwsCli | None  # None: undecided (the profile itself cannot be read)
+    aws_cli: AwsCli | None  # None: undecided (the profile's lines cannot be read)
 
 
 @dataclass(frozen=True)
@@ -231,14 +231,9 @@ class _Explorer:
 
     def _predicted_failure(self, source: Source, token: TokenState | None) -> Failure | None:
         """What would fail when this hop is fetched, as far as local files tell."""
-        if token is not None and token.state in (TOKEN_EXPIRED, MISSING, UNREADABLE):
-            what = {TOKEN_EXPIRED: "has expired", MISSING: "is missing", UNREADABLE: "is unreadable"}[
-                token.state
-            ]
-            return Failure(
-                f"the SSO token of profile {source.profile!r} {what} ({token.path})",
-                f"run `credproc login --profile {source.profile}`",
-            )
+        problem = token_problem(token, sso_label(source.details())) if token is not None else None
+        if problem is not None:
+            return Failure(problem, f"run `credproc login --profile {source.profile}`")
         missing = [path for path in source.deps() if not os.path.exists(path)]
         if missing:
             return Failure(f"{missing[0]} does not exist")
@@ -275,6 +270,23 @@ def token_state(environ: Mapping[str, str], cache_id: str, now: float) -> TokenS
     if left > 0:
         return TokenState(VALID, path, left)
     return TokenState(REFRESHABLE if token.refreshable(now) else TOKEN_EXPIRED, path, left)
+
+
+def sso_label(details: Mapping[str, str]) -> str:
+    """How messages name the session of an SSO hop."""
+    session = details.get("sso_session")
+    return f"sso-session {session!r}" if session else f"SSO start URL {details.get('sso_start_url', '')}"
+
+
+def token_problem(token: TokenState, what: str) -> str | None:
+    """Why a token cannot sign in (None when it can: valid, or refreshable without a browser)."""
+    if token.state == MISSING:
+        return f"no SSO token for {what} ({token.path})"
+    if token.state == UNREADABLE:
+        return f"the SSO token file for {what} is unreadable ({token.path})"
+    if token.state == TOKEN_EXPIRED:
+        return f"SSO token for {what} expired {-(token.minutes_left or 0)} min ago"
+    return None
 
 
 def is_standin(source: Source) -> bool:
@@ -345,8 +357,8 @@ def aws_cli(ctx: Context, name: str, top: Source | None) -> AwsCli | None:
         return None
     through_credproc = AwsCli("custom-process", True)
     self_line = _credproc_line_target(ctx, record.credential_process) == name
-    if top is None:
-        return through_credproc if self_line else None
+    if top is None:  # its own hop does not build: no provider of botocore's gives anything either
+        return through_credproc if self_line else AwsCli(None, False)
     if top.profile is not None and top.profile != name:
         return through_credproc  # its credential_process calls credproc for another profile
     method = top.botocore_method()

@@ -330,7 +330,7 @@ def check_sso(world: World, cfg: AwsConfig, profile: str) -> list[Finding]:
         if not session and not start_url:
             continue
         key = session or start_url or ""
-        what = f"sso-session {session!r}" if session else f"SSO start URL {start_url}"
+        what = hoptree.sso_label({"sso_session": session or "", "sso_start_url": start_url or ""})
         found.append(_token_state(world, key, what, name))
     if not found and profile in cfg.profiles:  # a missing profile has its FAIL line already
         found.append(Finding(INFO, "sso", f"profile {profile!r} does not use IAM Identity Center"))
@@ -340,22 +340,17 @@ def check_sso(world: World, cfg: AwsConfig, profile: str) -> list[Finding]:
 def _token_state(world: World, cache_id: str, what: str, profile: str) -> Finding:
     """Read through the SSO module's own reader, so doctor judges a token exactly as login does."""
     token = hoptree.token_state(world.environ, cache_id, world.clock())
-    login = f"run `credproc login --profile {profile}`"
-    if token.state == hoptree.MISSING:
-        return Finding(PROBLEM, "sso", f"no SSO token for {what} ({token.path})", login)
-    if token.state == hoptree.UNREADABLE:
-        return Finding(PROBLEM, "sso", f"the SSO token file for {what} is unreadable ({token.path})", login)
-    left = token.seconds_left or 0.0
+    problem = hoptree.token_problem(token, what)
+    if problem is not None:
+        return Finding(PROBLEM, "sso", problem, f"run `credproc login --profile {profile}`")
     if token.state == hoptree.VALID:
-        return Finding(OK, "sso", f"SSO token for {what}: valid, {_minutes(left)} min left")
-    if token.state == hoptree.REFRESHABLE:
-        return Finding(
-            WARN,
-            "sso",
-            f"SSO token for {what} expired; it has a refresh token, so the next "
-            "use refreshes it without a browser",
-        )
-    return Finding(PROBLEM, "sso", f"SSO token for {what} expired {_minutes(-left)} min ago", login)
+        return Finding(OK, "sso", f"SSO token for {what}: valid, {token.minutes_left} min left")
+    return Finding(
+        WARN,
+        "sso",
+        f"SSO token for {what} expired; it has a refresh token, so the next "
+        "use refreshes it without a browser",
+    )
 
 
 def check_keyring(world: World) -> list[Finding]:
@@ -484,6 +479,8 @@ def check_aws_cli(tree: hoptree.Tree) -> list[Finding]:
     cli, name = tree.aws_cli, tree.profile
     if cli is None:
         return []
+    if cli.provider is None and tree.root.kind is None:
+        return [Finding(INFO, "aws cli", f"the AWS CLI gets no credentials from profile {name!r} either")]
     if cli.provider is None:
         return [
             Finding(
@@ -569,8 +566,8 @@ def _what(hop: hoptree.Hop) -> str:
 
 
 def _facts(hop: hoptree.Hop) -> list[str]:
-    # The label already names most of a hop; repeat only what it does not show.
-    found = [f"{key}: {value}" for key, value in hop.details if value not in hop.label]
+    # The label already names most of a hop; repeat only what it does not show as a word of its own.
+    found = [f"{key}: {value}" for key, value in hop.details if not _shown_in(value, hop.label)]
     if hop.kind is not None:
         found.append(f"cache: {_cache_text(hop.cache)}")
     if hop.sso_token is not None:
@@ -580,6 +577,12 @@ def _facts(hop: hoptree.Hop) -> list[str]:
         if hop.error.hint:
             found.append(f"  → {hop.error.hint}")
     return found
+
+
+def _shown_in(value: str, label: str) -> bool:
+    import re
+
+    return re.search(rf"(?<!\S){re.escape(value)}(?!\S)", label) is not None
 
 
 def _until(expires: int) -> str:
@@ -609,7 +612,7 @@ def _token_text(token: hoptree.TokenState) -> str:
         return "expired, refreshable without a browser"
     if token.state == hoptree.TOKEN_EXPIRED:
         return f"expired {-(minutes or 0)} min ago"
-    return f"{token.state} ({token.path})"
+    return token.state  # missing or unreadable: the FAIL line below says where
 
 
 # The version of the JSON form (`doctor --json`, described in the README): bumped only when a
@@ -685,4 +688,5 @@ def command(profile: str | None, offline: bool, as_json: bool) -> None:
     if not report.healthy:
         n = len(report.problems)
         plural = "s" if n != 1 else ""
-        raise ConfigError(f"doctor found {n} problem{plural}", "see the lines marked FAIL above")
+        where = 'the findings of level "problem"' if as_json else "the lines marked FAIL above"
+        raise ConfigError(f"doctor found {n} problem{plural}", f"see {where}")
