@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from credproc import resolve
 from credproc.cache import Cache
 from credproc.commands import doctor
 from credproc.credentials import format_expiration
@@ -619,3 +620,60 @@ def test_offline_makes_no_network_call(aws_files: AwsFiles, counting: _Counting,
     assert counting.requests == 0
     run_in_process("doctor", "--profile", "r", env=env)  # without --offline: the clock, and only that
     assert counting.requests == 1
+
+
+# ---- the tree follows resolve.chain -------------------------------------------------------------
+
+
+def _reordered(first: str, then: str) -> tuple[resolve.Provider, ...]:
+    """resolve.chain() with provider ``then`` moved to just before ``first``: the kind of change
+    that mirroring botocore's order makes."""
+    order = [p for p in resolve.chain() if p.__name__ != then]
+    at = [p.__name__ for p in order].index(first)
+    return (*order[:at], getattr(resolve, then), *order[at:])
+
+
+BOTH = f"""\
+    [profile base]
+    role_arn = arn:aws:iam::111111111111:role/base
+    source_profile = keys
+    aws_access_key_id = {BASE_KEY_ID}
+    aws_secret_access_key = {BASE_SECRET}
+
+    [profile keys]
+    aws_access_key_id = {BASE_KEY_ID}
+    aws_secret_access_key = {BASE_SECRET}
+"""
+
+
+def test_the_tree_follows_a_change_of_the_provider_order(
+    aws_files: AwsFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws_files.write_config(BOTH)
+    tree = _report("base").tree
+    assert tree is not None and [tree.root.kind, tree.root.parents[0].kind] == ["assume-role", "static"]
+    reordered = _reordered("assume_role_provider", "static_keys_provider")
+    monkeypatch.setattr(resolve, "chain", lambda: reordered)
+    tree = _report("base").tree
+    assert tree is not None and (tree.root.kind, tree.root.parents) == ("static", ())
+    assert tree.aws_cli == doctor.hoptree.AwsCli("config-file", False)
+
+
+def test_the_aws_cli_provider_follows_where_the_process_provider_stands(
+    aws_files: AwsFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys in the config file and a credproc line for the profile itself: botocore runs the line
+    (its process provider comes before config-file keys); credproc, called so, skips the line and
+    answers with the keys. Which one the AWS CLI uses is read off resolve.chain's order."""
+    aws_files.write_config(
+        textwrap.dedent(STATIC)
+        + f"credential_process = {sys.executable} -m credproc credential-process --profile dev\n"
+    )
+    tree = _report("dev").tree
+    assert tree is not None and tree.root.kind == "static"
+    assert tree.aws_cli == doctor.hoptree.AwsCli("config-file", False)  # today's order: keys first
+    reordered = _reordered("static_keys_provider", "process_provider")
+    monkeypatch.setattr(resolve, "chain", lambda: reordered)
+    tree = _report("dev").tree
+    assert tree is not None and tree.root.kind == "static"  # credproc still answers with the keys
+    assert tree.aws_cli == doctor.hoptree.AwsCli("custom-process", True)
