@@ -105,6 +105,9 @@ class AwsCli:
 
     provider: str | None
     through_credproc: bool
+    # The profile below where botocore, resolving on its own, finds nothing: its hop is one only
+    # credproc makes (keys in the keyring, Roles Anywhere) and it has no credproc line.
+    stops_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -356,7 +359,7 @@ def aws_cli(ctx: Context, name: str, top: Source | None) -> AwsCli | None:
     except CredprocError:
         return None
     through_credproc = AwsCli("custom-process", True)
-    self_line = _credproc_line_target(ctx, record.credential_process) == name
+    self_line = _self_line(ctx, name)
     if top is None:  # its own hop does not build: no provider of botocore's gives anything either
         return through_credproc if self_line else AwsCli(None, False)
     if top.profile is not None and top.profile != name:
@@ -372,7 +375,42 @@ def aws_cli(ctx: Context, name: str, top: Source | None) -> AwsCli | None:
         except ConfigError:
             runs_credproc = False
         return AwsCli(method, runs_credproc)
-    return AwsCli(method, False)
+    return AwsCli(method, False, _stops_at(ctx, top))
+
+
+def _self_line(ctx: Context, name: str | None) -> bool:
+    """Whether profile ``name`` has a credential_process line calling credproc for itself."""
+    if name is None or name not in ctx.config.profiles:
+        return False
+    try:
+        return _credproc_line_target(ctx, read_profile(ctx.config, name).credential_process) == name
+    except ConfigError:
+        return False
+
+
+def _stops_at(ctx: Context, source: Source) -> str | None:
+    """The first profile under ``source`` whose hop botocore cannot make, following only the hops
+    botocore itself takes (a hop reached through a credproc line is credproc's to resolve)."""
+    for parent in source.parents():
+        if parent.profile not in (source.profile, _source_profile(ctx, source.profile)):
+            continue  # reached through a credential_process line calling credproc
+        if parent.botocore_method() is None:
+            if not _self_line(ctx, parent.profile):
+                return parent.profile
+            continue
+        found = _stops_at(ctx, parent)
+        if found is not None:
+            return found
+    return None
+
+
+def _source_profile(ctx: Context, name: str | None) -> str | None:
+    if name is None or name not in ctx.config.profiles:
+        return None
+    try:
+        return read_profile(ctx.config, name).source_profile
+    except ConfigError:
+        return None
 
 
 def _process_first(ctx: Context, name: str) -> bool:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from credproc import resolve
+from credproc import keystore, resolve
 from credproc.cache import Cache
 from credproc.commands import doctor
 from credproc.credentials import format_expiration
 from tests.conftest import BASE_KEY_ID, BASE_SECRET, AwsFiles
+from tests.support.keyrings import MemoryKeyring
 from tests.support.moto_sts import MotoSTS
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
 from tests.support.ra_world import RaPki
@@ -171,7 +172,7 @@ def test_the_chain_as_json(chain: AwsFiles, sts: MotoSTS) -> None:
         "findings",
     }
     assert (data["version"], data["profile"], data["healthy"], data["problems"]) == (1, "top", True, 0)
-    assert data["aws_cli"] == {"provider": "assume-role", "through_credproc": False}
+    assert data["aws_cli"] == {"provider": "assume-role", "through_credproc": False, "stops_at": None}
     assert data["first_failure"] is None
     top = data["tree"]
     assert isinstance(top, dict)
@@ -403,7 +404,7 @@ def test_the_sso_profile_as_json(sso: SsoEmulator, hermetic_env: Path) -> None:
         "message": f"no SSO token for sso-session 'corp' ({path})",
         "hint": "run `credproc login --profile dev`",
     }
-    assert data["aws_cli"] == {"provider": "sso", "through_credproc": False}
+    assert data["aws_cli"] == {"provider": "sso", "through_credproc": False, "stops_at": None}
     write_token(hermetic_env, sso.emulator, expires_in=3600)
     code, data = _json("dev")
     assert code == 0
@@ -459,7 +460,7 @@ def test_a_roles_anywhere_profile_with_its_credproc_line_goes_through_credproc(
     aws_files.write_config(block)
     code, data = _json("ra")
     assert code == 0, data
-    assert data["aws_cli"] == {"provider": "custom-process", "through_credproc": True}
+    assert data["aws_cli"] == {"provider": "custom-process", "through_credproc": True, "stops_at": None}
     assert data["tree"]["kind"] == "rolesanywhere"
 
 
@@ -499,7 +500,7 @@ def test_a_credential_process_is_named_by_its_program_only(aws_files: AwsFiles, 
     assert code == 0
     assert PASSWORD not in json.dumps(data)
     assert data["tree"]["details"] == {"program": "helper"}
-    assert data["aws_cli"] == {"provider": "custom-process", "through_credproc": False}
+    assert data["aws_cli"] == {"provider": "custom-process", "through_credproc": False, "stops_at": None}
 
 
 def test_a_credential_process_whose_program_is_gone_fails_at_its_hop(aws_files: AwsFiles) -> None:
@@ -534,6 +535,70 @@ def test_a_credproc_line_with_its_own_flags_goes_through_credproc(aws_files: Aws
     tree = _report("f").tree
     assert tree is not None and tree.root.kind == "credential-process"
     assert tree.aws_cli == doctor.hoptree.AwsCli("custom-process", True)
+
+
+# ---- keys in the keyring ---------------------------------------------------------------------
+
+ON_KEYRING = """\
+    [profile base]
+    region = eu-west-1
+
+    [profile top]
+    role_arn = arn:aws:iam::222222222222:role/top
+    source_profile = base
+"""
+
+
+def test_a_chain_on_keyring_keys_says_where_the_aws_cli_finds_nothing(
+    aws_files: AwsFiles, memory: MemoryKeyring
+) -> None:
+    keystore.store(keystore.KEYS, "base", keystore.AccessKeys(BASE_KEY_ID, BASE_SECRET).to_json())
+    aws_files.write_config(ON_KEYRING)
+    report = _report("top")
+    assert _tree(report) == _expect(
+        """
+        profile 'top'
+        └─ assume arn:aws:iam::222222222222:role/top  [assume-role, profile 'top']
+           │  region: us-east-1
+           │  cache: nothing cached
+           └─ static keys AKIA… from the OS keyring  [keyring, profile 'base']
+                 cache: never (long-term keys are not written to disk)
+        """
+    )
+    assert report.tree is not None
+    assert report.tree.aws_cli == doctor.hoptree.AwsCli("assume-role", False, stops_at="base")
+    text = doctor.render(report)
+    assert "but finds no credentials in profile 'base': only credproc reads its source" in text
+    assert BASE_SECRET not in text
+
+
+def test_a_chain_on_keyring_keys_with_their_credproc_line_is_whole_for_the_aws_cli(
+    aws_files: AwsFiles, memory: MemoryKeyring
+) -> None:
+    keystore.store(keystore.KEYS, "base", keystore.AccessKeys(BASE_KEY_ID, BASE_SECRET).to_json())
+    aws_files.config.write_text(
+        textwrap.dedent(ON_KEYRING).replace(
+            "region = eu-west-1\n",
+            f"region = eu-west-1\ncredential_process = {sys.executable} -m credproc credential-process --profile base\n",
+        )
+    )
+    tree = _report("top").tree
+    assert tree is not None and tree.root.parents[0].kind == "keyring"
+    assert tree.aws_cli == doctor.hoptree.AwsCli("assume-role", False, stops_at=None)
+
+
+def test_an_mfa_session_on_keyring_keys_is_its_own_hop(aws_files: AwsFiles, memory: MemoryKeyring) -> None:
+    keystore.store(keystore.KEYS, "base", keystore.AccessKeys(BASE_KEY_ID, BASE_SECRET).to_json())
+    aws_files.write_config(ON_KEYRING + "    mfa_serial = arn:aws:iam::111111111111:mfa/me\n")
+    tree = _report("top").tree
+    assert tree is not None
+    [session] = tree.root.parents
+    assert (session.kind, session.profile, dict(session.details)) == (
+        "mfa-session",
+        "base",
+        {"mfa_serial": "arn:aws:iam::111111111111:mfa/me", "duration_seconds": "3600"},
+    )
+    assert [p.kind for p in session.parents] == ["keyring"]
 
 
 # ---- the AWS CLI's provider, checked against botocore itself -----------------------------------

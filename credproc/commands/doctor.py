@@ -493,6 +493,18 @@ def check_aws_cli(tree: hoptree.Tree) -> list[Finding]:
         ]
     if cli.through_credproc:
         text = f"the AWS CLI runs credproc for profile {name!r} (botocore's {cli.provider} provider)"
+    elif cli.stops_at is not None:
+        stop = cli.stops_at
+        return [
+            Finding(
+                INFO,
+                "aws cli",
+                f"the AWS CLI resolves profile {name!r} itself (botocore's {cli.provider} provider), but "
+                f"finds no credentials in profile {stop!r}: only credproc reads its source",
+                f"`credproc configure {stop}` adds a credential_process line through which the AWS CLI "
+                "and SDKs use credproc",
+            )
+        ]
     else:
         text = (
             f"the AWS CLI resolves profile {name!r} itself (botocore's {cli.provider} provider, not credproc)"
@@ -640,7 +652,9 @@ def to_json(report: Report) -> str:
 
 
 def _json_aws_cli(cli: hoptree.AwsCli | None) -> dict[str, object] | None:
-    return None if cli is None else {"provider": cli.provider, "through_credproc": cli.through_credproc}
+    if cli is None:
+        return None
+    return {"provider": cli.provider, "through_credproc": cli.through_credproc, "stops_at": cli.stops_at}
 
 
 def _json_failure(hop: hoptree.Hop | None) -> dict[str, object] | None:
