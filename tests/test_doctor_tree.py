@@ -464,6 +464,25 @@ def test_a_roles_anywhere_profile_with_its_credproc_line_goes_through_credproc(
     assert data["tree"]["kind"] == "rolesanywhere"
 
 
+def test_a_pin_in_a_pkcs11_uri_is_shown_nowhere(aws_files: AwsFiles) -> None:
+    uri = "pkcs11:token=dev;object=id?pin-value=4711"
+    aws_files.write_config(
+        "[profile ra]\n"
+        f"rolesanywhere_trust_anchor_arn = {TRUST_ANCHOR_ARN}\n"
+        f"rolesanywhere_profile_arn = {PROFILE_ARN}\n"
+        f"rolesanywhere_role_arn = {ROLE_ARN}\n"
+        f"rolesanywhere_certificate = {uri}\n"
+        "rolesanywhere_pkcs11_lib = /usr/lib/softhsm/libsofthsm2.so\n"
+    )
+    report = _report("ra")
+    assert f"Roles Anywhere {ROLE_ARN} with certificate pkcs11:token=dev;object=id  [rolesanywhere" in _tree(
+        report
+    )
+    code, data = _json("ra")
+    assert code == 0
+    assert "4711" not in doctor.render(report) + json.dumps(data)
+
+
 def test_a_missing_private_key_is_where_roles_anywhere_fails(aws_files: AwsFiles, ra_offline: RaPki) -> None:
     block, _, key = _ra_block(ra_offline)
     aws_files.write_config(block)

@@ -186,3 +186,23 @@ class TestRolesAnywhereSource(SourceContract):
 
     def test_the_certificate_and_key_files_are_deps(self) -> None:
         assert self.source().deps() == ["/certs/me.pem", "/certs/me.key"]
+
+
+class TestRolesAnywhereTokenSource(SourceContract):
+    """Certificate and key in a PKCS#11 token, the PIN in the URI: shown nowhere."""
+
+    kind = "rolesanywhere"
+    secrets = ("pin-value=4711",)
+
+    def source(self) -> Source:
+        uri = "pkcs11:token=dev;object=id?pin-value=4711"
+        return dataclasses.replace(
+            roles_anywhere(), certificate=uri, private_key=uri, pkcs11_lib="/lib/p11.so"
+        )
+
+    def other_source(self) -> Source:
+        return dataclasses.replace(self.source(), role_arn=OTHER_ROLE)  # type: ignore[type-var]
+
+    def test_the_uri_is_shown_without_its_pin(self) -> None:
+        assert self.source().details()["certificate"] == "pkcs11:token=dev;object=id"
+        assert self.source().describe()[0].endswith("with certificate pkcs11:token=dev;object=id")
