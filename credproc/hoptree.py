@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from credproc import cachefile
 from credproc.cachekey import hop_key
-from credproc.config import AwsConfig, Section, read_profile
+from credproc.config import AwsConfig, ProfileRecord, Section, read_profile
 from credproc.credentials import minutes_left
 from credproc.errors import ConfigError, CredprocError
 from credproc.resolve import build_source
@@ -249,9 +249,10 @@ class _Explorer:
         return None
 
     def _process_failure(self, profile: str) -> Failure | None:
+        record = _record(self.ctx, profile)
         try:
-            argv = split_command(read_profile(self.ctx.config, profile).credential_process or "")
-        except CredprocError as exc:
+            argv = split_command(record.credential_process or "") if record else []
+        except ConfigError as exc:
             return Failure(exc.message)
         why = self.probe.program_missing(argv[0]) if argv else "an empty command line"
         if why is None:
@@ -305,11 +306,21 @@ def _credproc_line_target(ctx: Context, command: str | None) -> str | None:
         return None
 
 
+def _record(ctx: Context, name: str | None) -> ProfileRecord | None:
+    """Profile ``name`` as the resolution reads it, or None when it is absent or unreadable (the
+    resolution itself reports why)."""
+    if name is None or name not in ctx.config.profiles:
+        return None
+    try:
+        return read_profile(ctx.config, name)
+    except ConfigError:
+        return None
+
+
 def _referred(ctx: Context, name: str) -> set[str]:
     """The profiles that profile ``name`` names as a source of its own."""
-    try:
-        record = read_profile(ctx.config, name)
-    except ConfigError:
+    record = _record(ctx, name)
+    if record is None:
         return set()
     found = {record.source_profile, _credproc_line_target(ctx, record.credential_process)}
     return {p for p in found if p}
@@ -354,9 +365,8 @@ def aws_cli(ctx: Context, name: str, top: Source | None) -> AwsCli | None:
     provider comes first in ``resolve.chain``; that is asked of the chain itself, by building the
     profile once more with the line swapped for one that is not credproc.
     """
-    try:
-        record = read_profile(ctx.config, name)
-    except CredprocError:
+    record = _record(ctx, name)
+    if record is None:
         return None
     through_credproc = AwsCli("custom-process", True)
     self_line = _self_line(ctx, name)
@@ -380,12 +390,8 @@ def aws_cli(ctx: Context, name: str, top: Source | None) -> AwsCli | None:
 
 def _self_line(ctx: Context, name: str | None) -> bool:
     """Whether profile ``name`` has a credential_process line calling credproc for itself."""
-    if name is None or name not in ctx.config.profiles:
-        return False
-    try:
-        return _credproc_line_target(ctx, read_profile(ctx.config, name).credential_process) == name
-    except ConfigError:
-        return False
+    record = _record(ctx, name)
+    return record is not None and _credproc_line_target(ctx, record.credential_process) == name
 
 
 def _stops_at(ctx: Context, source: Source) -> str | None:
@@ -405,12 +411,8 @@ def _stops_at(ctx: Context, source: Source) -> str | None:
 
 
 def _source_profile(ctx: Context, name: str | None) -> str | None:
-    if name is None or name not in ctx.config.profiles:
-        return None
-    try:
-        return read_profile(ctx.config, name).source_profile
-    except ConfigError:
-        return None
+    record = _record(ctx, name)
+    return record.source_profile if record else None
 
 
 def _process_first(ctx: Context, name: str) -> bool:

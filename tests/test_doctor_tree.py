@@ -761,3 +761,90 @@ def test_the_aws_cli_provider_follows_where_the_process_provider_stands(
     tree = _report("dev").tree
     assert tree is not None and tree.root.kind == "static"  # credproc still answers with the keys
     assert tree.aws_cli == doctor.hoptree.AwsCli("custom-process", True)
+
+
+# ---- the other states a hop can be in ----------------------------------------------------------
+
+
+def test_an_expired_hop_and_an_unusable_cache_folder_are_told_apart(chain: AwsFiles, sts: MotoSTS) -> None:
+    assert run_in_process("credential-process", "--profile", "middle").returncode == 0
+    expires = _hop_entry("middle")
+    assert f"cache: expired at {_until(expires)}" in _tree(_report("top", clock=expires + 60))
+    Path(os.environ["CREDPROC_CACHE_DIR"]).chmod(0o777)
+    tree = _tree(_report("top", clock=expires - 1800))
+    assert "cache: unknown (credproc does not use the cache folder, see above)" in tree
+    assert "cached until" not in tree
+
+
+def test_an_sso_token_that_expired_is_told_from_one_that_refreshes(
+    sso: SsoEmulator, hermetic_env: Path
+) -> None:
+    write_token(hermetic_env, sso.emulator, expires_in=-600)
+    tree = _tree(_report("dev", clock=sso.emulator.clock()))
+    assert "sso token: expired 10 min ago" in tree
+    assert "FAIL: SSO token for sso-session 'corp' expired 10 min ago" in tree
+    write_token(hermetic_env, sso.emulator, expires_in=-600, refreshable=True)
+    tree = _tree(_report("dev", clock=sso.emulator.clock()))
+    assert "sso token: expired, refreshable without a browser" in tree
+    assert "FAIL" not in tree
+
+
+def test_a_web_identity_token_file_that_is_missing_fails_at_its_hop(
+    aws_files: AwsFiles, tmp_path: Path
+) -> None:
+    token = tmp_path / "token"
+    aws_files.write_config(
+        f"[profile w]\nrole_arn = arn:aws:iam::222222222222:role/w\nweb_identity_token_file = {token}\n"
+    )
+    tree = _report("w").tree
+    assert tree is not None and tree.root.kind == "web-identity" and tree.root.error is not None
+    assert tree.root.error.message == f"cannot read web_identity_token_file {token}"
+    assert tree.aws_cli == doctor.hoptree.AwsCli("assume-role-with-web-identity", False)
+    token.write_text("eyJ.a.b")
+    tree = _report("w").tree
+    assert tree is not None and tree.root.error is None
+
+
+def test_hops_sound_alone_but_not_together_fail_at_the_upper_one(
+    aws_files: AwsFiles, memory: MemoryKeyring
+) -> None:
+    """The MFA session over keyring keys reads the keys' profile: a bad duration there breaks the
+    role above, while the keys' profile alone resolves."""
+    keystore.store(keystore.KEYS, "base", keystore.AccessKeys(BASE_KEY_ID, BASE_SECRET).to_json())
+    aws_files.write_config(
+        ON_KEYRING.replace("region = eu-west-1", "region = eu-west-1\n    mfa_session_duration = soon")
+        + "    mfa_serial = arn:aws:iam::111111111111:mfa/me\n"
+    )
+    tree = _report("top").tree
+    assert tree is not None
+    failing = tree.root.failing()
+    assert failing is tree.root and failing.kind == "assume-role" and failing.error is not None
+    assert "mfa_session_duration of profile 'base'" in failing.error.message
+    assert [p.kind for p in tree.root.parents] == ["keyring"] and tree.root.parents[0].error is None
+
+
+def test_a_profile_whose_lines_cannot_be_read_fails_at_its_own_hop(aws_files: AwsFiles) -> None:
+    aws_files.write_config(
+        "[profile x]\nrole_arn = arn:aws:iam::222222222222:role/x\nsource_profile =\n    a = b\n"
+    )
+    report = _report("x")
+    assert report.tree is not None and report.tree.aws_cli is None
+    assert report.tree.root == doctor.hoptree.Hop(
+        "x",
+        None,
+        "profile 'x'",
+        error=doctor.hoptree.Failure("source_profile must be a single value, not a nested block"),
+    )
+    assert not report.healthy
+
+
+def test_a_nested_block_where_a_value_belongs_is_reported_not_thrown(aws_files: AwsFiles) -> None:
+    aws_files.write_config(
+        "[profile x]\nrole_arn = arn:aws:iam::222222222222:role/x\nsource_profile =\n    a = b\n"
+        "[profile y]\ncredential_process =\n    a = b\n"
+    )
+    for profile in ("x", "y"):
+        done = run_in_process("doctor", "--profile", profile, "--offline")
+        assert done.returncode == 1
+        assert " FAIL  resolution         " in done.stdout and "resolution tree:" in done.stdout
+        assert done.stderr.startswith("credproc: error: doctor found")

@@ -181,7 +181,7 @@ def _explain(cfg: AwsConfig, profile: str, exc: CredprocError) -> str:
 
 
 def _self_loop_text(cfg: AwsConfig, profile: str) -> str | None:
-    command = get_str(cfg.profiles.get(profile, {}), "credential_process")
+    command = _line(cfg.profiles.get(profile, {}), "credential_process")
     if not command:
         return None
     try:
@@ -200,7 +200,7 @@ def check_credential_processes(world: World, cfg: AwsConfig) -> list[Finding]:
     """Every profile's credential_process: the program exists, and credproc lines do not loop."""
     found = []
     for name in sorted(cfg.profiles):
-        command = get_str(cfg.profiles[name], "credential_process")
+        command = _line(cfg.profiles[name], "credential_process")
         if not command:
             continue
         try:
@@ -311,7 +311,16 @@ def _chain(cfg: AwsConfig, profile: str) -> Iterator[str]:
     while name and name in cfg.profiles and name not in seen:
         seen.add(name)
         yield name
-        name = get_str(cfg.profiles[name], "source_profile")
+        name = _line(cfg.profiles[name], "source_profile")
+
+
+def _line(section: config.Section, key: str) -> str | None:
+    """A key's value, None for a nested block: the resolution finding already says what is wrong,
+    and the other checks still run."""
+    try:
+        return get_str(section, key)
+    except ConfigError:
+        return None
 
 
 def sso_token_path(environ: Mapping[str, str], cache_name: str) -> str:
@@ -325,8 +334,8 @@ def check_sso(world: World, cfg: AwsConfig, profile: str) -> list[Finding]:
     found = []
     for name in _chain(cfg, profile):
         section = cfg.profiles[name]
-        session = get_str(section, "sso_session")
-        start_url = get_str(section, "sso_start_url")
+        session = _line(section, "sso_session")
+        start_url = _line(section, "sso_start_url")
         if not session and not start_url:
             continue
         key = session or start_url or ""
