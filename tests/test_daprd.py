@@ -38,6 +38,8 @@ from tests.support.daprd import (
     table,
 )
 from tests.support.moto_sts import MotoSTS
+from tests.support.ra_world import RaWorld
+from tests.support.sso_emulator import SsoEmulator, sso_fixture, sso_server_fixture, write_token  # noqa: F401
 
 # Rotation within a test's time, with the product's defaults left alone: every AssumeRole answer
 # lives LIFETIME seconds, just over the 10 minutes below which credproc refuses fresh keys (it warns
@@ -198,3 +200,64 @@ def test_exec_server_keeps_daprd_working_across_rotations_while_plain_exec_fails
         f"served daprd: {served_tally.ok} state operations, 0 failed, keys {len(used)}; "
         f"plain daprd: {plain_tally.ok} ok then {len(plain_tally.failed)} failed"
     )
+
+
+def _round_trip_as(
+    profile: str,
+    mode: tuple[str, ...],
+    daprd: Path,
+    sts: MotoSTS,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
+    """The keys credproc resolves for profile; a table made with them; daprd under ``credproc exec``
+    (mode: plain or --server) saving, getting and deleting state in it; and moto's word that every
+    DynamoDB call daprd made was signed with those keys and answered 200."""
+    keys = _resolved(profile)
+    with table(sts, keys, monkeypatch) as made:
+        car = sidecar(tmp_path, daprd, made.name, sts.url)
+        cmd = [*CREDPROC, "exec", "--profile", profile, *mode, "--", *car.args]
+        with running(cmd, car, tmp_path / "daprd.log"):
+            state_round_trip(car)
+        calls = made.front.snapshot()
+    assert {"GetItem", "PutItem", "DeleteItem"} <= {call.operation for call in calls}, calls
+    assert {call.key for call in calls} == {keys["AccessKeyId"]}, calls
+    assert {call.status for call in calls} == {200}, calls
+    return keys
+
+
+MODES = pytest.mark.parametrize("mode", [(), ("--server",)], ids=["exec", "exec-server"])
+
+
+@MODES
+def test_daprd_stores_state_with_the_keys_credproc_resolved_for_an_sso_profile(
+    sso: SsoEmulator,
+    hermetic_env: Path,
+    daprd_bin: Path,
+    sts: MotoSTS,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: tuple[str, ...],
+) -> None:
+    write_token(hermetic_env, sso.emulator)  # as `aws sso login` leaves it: valid for an hour
+    keys = _round_trip_as("dev", mode, daprd_bin, sts, tmp_path, monkeypatch)
+    # The keys are the portal's (GetRoleCredentials), fetched once: daprd's run hit the cache.
+    assert sso.emulator.count("GetRoleCredentials") == 1
+    assert keys["AccessKeyId"].startswith("ASIA")
+
+
+@MODES
+def test_daprd_stores_state_with_the_keys_credproc_resolved_for_a_roles_anywhere_profile(
+    ra: RaWorld,
+    aws_files: AwsFiles,
+    daprd_bin: Path,
+    sts: MotoSTS,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: tuple[str, ...],
+) -> None:
+    aws_files.write_config(ra.profile_block(ra.identity("p256", password=None)))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ROLESANYWHERE", ra.url)
+    keys = _round_trip_as("ra", mode, daprd_bin, sts, tmp_path, monkeypatch)
+    # The emulator's first CreateSession answer, and its only one: daprd's run hit the cache.
+    assert keys["AccessKeyId"] == "ASIARAEMU00000000001" and ra.world.calls == 1
