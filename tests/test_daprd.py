@@ -13,24 +13,23 @@ as AWS does: HTTP 400, UnrecognizedClientException.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_KEY_ID, CREDPROC, AwsFiles, require, run_credproc
-from tests.support.daprd import (
-    DAPRD,
+from tests.conftest import CREDPROC, AwsFiles, run_credproc
+from tests.support.daprd import (  # noqa: F401 - fixtures
     Table,
     Tally,
     assert_loopback_only,
+    daprd_bin_fixture,
     daprd_env,
     daprd_pid,
     daprd_version,
+    dynamodb_fixture,
     environ_of,
-    executable,
+    resolved,
     running,
     sidecar,
     state_ops,
@@ -51,33 +50,6 @@ LIFETIME = 615
 WINDOW = 600
 SERVER_MAX_TTL = 60
 ROTATIONS_WITHIN = 150.0  # bounded wait for two rotations (some 30 s)
-
-
-@pytest.fixture
-def daprd_bin() -> Path:
-    require(
-        "daprd",
-        executable(DAPRD),
-        f"no executable at {DAPRD}: .ci/install.d/70-go.sh builds it (or set CREDPROC_TEST_DAPRD)",
-    )
-    return DAPRD
-
-
-def _resolved(profile: str) -> dict[str, str]:
-    done = run_credproc("credential-process", "--profile", profile)
-    assert done.returncode == 0, done.stderr
-    keys: dict[str, str] = json.loads(done.stdout)
-    return keys
-
-
-@pytest.fixture
-def dynamodb(chain: AwsFiles, sts: MotoSTS, monkeypatch: pytest.MonkeyPatch) -> Iterator[Table]:
-    """A fresh table in the chain's top role's account, made with the keys credproc resolves for
-    that role, and the front recording who signs each DynamoDB call after that."""
-    keys = _resolved("top")
-    assert keys["AccessKeyId"].startswith("ASIA") and keys["AccessKeyId"] != BASE_KEY_ID
-    with table(sts, keys, monkeypatch) as made:
-        yield made
 
 
 # ---- the tests ------------------------------------------------------------------------------------
@@ -213,7 +185,7 @@ def _round_trip_as(
     """The keys credproc resolves for profile; a table made with them; daprd under ``credproc exec``
     (mode: plain or --server) saving, getting and deleting state in it; and moto's word that every
     DynamoDB call daprd made was signed with those keys and answered 200."""
-    keys = _resolved(profile)
+    keys = resolved(profile)
     with table(sts, keys, monkeypatch) as made:
         car = sidecar(tmp_path, daprd, made.name, sts.url)
         cmd = [*CREDPROC, "exec", "--profile", profile, *mode, "--", *car.args]

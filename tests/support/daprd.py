@@ -35,6 +35,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_credproc
+from tests.support.world import BASE_KEY_ID, AwsFiles, require
 
 REPO = Path(__file__).resolve().parent.parent.parent
 GO_MODULE = REPO / "tests" / "go" / "daprd"
@@ -215,6 +217,36 @@ def table(sts: MotoSTS, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
         client.delete_table(TableName=name)
 
 
+# ---- fixtures the daprd and Dapr CLI tests share -----------------------------------------------
+
+
+@pytest.fixture(name="daprd_bin")
+def daprd_bin_fixture() -> Path:
+    require(
+        "daprd",
+        executable(DAPRD),
+        f"no executable at {DAPRD}: .ci/install.d/70-go.sh builds it (or set CREDPROC_TEST_DAPRD)",
+    )
+    return DAPRD
+
+
+def resolved(profile: str) -> dict[str, str]:
+    done = run_credproc("credential-process", "--profile", profile)
+    assert done.returncode == 0, done.stderr
+    keys: dict[str, str] = json.loads(done.stdout)
+    return keys
+
+
+@pytest.fixture(name="dynamodb")
+def dynamodb_fixture(chain: AwsFiles, sts: MotoSTS, monkeypatch: pytest.MonkeyPatch) -> Iterator[Table]:
+    """A fresh table in the chain's top role's account, made with the keys credproc resolves for
+    that role, and the front recording who signs each DynamoDB call after that."""
+    keys = resolved("top")
+    assert keys["AccessKeyId"].startswith("ASIA") and keys["AccessKeyId"] != BASE_KEY_ID
+    with table(sts, keys, monkeypatch) as made:
+        yield made
+
+
 # ---- daprd's files and command line --------------------------------------------------------------
 
 COMPONENT = """\
@@ -267,7 +299,11 @@ def free_ports(count: int) -> list[int]:
 @dataclass
 class Sidecar:
     http: int
-    args: list[str]
+    args: list[str]  # daprd's command line
+    resources: Path
+    config: Path
+    grpc: int
+    internal: int
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.http}{path}"
@@ -307,7 +343,7 @@ def sidecar(folder: Path, daprd: Path, table: str, endpoint: str) -> Sidecar:
         "--log-level",
         "info",
     ]
-    return Sidecar(http, args)
+    return Sidecar(http, args, resources, config, grpc, internal)
 
 
 def daprd_env() -> dict[str, str]:
@@ -329,7 +365,11 @@ def http(method: str, url: str, body: object = None) -> tuple[int, bytes]:
 
 @contextlib.contextmanager
 def running(
-    cmd: list[str], sidecar: Sidecar, log: Path, extra_env: dict[str, str] | None = None
+    cmd: list[str],
+    sidecar: Sidecar,
+    log: Path,
+    extra_env: dict[str, str] | None = None,
+    ready: str = "/v1.0/healthz",
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start cmd (credproc exec ... -- daprd ...), wait until daprd's healthz answers 204, and stop it
     with SIGTERM afterwards (credproc passes it on), killing the group if it hangs."""
@@ -348,7 +388,7 @@ def running(
             if proc.poll() is not None:
                 pytest.fail(f"daprd exited with {proc.returncode} before it was ready:\n{log.read_text()}")
             with contextlib.suppress(OSError):
-                if http("GET", sidecar.url("/v1.0/healthz"))[0] == 204:
+                if http("GET", sidecar.url(ready))[0] == 204:
                     break
             if time.monotonic() > deadline:
                 pytest.fail(f"daprd not ready within {READY_WITHIN:.0f} s:\n{log.read_text()}")
@@ -474,12 +514,19 @@ def _is_loopback(address: str) -> bool:
     return ip.startswith(("127.", "::ffff:127.")) or ip == "::1"
 
 
-def assert_loopback_only(pid: int) -> list[tuple[str, str, str]]:
+def assert_loopback_only(pid: int, listening_anywhere: Iterable[int] = ()) -> list[tuple[str, str, str]]:
+    """Every internet socket of the process is TCP on the loopback; except listeners on the ports
+    ``listening_anywhere`` (which the caller knows it cannot put on 127.0.0.1)."""
+    ports = {str(port) for port in listening_anywhere}
+
+    def exempt(local: str, remote: str) -> bool:
+        return local.rsplit(":", 1)[1] in ports and remote.rsplit(":", 1)[1] in ("0", "*")
+
     sockets = _inet_sockets(pid)
     assert sockets, "daprd holds no internet socket at all: it cannot be serving"
     assert not [s for s in sockets if s[0].startswith(("udp", "raw"))], sockets  # no mDNS, no probing
     for table, local, remote in sockets:
-        assert _is_loopback(local), (table, local, remote)
+        assert _is_loopback(local) or exempt(local, remote), (table, local, remote)
         assert remote.endswith(":0") or _is_loopback(remote), (table, local, remote)
     # The same through ss, as a person would check it: every socket of daprd's is on 127.0.0.1.
     listed = subprocess.run(["ss", "-H", "-tuanp"], capture_output=True, text=True, timeout=10, check=False)
@@ -488,5 +535,5 @@ def assert_loopback_only(pid: int) -> list[tuple[str, str, str]]:
         assert mine, listed.stdout
         for cols in mine:
             assert cols[0] == "tcp", cols
-            assert _is_loopback(cols[4]), cols
+            assert _is_loopback(cols[4]) or exempt(cols[4], cols[5]), cols
     return sockets
