@@ -2,12 +2,10 @@
 credproc resolved (issue 13). How daprd is built, found and run loopback-only: tests/support/daprd.py.
 
 Credential rotation within a test's time comes from test-only settings, credproc's defaults left
-alone: the moto front (MotoFront.lifetime) moves the Expiration of every AssumeRole answer to 615 s
-ahead (moto's own is an hour), the test passes ``--refresh-window 600``, so credproc rotates 15 s into
-each key's life, and CREDPROC_SERVER_MAX_TTL=60 has the endpoint advertise at most a minute, so the
-SDK in daprd asks credproc on each call.
-"Revoked at moto" is the same front answering any DynamoDB call signed with a key the test revoked
-as AWS does: HTTP 400, UnrecognizedClientException.
+alone (see LIFETIME below): the moto front shortens the Expiration of moto's AssumeRole answers to
+615 s, the test passes ``--refresh-window 600`` and CREDPROC_SERVER_MAX_TTL=60. "Revoked at moto" is
+the same front answering any DynamoDB call signed with a key the test revoked as AWS does: HTTP 400,
+UnrecognizedClientException.
 """
 
 from __future__ import annotations
@@ -147,7 +145,7 @@ def test_exec_server_keeps_daprd_working_across_rotations_while_plain_exec_fails
         used: list[str] = []  # the keys the served daprd signed with, in order
         deadline = time.monotonic() + ROTATIONS_WITHIN
         while True:
-            state_ops(served, served_tally)
+            assert state_ops(served, served_tally), served_tally.failed
             for call in front.snapshot():
                 if call.key != plain_key and call.key not in used:
                     used.append(call.key)
