@@ -87,6 +87,9 @@ def test_dapr_run_under_exec_server_gives_the_sidecar_credprocs_credentials(
         "--dapr-listen-addresses", "127.0.0.1",
     ]  # fmt: skip
     log = tmp_path / "dapr-run.log"
+    # `dapr run` v1.12 always gives daprd a placement address (localhost:50005 when none is given),
+    # and daprd 1.18 keeps /v1.0/healthz unready while no placement service answers; the outbound
+    # check says its components are up, which is what the state API needs.
     with running(cmd, car, log, ready="/v1.0/healthz/outbound") as proc:
         state_round_trip(car)
         sidecar_pid = daprd_pid(proc.pid, daprd_bin)
@@ -102,6 +105,7 @@ def test_dapr_run_under_exec_server_gives_the_sidecar_credprocs_credentials(
         assert_loopback_only(sidecar_pid, listening_anywhere={metrics, car.internal})
     text = log.read_text()
     assert "never re-reads" not in text  # --server: no warning
+    assert not (Path.home() / ".dapr").exists()  # nothing fell back to what `dapr init` would install
     # The CLI's own account of it: it found the daprd it was pointed at, ran it, and stopped it.
     assert "You're up and running!" in text and "Exited Dapr successfully" in text, text
     calls = dynamodb.front.snapshot()
