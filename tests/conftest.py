@@ -53,6 +53,7 @@ E2E_MODULES = {
     "test_sso_interop",
     "test_bench",
     "test_daprd",
+    "test_dapr_cli",
     "test_go_sdkv2",
     "test_go_peers",
 }
