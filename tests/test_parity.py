@@ -36,11 +36,6 @@ def harness(servers: Harness, memory: MemoryKeyring) -> Harness:
     return servers
 
 
-def known(why: str) -> pytest.MarkDecorator:
-    """A parity bug of issue 11 that credproc has today (phase 2 fixes it and drops the mark)."""
-    return pytest.mark.xfail(strict=True, reason=f"issue 11: {why}")
-
-
 # Shrinking a world takes hypothesis minutes (every step resolves it twice); parity.minimal
 # shrinks line by line in seconds, so the report shows the smallest world either way.
 SHRINK = os.environ.get("CREDPROC_PARITY_SHRINK") == "1"
@@ -51,7 +46,6 @@ EXAMPLES = int(os.environ.get("CREDPROC_PARITY_EXAMPLES", "200"))
 SHARDS = 2
 
 
-@known("credproc's order, partial keys, token names, static sources and SSO triggers differ from botocore's")
 @pytest.mark.parametrize("shard", range(SHARDS))
 @settings(
     max_examples=max(1, EXAMPLES // SHARDS),
@@ -280,7 +274,6 @@ def test_keys_in_both_files_the_credentials_file_wins(harness: Harness) -> None:
     agree(expected, got)
 
 
-@known("aws_security_token is ignored")
 def test_security_token_is_read(harness: Harness) -> None:
     expected, got = both(
         harness, "", "[p]\naws_access_key_id = AKIAK\naws_secret_access_key = s\naws_security_token = old\n"
@@ -289,7 +282,6 @@ def test_security_token_is_read(harness: Harness) -> None:
     agree(expected, got)
 
 
-@known("aws_security_token is ignored, so aws_session_token wins")
 def test_security_token_wins_over_session_token(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -300,7 +292,6 @@ def test_security_token_wins_over_session_token(harness: Harness) -> None:
     agree(expected, got)
 
 
-@known("the token is taken from the other file")
 def test_token_is_read_only_from_the_file_with_the_keys(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -311,7 +302,6 @@ def test_token_is_read_only_from_the_file_with_the_keys(harness: Harness) -> Non
     agree(expected, got)
 
 
-@known("keys split across the two files are merged")
 def test_key_in_credentials_and_secret_in_config_is_refused(harness: Harness) -> None:
     expected, got = both(
         harness, "[profile p]\naws_secret_access_key = s\n", "[p]\naws_access_key_id = AKIAK\n"
@@ -319,7 +309,6 @@ def test_key_in_credentials_and_secret_in_config_is_refused(harness: Harness) ->
     refused_by_both(expected, got, "PartialCredentialsError")
 
 
-@known("keys split across the two files are merged")
 def test_key_in_config_and_secret_in_credentials_is_refused(harness: Harness) -> None:
     expected, got = both(
         harness, "[profile p]\naws_access_key_id = AKIAC\n", "[p]\naws_secret_access_key = s\n"
@@ -342,7 +331,6 @@ def test_credentials_file_keys_win_over_credential_process(harness: Harness) -> 
     agree(expected, got)
 
 
-@known("config-file keys are taken before credential_process")
 def test_credential_process_wins_over_config_file_keys(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -353,7 +341,6 @@ def test_credential_process_wins_over_config_file_keys(harness: Harness) -> None
     agree(expected, got)
 
 
-@known("a lone access key in the config file is refused before credential_process runs")
 def test_lone_config_access_key_does_not_stop_credential_process(harness: Harness) -> None:
     expected, got = both(
         harness, "[profile p]\naws_access_key_id = AKIAC\ncredential_process = @BIN@/proc-ok\n"
@@ -369,7 +356,6 @@ def test_lone_credentials_access_key_is_refused_before_credential_process(harnes
     refused_by_both(expected, got, "PartialCredentialsError")
 
 
-@known("a lone secret is refused instead of ignored")
 def test_lone_secret_is_ignored(harness: Harness) -> None:
     expected, got = both(
         harness, "[profile p]\naws_secret_access_key = s\ncredential_process = @BIN@/proc-notoken\n"
@@ -437,7 +423,6 @@ def test_recursive_assume_role_innermost_first(harness: Harness) -> None:
     agree(expected, got)
 
 
-@known("a source profile with static keys and role_arn is assumed instead of used as keys")
 def test_recursive_assume_role_stops_at_static_creds(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -450,7 +435,6 @@ def test_recursive_assume_role_stops_at_static_creds(harness: Harness) -> None:
     agree(expected, got)
 
 
-@known("a source profile with only a secret and role_arn is assumed instead of refused")
 def test_source_with_only_a_secret_and_a_role_must_have_credentials(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -492,7 +476,6 @@ def test_source_profile_with_credential_process(harness: Harness) -> None:
     agree(expected, got)
 
 
-@known("config-file keys are taken before credential_process, in a source profile too")
 def test_source_profile_prefers_its_process_to_its_config_keys(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -595,7 +578,6 @@ def test_credential_source_environment(harness: Harness) -> None:
     agree(expected, got)
 
 
-@known("AWS_SECURITY_TOKEN is ignored for credential_source = Environment")
 def test_credential_source_environment_prefers_the_security_token(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -641,7 +623,6 @@ def test_role_session_name_external_id_and_duration_are_sent(harness: Harness) -
     agree(expected, got)
 
 
-@known("a duration_seconds botocore cannot read is refused instead of dropped")
 def test_bad_duration_seconds_is_ignored(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -697,7 +678,6 @@ def test_web_identity_token_file(harness: Harness) -> None:
     agree(expected, got)
 
 
-@known("role_arn + web_identity_token_file + source_profile assumes through the source")
 def test_web_identity_wins_over_source_profile(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -833,7 +813,6 @@ def test_sso_values_that_disagree_with_the_session_are_refused(harness: Harness)
     refused_by_both(expected, got, "InvalidConfigError")
 
 
-@known("sso_role_name / sso_account_id without a session or start URL is not seen as SSO")
 def test_incomplete_sso_profile_is_refused(harness: Harness) -> None:
     expected, got = both(harness, "[profile p]\nsso_role_name = Admin\ncredential_process = @BIN@/proc-ok\n")
     refused_by_both(expected, got, "InvalidConfigError")
@@ -877,7 +856,6 @@ def test_sso_role_not_assigned_is_refused(harness: Harness) -> None:
     assert not expected.ok and not got.ok
 
 
-@known("an sso_session naming a missing section is ignored on a role profile; botocore cannot make a client")
 def test_role_profile_with_a_missing_sso_session_is_refused(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -898,7 +876,6 @@ def test_login_session_profile_is_refused(harness: Harness) -> None:
     assert not got.ok
 
 
-@known("login_session is ignored and credential_process runs")
 def test_login_session_comes_before_credential_process(harness: Harness) -> None:
     expected, got = both(
         harness,

@@ -109,8 +109,7 @@ def detect(ctx: Context, record: ProfileRecord) -> Source | None:
     if not record.uses_sso:
         return None
     name = record.name
-    session = settings.from_profile(ctx.environ, ctx.config, name)
-    account, role = settings.account_and_role(record.section, name)
+    session, account, role = settings.for_credentials(ctx.environ, ctx.config, name)
     source = SsoSource(name, session, account, role)
     if ctx.auto_login:
         # Sign in before the credential cache takes its per-answer locks: a person may take
