@@ -41,7 +41,10 @@ def harness(servers: Harness, memory: MemoryKeyring) -> Harness:
 SHRINK = os.environ.get("CREDPROC_PARITY_SHRINK") == "1"
 
 
-EXAMPLES = int(os.environ.get("CREDPROC_PARITY_EXAMPLES", "200"))
+# CI runs 2,000 worlds (about a minute of CPU per core here); a laptop 200; `nox -s parity_long` 100,000.
+EXAMPLES = int(
+    os.environ.get("CREDPROC_PARITY_EXAMPLES", "2000" if os.environ.get("CI") == "true" else "200")
+)
 # Two shards, so `pytest -n 2` runs them on both cores (one hypothesis test cannot be split).
 SHARDS = 2
 

@@ -541,15 +541,16 @@ class Harness:
     log: list[Call] = field(default_factory=list)
     home: Path | None = None
     last_stderr: str = ""
+    root: Path | None = None  # the worlds' one folder (None: a new temporary folder each)
 
     @contextlib.contextmanager
     def world(self, world: World) -> Iterator[Harness]:
         emulator = self.sso.reset()
         self.log = self.sts.recorder.log = []
         record_sso(emulator, self.log)
-        with tempfile.TemporaryDirectory(prefix="parity-") as tmp:
+        with self._scratch() as tmp:
             home = Path(tmp) / "home"
-            (home / ".aws").mkdir(parents=True)
+            (home / ".aws").mkdir(parents=True, exist_ok=True)
             self.home = home
             for path, text in (
                 (home / ".aws" / "config", world.config),
@@ -577,6 +578,20 @@ class Harness:
             }
             with _environ(env), _quick_botocore():
                 yield self
+
+    @contextlib.contextmanager
+    def _scratch(self) -> Iterator[str]:
+        """One folder for every world, emptied of files before each: a fresh temporary folder per
+        world cost more than resolving it (rmdir is slow on this file system), and no file of a
+        world survives into the next (folders may: an empty one changes no answer)."""
+        if self.root is None:
+            with tempfile.TemporaryDirectory(prefix="parity-") as tmp:
+                yield tmp
+            return
+        for folder, _, files in os.walk(self.root):
+            for name in files:
+                os.unlink(os.path.join(folder, name))
+        yield str(self.root)
 
     def _calls(self) -> list[Call]:
         calls = list(self.log)
@@ -694,7 +709,9 @@ def running(tmp: Path) -> Iterator[Harness]:
     write_process_scripts(bin_dir)
     with MotoServer() as sts, SsoEmulator() as sso:
         try:
-            yield Harness(sts=sts, sso=sso, bin_dir=bin_dir)
+            root = tmp / "world"
+            root.mkdir(exist_ok=True)
+            yield Harness(sts=sts, sso=sso, bin_dir=bin_dir, root=root)
         finally:
             shutil.rmtree(bin_dir, ignore_errors=True)
 
