@@ -6,7 +6,7 @@ Three parts:
 - ``worlds()``: a hypothesis strategy for a config file + credentials file + environment + SSO
   token cache, built from profile *ingredients* (static keys in either file, partial keys, both
   token names, role_arn over source_profile / credential_source / web_identity_token_file,
-  credential_process, sso_session and legacy SSO, mfa_serial, ``[default]`` and
+  credential_process, sso_session and legacy SSO, mfa_serial, login_session, ``[default]`` and
   ``[profile default]``, a quoted name, chains and loops through six names). The files are only
   text: botocore is the oracle, so nothing here models what they mean.
 - ``Harness.botocore(name)``: botocore 1.43's own chain (a Session with the profile set, as
@@ -277,6 +277,8 @@ def _profile(draw: st.DrawFn, name: str) -> list[Line]:
         lines.append(("config", "mfa_serial", f"arn:aws:iam::{ACCOUNT}:mfa/keys-{tag}"))
     if not draw(st.integers(0, 3)):
         lines.append(("config", "region", "eu-west-1"))
+    if not draw(st.integers(0, 24)):  # `aws login`: botocore without awscrt refuses the profile
+        lines.append((draw(FILES), "login_session", f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/{tag}"))
     return lines
 
 
