@@ -399,6 +399,48 @@ def test_credential_process_with_an_unsupported_version_is_refused(harness: Harn
     refused_by_both(expected, got, "CredentialRetrievalError")
 
 
+def test_credential_process_without_a_version_is_refused(harness: Harness) -> None:
+    expected, got = both(harness, "[profile p]\ncredential_process = @BIN@/proc-noversion\n")
+    refused_by_both(expected, got, "CredentialRetrievalError")
+
+
+@pytest.mark.parametrize("script", ["nokey", "nosecret"])
+def test_credential_process_missing_a_key_is_refused(harness: Harness, script: str) -> None:
+    expected, got = both(harness, f"[profile p]\ncredential_process = @BIN@/proc-{script}\n")
+    assert expected.refused is not None and expected.refused.startswith("CredentialRetrievalError")
+    assert not got.ok
+
+
+def test_credential_process_arguments_are_split_as_a_shell_would(harness: Harness) -> None:
+    expected, got = both(
+        harness, "[profile p]\ncredential_process = @BIN@/proc-args \"AKIA QUOTED\" 'a secret'\n"
+    )
+    assert expected.final == ("AKIA QUOTED", "a secret", None)
+    agree(expected, got)
+
+
+def test_the_named_profile_is_chosen_among_several(harness: Harness) -> None:
+    expected, got = both(
+        harness,
+        "",
+        "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = d\n\n"
+        "[p]\naws_access_key_id = AKIAP\naws_secret_access_key = p\n\n"
+        "[q]\naws_access_key_id = AKIAQ\naws_secret_access_key = q\n",
+    )
+    assert expected.final == ("AKIAP", "p", None)
+    agree(expected, got)
+
+
+def test_sso_session_line_alone_does_not_make_an_sso_profile(harness: Harness) -> None:
+    expected, got = both(
+        harness,
+        f"[profile p]\nsso_session = {SESSION}\naws_access_key_id = AKIAC\naws_secret_access_key = s\n\n"
+        + SSO_SESSION,
+    )
+    assert expected.final == ("AKIAC", "s", None)
+    agree(expected, got)
+
+
 # Roles (AssumeRoleProvider)
 
 
@@ -487,6 +529,28 @@ def test_source_profile_prefers_its_process_to_its_config_keys(harness: Harness)
         "credential_process = @BIN@/proc-ok\n",
     )
     assert expected.calls == (("AssumeRole", f"{ROLE}p", "", "", "AKIAPROCESS000000000", "proc-token"),)
+    agree(expected, got)
+
+
+def test_source_profile_with_half_a_key_pair_is_refused(harness: Harness) -> None:
+    expected, got = both(
+        harness,
+        f"[profile p]\nrole_arn = {ROLE}p\nsource_profile = base\n\n[profile base]\naws_access_key_id = AKIAB\n",
+    )
+    refused_by_both(expected, got, "PartialCredentialsError")
+
+
+def test_source_profile_with_sso_lines_and_keys_uses_sso(harness: Harness) -> None:
+    expected, got = both(
+        harness,
+        f"[profile top]\nrole_arn = {ROLE}top\nsource_profile = p\n\n"
+        + SSO_PROFILE
+        + "aws_access_key_id = AKIAC\naws_secret_access_key = s\n\n"
+        + SSO_SESSION,
+        profile="top",
+        tokens=((SESSION, "valid"),),
+    )
+    assert [c[0] for c in expected.calls] == ["GetRoleCredentials", "AssumeRole"]
     agree(expected, got)
 
 
@@ -615,6 +679,15 @@ def test_credential_source_with_an_unknown_name_is_refused(harness: Harness) -> 
     refused_by_both(expected, got, "InvalidConfigError")
 
 
+@pytest.mark.parametrize("source", ["EcsContainer", "Ec2InstanceMetadata"])
+def test_metadata_credential_source_without_a_metadata_service_is_refused(
+    harness: Harness, source: str
+) -> None:
+    expected, got = both(harness, f"[profile p]\nrole_arn = {ROLE}p\ncredential_source = {source}\n")
+    assert expected.refused is not None and expected.refused.startswith("CredentialRetrievalError")
+    assert not got.ok
+
+
 def test_role_session_name_external_id_and_duration_are_sent(harness: Harness) -> None:
     expected, got = both(
         harness,
@@ -690,6 +763,11 @@ def test_web_identity_wins_over_source_profile(harness: Harness) -> None:
     )
     assert expected.calls == (("AssumeRoleWithWebIdentity", f"{ROLE}p", parity.WEB_TOKEN, None, None),)
     agree(expected, got)
+
+
+def test_web_identity_without_a_role_is_refused(harness: Harness) -> None:
+    expected, got = both(harness, "[profile p]\nweb_identity_token_file = @TMP@/web-token\n")
+    refused_by_both(expected, got, "InvalidConfigError")
 
 
 def test_web_identity_with_a_missing_token_file_is_refused(harness: Harness) -> None:
@@ -866,6 +944,25 @@ def test_role_profile_with_a_missing_sso_session_is_refused(harness: Harness) ->
         "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n",
     )
     refused_by_both(expected, got, "InvalidConfigError")
+
+
+def test_role_profile_with_an_incomplete_sso_session_is_refused(harness: Harness) -> None:
+    expected, got = both(
+        harness,
+        f"[profile p]\nrole_arn = {ROLE}p\nsource_profile = base\nsso_session = half\n\n"
+        f"[sso-session half]\nsso_start_url = {START_URL}\n",
+        "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n",
+    )
+    refused_by_both(expected, got, "InvalidConfigError")
+
+
+def test_keys_profile_with_a_missing_sso_session_still_answers(harness: Harness) -> None:
+    """No AWS call, no client: botocore never asks its token provider."""
+    expected, got = both(
+        harness, "[profile p]\nsso_session = nowhere\naws_access_key_id = AKIAC\naws_secret_access_key = s\n"
+    )
+    assert expected.final == ("AKIAC", "s", None)
+    agree(expected, got)
 
 
 # aws login (LoginProvider): botocore without awscrt refuses such a profile

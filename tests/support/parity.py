@@ -89,12 +89,22 @@ PROCESSES: dict[str, dict[str, object] | None] = {
     "notoken": {"Version": 1, "AccessKeyId": "AKIAPROCESSNOTOKEN00", "SecretAccessKey": "proc-secret-2"},
     "badversion": {"Version": 2, "AccessKeyId": "AKIAPROCESSV2000000", "SecretAccessKey": "proc-secret-3"},
     "fail": None,
+    # For botocore's own ProcessProvider cases (tests/test_parity.py), never drawn by worlds():
+    "noversion": {"AccessKeyId": "AKIAPROCESSNOVER0000", "SecretAccessKey": "proc-secret-4"},
+    "nokey": {"Version": 1, "SecretAccessKey": "proc-secret-5"},
+    "nosecret": {"Version": 1, "AccessKeyId": "AKIAPROCESSNOSECRET0"},
 }
 
 
 def write_process_scripts(directory: Path) -> None:
-    """Tiny sh scripts (no Python start-up per run): print fixed keys, or fail."""
+    """Tiny sh scripts (no Python start-up per run): print fixed keys, or fail; ``proc-args``
+    prints its first two arguments as the key pair (how the command line was split)."""
     directory.mkdir(parents=True, exist_ok=True)
+    args = directory / "proc-args"
+    args.write_text(
+        '#!/bin/sh\nprintf \'{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s"}\\n\' "$1" "$2"\n'
+    )
+    args.chmod(stat.S_IRWXU)
     for name, answer in PROCESSES.items():
         script = directory / f"proc-{name}"
         if answer is None:
