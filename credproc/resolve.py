@@ -231,6 +231,8 @@ def login_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -
 def process_provider(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source | None:
     command = record.credential_process
     if not command:
+        if "credential_process" in record.section:  # botocore tries to run the empty line, and fails
+            raise ConfigError(f"credential_process of profile {record.name!r} is empty")
         return None
     target = credproc_target(split_command(command), ctx.environ)
     if target is None:
@@ -284,7 +286,9 @@ def _file_keys_source(record: ProfileRecord, keys: StaticKeys | None, origin: st
     line without its secret is refused, not passed over."""
     if keys is None:
         return None
-    if not (keys.access_key_id and keys.secret_access_key):
+    if not keys.access_key_id:
+        raise ConfigError(f"profile {record.name!r} has an empty aws_access_key_id in the {origin}")
+    if not keys.secret_access_key:
         raise ConfigError(
             f"profile {record.name!r} has aws_access_key_id but no aws_secret_access_key in the {origin}",
             "put both keys of a pair in the same file",

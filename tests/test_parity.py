@@ -411,6 +411,22 @@ def test_credential_process_missing_a_key_is_refused(harness: Harness, script: s
     assert not got.ok
 
 
+def test_empty_access_key_is_refused_by_credproc(harness: Harness) -> None:
+    """A deliberate divergence (README): botocore returns the empty key, which AWS would refuse."""
+    expected, got = both(harness, "", "[p]\naws_access_key_id =\naws_secret_access_key = s\n")
+    assert expected.final == ("", "s", None)
+    assert got.refused is not None and "empty aws_access_key_id in the credentials file" in got.refused
+
+
+def test_empty_credential_process_is_refused(harness: Harness) -> None:
+    """botocore runs the empty command line and fails; credproc refuses it before config-file keys."""
+    expected, got = both(
+        harness, "[profile p]\ncredential_process =\naws_access_key_id = AKIAC\naws_secret_access_key = s\n"
+    )
+    assert not expected.ok
+    assert got.refused is not None and got.refused.startswith("exit 1:")
+
+
 def test_credential_process_arguments_are_split_as_a_shell_would(harness: Harness) -> None:
     expected, got = both(
         harness, "[profile p]\ncredential_process = @BIN@/proc-args \"AKIA QUOTED\" 'a secret'\n"
