@@ -97,7 +97,7 @@ def _profile_named(environ: Mapping[str, str]) -> bool:
 
 def chain() -> tuple[Provider, ...]:
     """The providers of one profile, first match wins (the order in this module's docstring).
-    A source profile is asked the same providers without the first (``role_parent``)."""
+    A source profile is asked the same providers without the assume-role one (``role_parent``)."""
     return (
         assume_role_provider,
         web_identity_provider,
@@ -146,7 +146,9 @@ def role_parent(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> S
 
 
 def _source_profile_chain(ctx: Context, record: ProfileRecord, here: tuple[str, ...]) -> Source:
-    for provider in chain()[1:]:
+    for provider in chain():
+        if provider is assume_role_provider:  # botocore's ProfileProviderBuilder has no such step
+            continue
         found = provider(ctx, record, here)
         if found is not None:
             return found
