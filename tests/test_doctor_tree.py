@@ -640,16 +640,7 @@ KEYS_IN_CREDENTIALS = f"[dev]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_acc
         ("p", "[profile p]\ncredential_process = HELPER --password x\n", ""),
         ("s", SSO_PROFILE, ""),
         ("k", "[profile k]\nregion = eu-west-1\n", ""),
-        pytest.param(
-            "dev",
-            textwrap.dedent(STATIC) + "credential_process = HELPER\n",
-            "",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 11: credproc takes config-file keys before credential_process; the branch "
-                "that mirrors botocore's order fixes it, and doctor follows (drop this mark then)",
-            ),
-        ),
+        ("dev", textwrap.dedent(STATIC) + "credential_process = HELPER\n", ""),
     ],
     ids=[
         "config-file",

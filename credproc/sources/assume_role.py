@@ -100,6 +100,11 @@ class AssumeRoleSource(SourceDefaults):
             answer = sts.assume_role(**params)
         return aws.sts_credentials(f"AssumeRole {self.role_arn}", answer)
 
+    def deps(self) -> list[str]:
+        # The parent's files (an SSO token file): a role assumed with an SSO session's credentials
+        # is not served from the cache once that session is signed out.
+        return self.parent.deps()
+
     def describe(self) -> list[str]:
         mfa = f" with MFA {self.mfa_serial}" if self.mfa_serial else ""
         return [f"assume {self.role_arn}{mfa}", *self.parent.describe()]
