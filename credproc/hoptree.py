@@ -237,7 +237,9 @@ class _Explorer:
         problem = token_problem(token, sso_label(source.details())) if token is not None else None
         if problem is not None:
             return Failure(problem, f"run `credproc login --profile {source.profile}`")
-        missing = [path for path in source.deps() if not os.path.exists(path)]
+        # A hop's own files only: a role hop inherits its parent's (the SSO token file), whose
+        # absence is the parent's failure, marked there.
+        missing = [] if source.parents() else [path for path in source.deps() if not os.path.exists(path)]
         if missing:
             return Failure(f"{missing[0]} does not exist")
         if source.kind == "web-identity":

@@ -745,7 +745,7 @@ def test_the_tree_follows_a_change_of_the_provider_order(
     aws_files.write_config(BOTH)
     tree = _report("base").tree
     assert tree is not None and [tree.root.kind, tree.root.parents[0].kind] == ["assume-role", "static"]
-    reordered = _reordered("assume_role_provider", "static_keys_provider")
+    reordered = _reordered("assume_role_provider", "config_file_keys_provider")
     monkeypatch.setattr(resolve, "chain", lambda: reordered)
     tree = _report("base").tree
     assert tree is not None and (tree.root.kind, tree.root.parents) == ("static", ())
@@ -763,13 +763,13 @@ def test_the_aws_cli_provider_follows_where_the_process_provider_stands(
         + f"credential_process = {sys.executable} -m credproc credential-process --profile dev\n"
     )
     tree = _report("dev").tree
-    assert tree is not None and tree.root.kind == "static"
-    assert tree.aws_cli == doctor.hoptree.AwsCli("config-file", False)  # today's order: keys first
-    reordered = _reordered("static_keys_provider", "process_provider")
+    assert tree is not None and tree.root.kind == "static"  # credproc, called so, answers with the keys
+    assert tree.aws_cli == doctor.hoptree.AwsCli("custom-process", True)  # botocore's order: process first
+    reordered = _reordered("process_provider", "config_file_keys_provider")
     monkeypatch.setattr(resolve, "chain", lambda: reordered)
     tree = _report("dev").tree
-    assert tree is not None and tree.root.kind == "static"  # credproc still answers with the keys
-    assert tree.aws_cli == doctor.hoptree.AwsCli("custom-process", True)
+    assert tree is not None and tree.root.kind == "static"
+    assert tree.aws_cli == doctor.hoptree.AwsCli("config-file", False)
 
 
 # ---- the other states a hop can be in ----------------------------------------------------------
