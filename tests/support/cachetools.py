@@ -15,7 +15,8 @@ def entries(cache_dir: Path) -> list[Path]:
 def age_entry(path: Path, seconds: int) -> None:
     """Make an entry look ``seconds`` older: issued and expiry both move back, checksum redone."""
     data = path.read_bytes()
-    entry = cachefile.decode_entry(data)
+    key = path.name[: -len(cachefile.ENTRY_SUFFIX)]
+    entry = cachefile.decode_entry(data, key)
     assert entry is not None, f"{path} is not a valid entry"
     body = entry.payload + entry.deps + entry.meta
     header = b"%s %d %d %d %d %s\n" % (
@@ -24,7 +25,7 @@ def age_entry(path: Path, seconds: int) -> None:
         entry.issued - seconds,
         len(entry.payload),
         len(entry.deps),
-        cachefile.checksum(body).encode(),
+        cachefile.checksum(key, body).encode(),
     )
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(header + body)
