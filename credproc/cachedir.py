@@ -73,6 +73,9 @@ class Folder:
             os.close(self.fd)
             self.fd = None
 
+    def __del__(self) -> None:  # a Cache dropped in a long-lived process (serve, tests) frees its handle
+        self.close()
+
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW

@@ -91,8 +91,9 @@ def test_a_cache_folder_below_one_others_can_write_is_not_used(
     shared.chmod(mode)
     env = dict(os.environ, CREDPROC_CACHE_DIR=str(shared / "credproc"))
     runs = [run_credproc("credential-process", "--profile", "top", env=env) for _ in range(2)]
-    assert len({_key_id(done) for done in runs}) == 1  # both answered, the same identity
+    answers = [_key_id(done) for done in runs]
     if why is None:
+        assert answers[0] == answers[1]  # the second from the cache
         assert [done.stderr for done in runs] == ["", ""]
         assert sts.calls["AssumeRole"] == 2  # the second run was a hit
         return
@@ -166,3 +167,29 @@ def test_an_own_cache_folder_others_can_write_is_not_used(
     assert f"cache folder {cache} is not used: it is writable by other users" in done.stderr
     assert f"fix: remove it, or chmod 700 {cache}" in done.stderr
     assert list(cache.iterdir()) == [] and stat.S_IMODE(cache.stat().st_mode) == mode
+
+
+def test_doctor_names_the_folder_above_the_cache_that_others_can_change(
+    chain: AwsFiles, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    (shared / "credproc").mkdir(parents=True, mode=0o700)
+    shared.chmod(0o777)
+    env = dict(os.environ, CREDPROC_CACHE_DIR=str(shared / "credproc"))
+    done = run_credproc("doctor", "--profile", "top", "--offline", env=env)
+    assert done.returncode == 1
+    assert (
+        f"cache folder {shared / 'credproc'} is not used: {shared} above it is writable by other users"
+        in (done.stdout)
+    )
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open descriptors in /proc")
+def test_a_dropped_cache_closes_its_folder_handle(tmp_path: Path) -> None:
+    def handles() -> int:
+        names = os.listdir("/proc/self/fd")
+        return sum(1 for n in names if os.path.realpath(f"/proc/self/fd/{n}") == str(tmp_path / "cache"))
+
+    for n in range(20):  # as in-process runs or a long-lived server do
+        Cache.open(dict(os.environ), 0, print).store(f"p-{n}", _creds("ASIADROPPEDDROPPEDDR"), EntryMeta())
+    assert handles() == 0
