@@ -1,10 +1,12 @@
 """The cache folder: whether it may be used, and its one open handle (stdlib only: the hit paths).
 
 The folder is trusted as OpenSSH trusts ``~/.ssh``: every folder above it, up to HOME or /, is
-owned by root or by us and writable by nobody else unless sticky; a symlink to it must be ours;
-the folder itself must be ours and 0700. It is then opened once (``O_DIRECTORY | O_NOFOLLOW``) and
-every entry, lock and temporary file is named relative to that handle (``dir_fd``), so a folder
-renamed or swapped by path after the check is never the one read or written. The check alone
+owned by root or by us and writable by nobody else unless sticky (group-writable is fine when the
+group is our private one, as Debian's OpenSSH allows); a symlink to it must be ours; the folder
+itself must be ours and writable by nobody else (one others can only read is made 0700). It is
+then opened once (``O_DIRECTORY | O_NOFOLLOW``) and every entry, lock and temporary file is named
+relative to that handle (``dir_fd``), so a folder renamed or swapped by path after the check is
+never the one read or written. The check alone
 would leave a window between check and use; the handle alone would still trust a folder another
 user can replace before the check: together, and with the key in each entry's checksum
 (credproc.cachefile), a folder swap cannot hand out another profile's answer.
@@ -86,7 +88,8 @@ OWN_FOLDER = "set CREDPROC_CACHE_DIR to a folder only you can change"
 def unsafe_ancestor(path: str, home: str, uid: int, hops: int = 0) -> tuple[str, str] | None:
     """The first folder from ``path`` up to HOME (included) or / that another user could change,
     and why, or None. OpenSSH's rule for ``~/.ssh``: each one owned by root or us, and writable by
-    nobody else unless sticky (as /tmp is: others cannot rename what is ours there). A symlinked
+    nobody else unless sticky (as /tmp is: others cannot rename what is ours there) or by our
+    private group only (``only_ours``). A symlinked
     folder is judged by its target's folders too. A folder not made yet is skipped: its parent
     decides who may make it."""
     current = path
@@ -101,14 +104,41 @@ def unsafe_ancestor(path: str, home: str, uid: int, hops: int = 0) -> tuple[str,
             found = unsafe_ancestor(os.path.realpath(current), os.path.realpath(home), uid, hops + 1)
             if found is not None:
                 return found
-        elif st is not None and st.st_uid != uid and st.st_uid != 0:
-            return current, "belongs to another user"
-        elif st is not None and st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
-            return current, "is writable by other users"
+        elif st is not None:
+            why = _why_unsafe(st, uid)
+            if why is not None:
+                return current, why
         parent = os.path.dirname(current)
         if current == home or parent == current:
             return None
         current = parent
+
+
+def _why_unsafe(st: os.stat_result, uid: int) -> str | None:
+    if st.st_uid != uid and st.st_uid != 0:
+        return "belongs to another user"
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX and not only_ours(st, uid):
+        return "is writable by other users"
+    return None
+
+
+def only_ours(st: os.stat_result, uid: int) -> bool:
+    """Group-writable is harmless when the group is the owner's private group (Debian's OpenSSH
+    rule, for a umask of 002): ours, not writable by others, and no member but us, by primary
+    group or listed. Looked up only for such a folder, so the hit path stays free of grp/pwd."""
+    if st.st_uid != uid or st.st_mode & 0o002:
+        return False
+    import grp
+    import pwd
+
+    try:
+        group = grp.getgrgid(st.st_gid)
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return False
+    if any(member != name for member in group.gr_mem):
+        return False
+    return all(user.pw_uid == uid for user in pwd.getpwall() if user.pw_gid == st.st_gid)
 
 
 def resolve_checked(directory: str, home: str, uid: int) -> str:
@@ -151,7 +181,7 @@ def open_folder(directory: str, home: str, tighten: bool = False) -> Folder:
         if st.st_uid != uid or not stat.S_ISDIR(st.st_mode):
             raise UnsafeFolder("it is not yours", OWN_FOLDER)
         mode = stat.S_IMODE(st.st_mode)
-        if mode & 0o022:  # what others may have put there is not ours to sort out
+        if mode & 0o022 and not only_ours(st, uid):  # what others may have put there is not ours to sort out
             raise UnsafeFolder("it is writable by other users", f"remove it, or chmod 700 {real}")
         if mode & 0o077 and not tighten:
             raise UnsafeFolder("it is open to other users", f"chmod 700 {real}")

@@ -290,6 +290,27 @@ def test_a_folder_above_the_cache_is_trusted_only_if_root_or_the_user_owns_it(
         assert list(cache.iterdir()) == []
 
 
+@pytest.mark.parametrize("shared_group", [False, True], ids=["private-group", "group-with-another-user"])
+def test_a_group_writable_folder_above_the_cache_is_trusted_only_for_a_private_group(
+    world: World, shared_group: bool
+) -> None:
+    above = world.victim.folder(world.home / "umask-002", 0o775)  # what a umask of 002 makes
+    cache = world.victim.folder(above / "cache", 0o700)
+    if shared_group:
+        added = subprocess.run(
+            ["usermod", "-a", "-G", world.victim.name, world.attacker.name], capture_output=True, text=True
+        )
+        assert added.returncode == 0, added.stderr
+    runs = [world.credproc(world.victim, cache, "credential-process", "--profile", "b") for _ in range(2)]
+    assert [_key_id(done) for done in runs] == [B_KEY_ID, B_KEY_ID]
+    if shared_group:
+        assert all(f"is not used: {above} above it is writable by other users" in d.stderr for d in runs)
+        assert list(cache.iterdir()) == []
+    else:
+        assert [done.stderr for done in runs] == ["", ""]
+        assert list(cache.glob("p-*.entry"))
+
+
 def test_a_symlink_another_user_made_to_the_cache_folder_is_refused(world: World) -> None:
     sticky = world.base / "sticky"
     sticky.mkdir()
