@@ -154,7 +154,7 @@ def test_an_own_cache_folder_others_can_read_is_made_0700(
     assert sts.calls["AssumeRole"] == 2
 
 
-@pytest.mark.parametrize("mode", [0o720, 0o702], ids=oct)
+@pytest.mark.parametrize("mode", [0o702, 0o703], ids=oct)  # group-writable: test_cache_local_users.py
 def test_an_own_cache_folder_others_can_write_is_not_used(
     chain: AwsFiles, sts: MotoSTS, tmp_path: Path, mode: int
 ) -> None:

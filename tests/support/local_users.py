@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import grp
 import hashlib
+import itertools
 import os
 import pwd
 import re
@@ -38,6 +40,7 @@ VENV_CACHE = Path(os.environ.get("CREDPROC_VENV_CACHE", "/var/cache/credproc-ven
 NAME_PREFIX = "credproc-t"
 NAME = re.compile(rf"^{NAME_PREFIX}(\d+)-\d+$")
 USER_TIMEOUT = 60
+_serial = itertools.count()
 
 
 def require_users() -> None:
@@ -88,7 +91,9 @@ class LocalUser:
 
 
 def _remove(name: str) -> None:
-    subprocess.run(["userdel", name], capture_output=True, check=False, timeout=USER_TIMEOUT)
+    """The user and its own group (userdel keeps a group another user was added to)."""
+    for command in (["userdel", name], ["groupdel", name]):
+        subprocess.run(command, capture_output=True, check=False, timeout=USER_TIMEOUT)
 
 
 def _alive(pid: int) -> bool:
@@ -102,10 +107,11 @@ def _alive(pid: int) -> bool:
 
 
 def _sweep_leftovers() -> None:
-    for entry in pwd.getpwall():
-        found = NAME.match(entry.pw_name)
+    names = {entry.pw_name for entry in pwd.getpwall()} | {entry.gr_name for entry in grp.getgrall()}
+    for name in sorted(names):
+        found = NAME.match(name)
         if found and not _alive(int(found.group(1))):
-            _remove(entry.pw_name)
+            _remove(name)
 
 
 @contextlib.contextmanager
@@ -116,9 +122,9 @@ def local_users(count: int) -> Iterator[list[LocalUser]]:
     made: list[str] = []
     try:
         users = []
-        for n in range(count):
-            name = f"{NAME_PREFIX}{os.getpid()}-{n}"
-            _remove(name)  # a leftover of this very pid (a reused one)
+        for _ in range(count):
+            name = f"{NAME_PREFIX}{os.getpid()}-{next(_serial)}"
+            _remove(name)  # a leftover of a reused pid
             subprocess.run(
                 ["useradd", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name],
                 capture_output=True,
