@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import click
 
-from credproc import aws, cachefile, config, hoptree, options, output, paths, safetext
+from credproc import aws, cachedir, cachefile, config, hoptree, options, output, paths, safetext
 from credproc.cache import Cache, NoCache
 from credproc.commands import cache as cache_cmd
 from credproc.config import AwsConfig, get_str
@@ -245,6 +245,19 @@ def _missing_program(world: World, program: str) -> str | None:
     return None
 
 
+def _way_problems(world: World, directory: str) -> list[Finding]:
+    """A symlink of another user's at the folder's name, or a folder above it others can change."""
+    if not hasattr(os, "geteuid"):
+        return []
+    try:
+        cachedir.resolve_checked(directory, paths.home(world.environ), os.geteuid())
+    except cachedir.UnsafeFolder as exc:
+        return [Finding(PROBLEM, "cache", f"cache folder {directory} is not used: {exc.why}", exc.fix)]
+    except OSError:
+        pass
+    return []
+
+
 def _mode_problems(directory: str) -> list[Finding]:
     found = []
     st = os.stat(directory)
@@ -289,7 +302,7 @@ def check_cache(world: World, profile: str) -> list[Finding]:
     directory = paths.cache_dir(world.environ, world.platform)
     if not os.path.isdir(directory):
         return [Finding(INFO, "cache", f"{directory} (not created yet: nothing cached)")]
-    problems = _mode_problems(directory)
+    problems = _way_problems(world, directory) or _mode_problems(directory)
     if problems:
         return problems
     found = [Finding(OK, "cache", f"{directory} (mode 0700)")]
