@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from credproc import cachefile
+from credproc import cachedir, cachefile
 from credproc.cachekey import hop_key
 from credproc.config import AwsConfig, ProfileRecord, Section, read_profile
 from credproc.credentials import minutes_left
@@ -122,7 +122,8 @@ class Probe:
     """What the tree reads besides the config: all of it local."""
 
     now: float
-    cache_dir: str | None  # None: no cache folder credproc would use
+    cache_dir: cachedir.Folder | None  # None: no cache folder credproc would use
+    cache_missing: bool = False  # the folder does not exist yet: nothing is cached, nothing is wrong
     refresh_window: float = cachefile.DEFAULT_REFRESH_WINDOW
     # Why a credential_process program cannot run ("which is not on PATH"), or None.
     program_missing: Callable[[str], str | None] = lambda program: None
@@ -211,11 +212,11 @@ class _Explorer:
     def _cache(self, source: Source) -> CacheState | None:
         if not source.cacheable:
             return CacheState(NEVER)
-        directory = self.probe.cache_dir
-        if directory is None:
-            return CacheState(UNUSABLE)
+        folder = self.probe.cache_dir
+        if folder is None:
+            return CacheState(NOT_CACHED if self.probe.cache_missing else UNUSABLE)
         # The entry's header, not its payload: no decryption (keyring) and no secret read.
-        entry = cachefile.read_entry(directory, hop_key(source.identity))
+        entry = cachefile.read_entry(folder, hop_key(source.identity))
         if entry is None or not entry.deps_unchanged():
             return CacheState(NOT_CACHED)
         now = self.probe.now

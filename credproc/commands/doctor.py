@@ -483,12 +483,20 @@ def check_clock(world: World, cfg: AwsConfig | None, profile: str) -> list[Findi
 
 def resolution_tree(world: World, cfg: AwsConfig, profile: str) -> hoptree.Tree:
     """The profile's hops, drawn from the resolution code itself (credproc.hoptree); local only."""
-    directory: str | None = paths.cache_dir(world.environ, world.platform)
-    if directory and os.path.isdir(directory) and not cachefile.trusted_dir(directory):
-        directory = None  # credproc ignores such a folder: nothing in it counts as cached
+    directory = paths.cache_dir(world.environ, world.platform)
+    folder: cachedir.Folder | None = None
+    missing = False
+    if directory:
+        try:  # opened as the fast path opens it (never tightened here: doctor only reads)
+            folder = cachedir.open_folder(directory, paths.home(world.environ))
+        except FileNotFoundError:
+            missing = True
+        except OSError:
+            folder = None  # a folder credproc ignores: nothing in it counts as cached
     probe = hoptree.Probe(
         now=world.clock(),
-        cache_dir=directory,
+        cache_dir=folder,
+        cache_missing=missing,
         refresh_window=cachefile.refresh_window(None, world.environ) or cachefile.DEFAULT_REFRESH_WINDOW,
         program_missing=lambda program: _missing_program(world, program),
         explain=lambda name, exc: _explain(cfg, name, exc),
