@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from _blake2 import blake2b  # builtin; `import hashlib` costs ~2.5 ms on every hit
 
-from credproc import durations
+from credproc import durations, smallfile
 
 TYPE_CHECKING = False  # see credproc/flags.py: no typing import on the hit path
 if TYPE_CHECKING:
@@ -84,12 +84,12 @@ class Entry:
 
     def deps_unchanged(self) -> bool:
         for line in self.deps.splitlines():
-            mtime, size, path = line.split(b" ", 2)
             try:
+                mtime, size, path = line.split(b" ", 2)
                 st = os.stat(path)
-            except OSError:
-                return False
-            if st.st_mtime_ns != int(mtime) or st.st_size != int(size):
+                if st.st_mtime_ns != int(mtime) or st.st_size != int(size):
+                    return False
+            except (OSError, ValueError):  # gone, or a line credproc did not write: changed
                 return False
         return True
 
@@ -135,24 +135,19 @@ def file_ok(st: os.stat_result) -> bool:
 def read_entry(directory: str, key: str) -> Entry | None:
     path = os.path.join(directory, key + ENTRY_SUFFIX)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        # A FIFO or a device under an entry's name is a miss, never a hang or an endless read.
+        fd = os.open(path, smallfile.OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     try:
-        st = os.fstat(fd)
-        if not file_ok(st):
+        if not file_ok(os.fstat(fd)):
             return None
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        data = smallfile.read_fd(fd, smallfile.TOKEN_LIMIT, path)
     except OSError:
         return None
     finally:
         os.close(fd)
-    return decode_entry(b"".join(chunks))
+    return decode_entry(data)
 
 
 def trusted_dir(directory: str) -> bool:

@@ -36,6 +36,7 @@ HIT_PATH = (
     "credproc.cachefile",
     "credproc.durations",
     "credproc.paths",
+    "credproc.smallfile",
 )
 
 
