@@ -39,6 +39,10 @@ SEALED = b"\0credproc-sealed/1\0"
 WINDOW_VAR = "CREDPROC_REFRESH_WINDOW"
 
 
+# 9999-12-31T23:59:59Z, the last second a date can show: a header past it was not written by credproc.
+LAST_SECOND = 253402300800
+
+
 def checksum(body: bytes) -> str:
     return blake2b(body, digest_size=16, person=b"credproc-entry").hexdigest()
 
@@ -105,6 +109,8 @@ def decode_entry(data: bytes) -> Entry | None:
     except ValueError:
         return None
     if payload_len <= 0 or deps_len < 0 or payload_len + deps_len > len(body):
+        return None
+    if not (0 <= issued < LAST_SECOND and 0 <= expires < LAST_SECOND):  # no date shows them
         return None
     if checksum(body).encode() != fields[5]:
         return None

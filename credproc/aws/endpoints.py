@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from credproc import validate
 from credproc.config import AwsConfig, get_str
 
 DEFAULT_REGION = "us-east-1"
@@ -48,16 +49,24 @@ def endpoint_url(
 def region_for(
     environ: Mapping[str, str], config: AwsConfig, profile: str | None, override: str | None = None
 ) -> str | None:
-    if override:
-        return override
-    section = config.profiles.get(profile) if profile else None
+    section = config.profiles.get(profile) if profile and not override else None
     configured = get_str(section, "region") if section is not None else None
-    return pick_region(environ, configured)
+    return pick_region(environ, configured, override)
 
 
 def pick_region(
     environ: Mapping[str, str], configured: str | None, override: str | None = None
 ) -> str | None:
     """The region rule: ``--region``, else the profile's ``region``, else AWS_REGION, else
-    AWS_DEFAULT_REGION; None when none is set (callers that must call AWS use DEFAULT_REGION)."""
-    return override or configured or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+    AWS_DEFAULT_REGION; None when none is set (callers that must call AWS use DEFAULT_REGION).
+    The region chosen must have a region's shape (a ConfigError naming where it came from): it goes
+    into host names and the child's environment, where a space or a NUL would break either."""
+    for where, value in (
+        ("--region", override),
+        ("the profile's region", configured),
+        ("AWS_REGION", environ.get("AWS_REGION")),
+        ("AWS_DEFAULT_REGION", environ.get("AWS_DEFAULT_REGION")),
+    ):
+        if value:
+            return validate.region(value, where)
+    return None
