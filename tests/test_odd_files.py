@@ -142,7 +142,23 @@ def _private_key(
     return ["credential-process", *ra.flags(ra_pki.Files(real.certificate, path, None))], {}, path
 
 
+def _container_token(
+    odd: Odd, kind: str, files: AwsFiles, _: pytest.FixtureRequest
+) -> tuple[list[str], dict[str, str], Path]:
+    """A file botocore reads (for credential_source = EcsContainer): credproc checks it first."""
+    path = odd.make(kind, smallfile.TOKEN_LIMIT)
+    files.write_config(f"[profile p]\nrole_arn = {ROLE}\ncredential_source = EcsContainer\n")
+    env = {
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9/creds",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(path),
+    }
+    return ["credential-process", "--profile", "p"], env, path
+
+
 TARGETS: dict[str, Target] = {
+    "container token file": Target(
+        smallfile.TOKEN_LIMIT, _container_token, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {path}: "
+    ),
     "config file": Target(smallfile.CONFIG_LIMIT, _config_file, "cannot read {path}: "),
     "credentials file": Target(smallfile.CONFIG_LIMIT, _credentials_file, "cannot read {path}: "),
     "web identity token file": Target(
