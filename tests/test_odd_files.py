@@ -155,7 +155,20 @@ def _container_token(
     return ["credential-process", "--profile", "p"], env, path
 
 
+def _ca_bundle(
+    odd: Odd, kind: str, files: AwsFiles, _: pytest.FixtureRequest
+) -> tuple[list[str], dict[str, str], Path]:
+    """A file OpenSSL reads, under botocore and Roles Anywhere's transport: credproc checks it first."""
+    token = odd.tmp_path / "web-identity-token"
+    token.write_text("a-token")
+    files.write_config(f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = {token}\n")
+    path = odd.make(kind, smallfile.CONFIG_LIMIT)
+    env = {"AWS_CA_BUNDLE": str(path), "AWS_ENDPOINT_URL_STS": "https://127.0.0.1:9"}  # never the network
+    return ["credential-process", "--profile", "p"], env, path
+
+
 TARGETS: dict[str, Target] = {
+    "CA bundle": Target(smallfile.CONFIG_LIMIT, _ca_bundle, "cannot read AWS_CA_BUNDLE {path}: "),
     "container token file": Target(
         smallfile.TOKEN_LIMIT, _container_token, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {path}: "
     ),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from credproc import validate
+from credproc import smallfile, validate
 from credproc.config import AwsConfig, get_str
+from credproc.errors import ConfigError
 
 DEFAULT_REGION = "us-east-1"
 
@@ -21,7 +22,21 @@ def tls_verify(environ: Mapping[str, str], verify_ssl: bool) -> bool | str:
     off (False); otherwise ``AWS_CA_BUNDLE`` names the CA bundle (a path), else the system's (True)."""
     if not verify_ssl:
         return False
-    return environ.get("AWS_CA_BUNDLE") or True
+    bundle = environ.get("AWS_CA_BUNDLE")
+    if bundle:
+        _check_bundle(bundle)
+    return bundle or True
+
+
+def _check_bundle(path: str) -> None:
+    """OpenSSL reads the bundle itself, so a FIFO there would hang the first call: refuse it (and a
+    device, a folder, a file past 16 MiB) first. A missing file is the TLS layer's to report."""
+    try:
+        smallfile.check(path, smallfile.CONFIG_LIMIT)
+    except smallfile.NotASmallFile as exc:
+        raise ConfigError(f"cannot read AWS_CA_BUNDLE {path}: {exc.strerror}") from None
+    except OSError:
+        pass
 
 
 def _env_service_name(service_id: str) -> str:
