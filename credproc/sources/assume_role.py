@@ -103,3 +103,22 @@ class AssumeRoleSource(SourceDefaults):
     def describe(self) -> list[str]:
         mfa = f" with MFA {self.mfa_serial}" if self.mfa_serial else ""
         return [f"assume {self.role_arn}{mfa}", *self.parent.describe()]
+
+    def parents(self) -> tuple[Source, ...]:
+        return (self.parent,)
+
+    def details(self) -> dict[str, str]:
+        found = {"role_arn": self.role_arn, "region": self.region}
+        optional = {
+            "mfa_serial": self.mfa_serial,
+            "role_session_name": self.session_name,
+            "source_identity": self.source_identity,
+            "endpoint": self.endpoint,
+        }
+        found.update({k: v for k, v in optional.items() if v})
+        if self.duration != DEFAULT_DURATION:
+            found["duration_seconds"] = str(self.duration)
+        return found
+
+    def botocore_method(self) -> str | None:
+        return "assume-role"

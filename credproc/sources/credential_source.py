@@ -70,6 +70,12 @@ class MetadataSource(SourceDefaults):
     def describe(self) -> list[str]:
         return [f"credentials from {self.which}"]
 
+    def details(self) -> dict[str, str]:
+        return {"credential_source": self.which}
+
+    def botocore_method(self) -> str | None:
+        return "container-role" if self.which == "EcsContainer" else "iam-role"
+
 
 def metadata_source(ctx: Context, profile: str, which: str) -> MetadataSource:
     prefixes = ("AWS_CONTAINER_", "AWS_EC2_METADATA_")

@@ -79,6 +79,20 @@ class SsoSource(SourceDefaults):
     def describe(self) -> list[str]:
         return [f"IAM Identity Center role {self.role_name} in {self.account_id} via {self.session.label}"]
 
+    def details(self) -> dict[str, str]:
+        s = self.session
+        where = {"sso_session": s.name} if s.name is not None else {}
+        return {
+            **where,
+            "sso_start_url": s.start_url,
+            "sso_region": s.region,
+            "sso_account_id": self.account_id,
+            "sso_role_name": self.role_name,
+        }
+
+    def botocore_method(self) -> str | None:
+        return "sso"
+
 
 def runtime(ctx: Context) -> Runtime:
     from credproc.sources.sso.runtime import Runtime
