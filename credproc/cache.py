@@ -58,7 +58,7 @@ class EntryMeta:
         """Whatever a file holds; anything unreadable is an empty record, never an error."""
         try:
             data = json.loads(raw.decode("utf-8")) if raw else {}
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # a foreign writer's bytes; nested past the parser's depth
             return cls()
         if not isinstance(data, dict):
             return cls()
@@ -338,6 +338,6 @@ class NoCache(Cache):
 def entry_credentials(entry: cachefile.Entry) -> Credentials:
     try:
         data = json.loads(entry.payload)
-    except ValueError as exc:  # checksum passed, so only a foreign writer gets here
+    except (ValueError, RecursionError) as exc:  # checksum passed: only a foreign writer gets here
         raise CredprocError("cache entry unreadable; run `credproc cache clear`") from exc
     return from_process_dict(data, "cache entry")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from _blake2 import blake2b  # builtin; `import hashlib` costs ~2.5 ms on every hit
 
-from credproc import durations
+from credproc import durations, smallfile
 
 TYPE_CHECKING = False  # see credproc/flags.py: no typing import on the hit path
 if TYPE_CHECKING:
@@ -43,6 +43,10 @@ ENTRY_SUFFIX = ".entry"
 # A payload sealed by credproc.cache_crypto (cache encryption on): never printed by the fast path.
 SEALED = b"\0credproc-sealed/1\0"
 WINDOW_VAR = "CREDPROC_REFRESH_WINDOW"
+
+
+# 9999-12-31T23:59:59Z, the last second a date can show: a header past it was not written by credproc.
+LAST_SECOND = 253402300800
 
 
 def checksum(key: str, body: bytes) -> str:
@@ -96,12 +100,12 @@ class Entry:
 
     def deps_unchanged(self) -> bool:
         for line in self.deps.splitlines():
-            mtime, size, path = line.split(b" ", 2)
             try:
+                mtime, size, path = line.split(b" ", 2)
                 st = os.stat(path)
-            except OSError:
-                return False
-            if st.st_mtime_ns != int(mtime) or st.st_size != int(size):
+                if st.st_mtime_ns != int(mtime) or st.st_size != int(size):
+                    return False
+            except (OSError, ValueError):  # gone, or a line credproc did not write: changed
                 return False
         return True
 
@@ -118,6 +122,8 @@ def decode_entry(data: bytes, key: str) -> Entry | None:
     except ValueError:
         return None
     if payload_len <= 0 or deps_len < 0 or payload_len + deps_len > len(body):
+        return None
+    if not (0 <= issued < LAST_SECOND and 0 <= expires < LAST_SECOND):  # no date shows them
         return None
     if checksum(key, body).encode() != fields[5]:
         return None
@@ -153,24 +159,19 @@ def read_entry(folder: Folder, key: str) -> Entry | None:
 def read_file(folder: Folder, name: str, key: str) -> Entry | None:
     """``read_entry`` of the file ``name`` (a temporary file, written for ``key``)."""
     try:
-        fd = folder.open(name, os.O_RDONLY)
+        # A FIFO or a device under an entry's name is a miss, never a hang or an endless read.
+        fd = folder.open(name, smallfile.OPEN_FLAGS)
     except OSError:
         return None
     try:
-        st = os.fstat(fd)
-        if not file_ok(st):
+        if not file_ok(os.fstat(fd)):
             return None
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        data = smallfile.read_fd(fd, smallfile.TOKEN_LIMIT, name)
     except OSError:
         return None
     finally:
         os.close(fd)
-    return decode_entry(b"".join(chunks), key)
+    return decode_entry(data, key)
 
 
 def refresh_window(given: str | None, environ: Mapping[str, str]) -> float | None:

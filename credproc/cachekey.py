@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from _blake2 import blake2b
 
-from credproc import __version__, paths
+from credproc import __version__, paths, smallfile
 from credproc.flags import CREDENTIAL_PROCESS
 
 TYPE_CHECKING = False  # see credproc/flags.py: no typing import on the hit path
@@ -31,8 +31,9 @@ def _relevant_env(environ: Mapping[str, str]) -> list[tuple[str, str]]:
 
 def _read_or_marker(path: str) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return smallfile.read(path, smallfile.CONFIG_LIMIT)
+    except smallfile.NotASmallFile:  # a FIFO must not hang the hit path; the slow path refuses it
+        return b"\0unreadable"
     except OSError:
         return b"\0missing"
 

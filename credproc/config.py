@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from credproc import paths
+from credproc import paths, smallfile
 from credproc.errors import ConfigError
 
 Section = Mapping[str, object]
@@ -71,8 +71,12 @@ def parse(path: str, as_profiles: bool) -> dict[str, Any]:
     from botocore import configloader
     from botocore.exceptions import BotoCoreError
 
-    if not os.path.isfile(path):
+    try:  # before botocore opens it: a FIFO would hang it, /dev/zero fill the memory
+        smallfile.check(path, smallfile.CONFIG_LIMIT)
+    except (FileNotFoundError, NotADirectoryError):
         return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     try:
         if as_profiles:
             return dict(configloader.load_config(path))
@@ -90,8 +94,7 @@ def _why_unparsable(path: str) -> str:
     import configparser
 
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8")
+        text = smallfile.read(path, smallfile.CONFIG_LIMIT).decode("utf-8")
     except UnicodeDecodeError:
         return "it is not UTF-8 text"
     except OSError as exc:

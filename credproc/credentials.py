@@ -95,6 +95,9 @@ def from_process_dict(data: object, what: str) -> Credentials:
     if not isinstance(key, str) or not key or not isinstance(secret, str) or not secret:
         raise ConfigError(f"{what} printed no AccessKeyId/SecretAccessKey")
     token = data.get("SessionToken")
+    if not all(value.isprintable() for value in (key, secret, token) if isinstance(value, str)):
+        # A NUL cannot go into a child's environment, a line break would end a shell statement.
+        raise ConfigError(f"{what} printed a key or token with control characters in it (not shown)")
     expiration = data.get("Expiration")
     return Credentials(
         access_key_id=key,

@@ -2,9 +2,9 @@
 
 This module runs before click, botocore, json or hashlib are imported and must stay that way:
 only builtin modules (``os``, ``sys``, ``time``, ``_blake2``) and credproc's stdlib-only modules
-(flags, cachekey, cachedir, cachefile, durations, paths). A test imports it in a fresh interpreter and checks
-``sys.modules``. The flags, the key and the entry format are the full CLI's own (same modules), so
-the two paths cannot disagree about where an answer lives.
+(flags, cachekey, cachedir, cachefile, durations, paths, smallfile). A test imports it in a fresh
+interpreter and checks ``sys.modules``. The flags, the key and the entry format are the full CLI's own
+(same modules), so the two paths cannot disagree about where an answer lives.
 """
 
 from __future__ import annotations

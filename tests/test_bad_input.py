@@ -13,11 +13,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_KEY_ID, BASE_SECRET, CHAIN_CREDENTIALS, AwsFiles, require, run_credproc
+from tests.conftest import (
+    BASE_KEY_ID,
+    BASE_SECRET,
+    CHAIN_CONFIG,
+    CHAIN_CREDENTIALS,
+    AwsFiles,
+    require,
+    run_credproc,
+)
 from tests.support.moto_sts import MotoSTS
 from tests.support.runner import run_in_process
 
 ROLE = "arn:aws:iam::111111111111:role/r"
+# A credential_process printing a good answer with the fields of its one argument (JSON) replaced.
+HELPER = (
+    f"{sys.executable} -c 'import json, sys; print(json.dumps("
+    '{"Version": 1, "AccessKeyId": "AKIAHELPER", "SecretAccessKey": "helper-secret"}'
+    " | json.loads(sys.argv[1])))'"
+)
 
 
 @dataclass
@@ -89,6 +103,55 @@ CASES: dict[str, Case] = {
     "credential_process unbalanced quote": Case(
         "[profile p]\ncredential_process = helper 'oops\n", 1, "cannot parse credential_process"
     ),
+    "region with a space": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nregion = us east-1\n",
+        1,
+        "the profile's region: 'us east-1' is not a region name",
+    ),
+    "region with a NUL": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nregion = us-east-1\x00\n",
+        1,
+        "the profile's region: 'us-east-1\\x00' is not a region name",
+    ),
+    "region flag with a space": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\n",
+        1,
+        "--region: 'eu west-1' is not a region name",
+        ("--profile", "p", "--region", "eu west-1"),
+    ),
+    "AWS_REGION with a space": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nsource_profile = base\n",
+        1,
+        "AWS_REGION: 'eu west-1' is not a region name",
+        env={"AWS_REGION": "eu west-1"},
+    ),
+    "sso_region with a space": Case(
+        "[profile p]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = R\n"
+        "[sso-session s]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us east-1\n",
+        1,
+        "'us east-1' is not a region name",
+        ("--profile", "p", "--auto-login"),
+    ),
+    "credential_process Expiration 1e20": Case(
+        f"[profile p]\ncredential_process = {HELPER} '{{\"Expiration\": 1e20}}'\n",
+        3,
+        "unreadable credential expiration (a number out of range)",
+    ),
+    "credential_process Expiration 1e400": Case(
+        f"[profile p]\ncredential_process = {HELPER} '{{\"Expiration\": 1e400}}'\n",
+        3,
+        "unreadable credential expiration",
+    ),
+    "credential_process prints 100,000 nested arrays": Case(
+        f'[profile p]\ncredential_process = {sys.executable} -c \'print("[" * 100000 + "]" * 100000)\'\n',
+        3,
+        "printed something that is not JSON",
+    ),
+    "credential_process key with a NUL": Case(
+        f'[profile p]\ncredential_process = {HELPER} \'{{"AccessKeyId": "AKIA\\u0000X"}}\'\n',
+        1,
+        "printed a key or token with control characters in it (not shown)",
+    ),
     "refresh window not a number": Case(
         "[profile p]\nregion = us-east-1\n",
         2,
@@ -126,6 +189,30 @@ def test_bad_input_fails_cleanly(name: str, aws_files: AwsFiles, sts: MotoSTS) -
     write_case(case, aws_files)
     done = run_in_process("credential-process", *case.args, env=dict(os.environ, **case.env))
     assert_clean_failure(done.returncode, done.stdout, done.stderr, case.exit_code, case.says)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_exec_fails_before_launch_with_125(name: str, aws_files: AwsFiles, sts: MotoSTS) -> None:
+    """The same table through exec: every failure before the child starts is 125, whatever code
+    credential-process gives it, so a script tells credproc's failure from the child's own."""
+    case = CASES[name]
+    write_case(case, aws_files)
+    done = run_in_process("exec", *case.args, "--", "true", env=dict(os.environ, **case.env))
+    assert_clean_failure(done.returncode, done.stdout, done.stderr, 125, case.says)
+
+
+def test_exec_maps_even_a_bug_before_launch_to_125(
+    aws_files: AwsFiles, sts: MotoSTS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credproc.commands import exec as exec_command
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    write_case(Case(CHAIN_CONFIG, 0, ""), aws_files)
+    monkeypatch.setattr(exec_command, "resolve_for_keys", broken)
+    done = run_in_process("exec", "--profile", "top", "--", "true")
+    assert_clean_failure(done.returncode, done.stdout, done.stderr, 125, "unexpected RuntimeError")
 
 
 @pytest.mark.parametrize("name", ["unknown profile", "unknown flag", "mfa needed with no terminal"])
@@ -266,3 +353,82 @@ def test_cache_dir_writable_by_others_is_not_trusted(chain: AwsFiles, sts: MotoS
     assert done.returncode == 0
     assert "writable by other users" in done.stderr
     assert list(cache.iterdir()) == []
+
+
+GOOD_PAYLOAD = b'{"Version":1,"AccessKeyId":"AKIAFORGED","SecretAccessKey":"forged","Expiration":"2999-01-01T00:00:00Z"}\n'
+NESTED = b"[" * 100_000 + b"]" * 100_000
+GOOD_META = b'{"kind":"credential-process","profile":"top"}'
+# Entries with a valid checksum (a foreign writer can compute it) but values no credproc writes.
+FORGED: dict[str, tuple[bytes, int, int, bytes, bytes]] = {
+    "expiry past the year 9999": (GOOD_PAYLOAD, 10**30, 0, b"", GOOD_META),
+    "negative issue time": (GOOD_PAYLOAD, 32503680000, -(10**30), b"", GOOD_META),
+    "a dependency line of one word": (GOOD_PAYLOAD, 32503680000, 0, b"garbage\n", GOOD_META),
+    "metadata nested 100,000 deep": (GOOD_PAYLOAD, 32503680000, 0, b"", NESTED),
+    "payload nested 100,000 deep": (NESTED, 32503680000, 0, b"", GOOD_META),
+}
+
+
+def _forge(path: Path, payload: bytes, expires: int, issued: int, deps: bytes, meta: bytes) -> None:
+    from credproc import cachefile
+
+    body = payload + deps + meta
+    header = b"%s %d %d %d %d %s\n" % (
+        cachefile.MAGIC,
+        expires,
+        issued,
+        len(payload),
+        len(deps),
+        cachefile.checksum(body).encode(),
+    )
+    path.write_bytes(header + body)
+
+
+@pytest.mark.parametrize("name", list(FORGED))
+def test_a_forged_cache_entry_is_never_a_crash(
+    name: str, chain: AwsFiles, sts: MotoSTS, tmp_path: Path
+) -> None:
+    """Listed, explained and resolved past: a miss or an entry shown as it is, never exit 70."""
+    assert run_in_process("credential-process", "--profile", "top").returncode == 0
+    for entry in (tmp_path / "cache").glob("*.entry"):
+        _forge(entry, *FORGED[name])
+    listed = run_in_process("cache", "list")
+    assert listed.returncode == 0, listed.stderr
+    explained = run_in_process("doctor", "--profile", "top")
+    assert explained.returncode in (0, 1), explained.stderr
+    assert "unexpected" not in listed.stderr + explained.stderr
+    resolved = run_in_process("credential-process", "--profile", "top")
+    if name.startswith("payload"):  # its checksum holds, so it is no miss: one line says what to do
+        assert_clean_failure(resolved.returncode, resolved.stdout, resolved.stderr, 1, "cache clear")
+    else:  # a miss, answered afresh (or the forged answer whose only oddity is its metadata)
+        assert resolved.returncode == 0, resolved.stderr
+        assert resolved.stderr == ""
+
+
+SSO_CONFIG = (
+    "[profile p]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = R\n"
+    "[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n"
+)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        b'{"accessToken": "t", "expiresAt": 1e400, "startUrl": "https://example.awsapps.com/start"}',
+        b'{"accessToken": "t", "expiresAt": "99999-01-01T00:00:00Z"}',
+        NESTED,
+        b'{"accessToken": ' + NESTED + b"}",
+    ],
+    ids=["expiresAt 1e400", "expiresAt year 99999", "nested arrays", "nested token"],
+)
+def test_a_malformed_sso_token_file_asks_for_a_login(token: bytes, aws_files: AwsFiles) -> None:
+    """A token file no login wrote is no token: exit 4 and the login to run (it replaces the file)."""
+    from credproc.sources.sso import token_cache
+
+    aws_files.write_config(SSO_CONFIG)
+    path = Path(token_cache.token_path({"HOME": str(aws_files.home)}, "corp"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(token)
+    done = run_in_process("credential-process", "--profile", "p")
+    assert_clean_failure(done.returncode, done.stdout, done.stderr, 4, "credproc login --sso-session corp")
+    doctor = run_in_process("doctor", "--profile", "p")
+    assert "unexpected" not in doctor.stderr

@@ -37,6 +37,7 @@ HIT_PATH = (
     "credproc.cachefile",
     "credproc.durations",
     "credproc.paths",
+    "credproc.smallfile",
 )
 
 

@@ -56,6 +56,12 @@ def test_a_garbled_success_body_is_exit_3(ra: RaWorld) -> None:
     assert "without a credential set" in line
 
 
+def test_an_answer_nested_past_any_parser_is_exit_3(ra: RaWorld) -> None:
+    ra.world.always = Fault("nested", 100_000)
+    line = assert_clean_failure(run_in_process("credential-process", *ra.flags(ra.identity("p256"))), 3)
+    assert "unexpected" not in line
+
+
 def test_a_slow_answer_within_the_timeout_is_waited_for(ra: RaWorld) -> None:
     ra.world.faults.append(Fault("slow", 2))
     done = run_credproc("credential-process", *ra.flags(ra.identity("p256")))

@@ -65,6 +65,20 @@ def test_a_garbled_portal_answer_is_exit_3(sso: SsoEmulator, hermetic_env: Path)
     assert 1 <= sso.emulator.count(ROLE) <= aws.MAX_ATTEMPTS
 
 
+@pytest.mark.parametrize("op", [ROLE, "CreateToken"])
+def test_an_answer_nested_past_any_parser_is_exit_3(sso: SsoEmulator, hermetic_env: Path, op: str) -> None:
+    """100,000 nested arrays: a RecursionError in the JSON parser is a garbled answer, never a bug."""
+    write_token(hermetic_env, sso.emulator, expires_in=600 if op == "CreateToken" else 3600, refreshable=True)
+    sso.emulator.always = Fault("nested", 100_000, op=op)
+    done = run_in_process(*PROFILE)
+    if op == ROLE:
+        line = assert_clean_failure(done, 3)
+        assert "GetRoleCredentials" in line
+    else:  # the token is still good: the failed refresh is a warning, as for any garbled answer
+        assert done.returncode == 0, done.stderr
+        assert "could not refresh the SSO token" in done.stderr and "unexpected" not in done.stderr
+
+
 def test_a_slow_portal_within_the_timeout_is_waited_for(sso: SsoEmulator, hermetic_env: Path) -> None:
     write_token(hermetic_env, sso.emulator)
     sso.emulator.faults.append(Fault("slow", 2, op=ROLE))

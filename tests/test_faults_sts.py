@@ -58,6 +58,12 @@ def test_malformed_xml_is_exit_3_with_one_line(chain: AwsFiles, sts: MotoSTS) ->
     assert took < RUN_LIMIT
 
 
+def test_xml_nested_past_any_parser_is_exit_3(chain: AwsFiles, sts: MotoSTS) -> None:
+    sts.app.always = Fault("nested", 100_000)
+    line = assert_clean_failure(run_in_process("credential-process", "--profile", "top"), 3)
+    assert "unexpected" not in line
+
+
 def test_retries_back_off_with_jitter(chain: AwsFiles, sts: MotoSTS) -> None:
     """botocore's standard mode: a random share of 1 s, then of 2 s; never a fixed schedule."""
     first_gaps = []

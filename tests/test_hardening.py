@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CREDPROC, AwsFiles
+from tests.support.moto_sts import MotoSTS
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and prctl are Linux's")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,3 +77,77 @@ def test_hardening_twice_is_harmless_and_keeps_the_hard_limit() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=30, check=True
     )
     assert done.stdout.split() == ["0", str(resource.getrlimit(resource.RLIMIT_CORE)[1])]
+
+
+# A credential_process helper and an exec --server child that look at their parent, credproc,
+# while it runs: its core limit as /proc shows it, then a good answer (the helper) or exit 0.
+LOOK_AT_PARENT = (
+    "import os, sys; line = [l for l in open(f'/proc/{os.getppid()}/limits') if l.startswith('Max core')][0]; "
+    "open(sys.argv[1], 'w').write(line.split()[4])"
+)
+
+
+def _unlimited_cores() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def _needs_unlimited_cores() -> None:
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_CORE)[1] != resource.RLIM_INFINITY:
+        pytest.skip("the hard core limit here does not allow `ulimit -c unlimited`")
+
+
+def test_the_slow_path_and_exec_server_keep_no_core_limit(chain: AwsFiles, tmp_path: Path) -> None:
+    """credproc itself, started with unlimited cores, as its own children see it."""
+    import os
+
+    _needs_unlimited_cores()
+    seen = tmp_path / "seen"
+    helper = tmp_path / "helper.py"
+    helper.write_text(
+        LOOK_AT_PARENT + '\nprint(\'{"Version": 1, "AccessKeyId": "AKIAX", "SecretAccessKey": "s"}\')\n'
+    )
+    chain.write_config(f"[profile helper]\ncredential_process = {sys.executable} {helper} {seen}\n")
+    for argv in (
+        ["credential-process", "--profile", "helper", "--no-cache"],
+        ["exec", "--server", "--profile", "helper", "--", sys.executable, "-c", LOOK_AT_PARENT, str(seen)],
+    ):
+        seen.unlink(missing_ok=True)
+        done = subprocess.run(
+            [*CREDPROC, *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ),
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_unlimited_cores,  # a limit set before exec: no threads in the child yet
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert seen.read_text() == "0", argv
+
+
+def test_serve_keeps_no_core_limit(chain: AwsFiles, sts: MotoSTS) -> None:
+    import os
+    import signal
+
+    _needs_unlimited_cores()
+    proc = subprocess.Popen(
+        [*CREDPROC, "serve", "--profile", "top"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ),
+        preexec_fn=_unlimited_cores,  # a limit set before exec: no threads in the child yet
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline()  # serving: the variables to set come once it listens
+        assert _core_limits(proc.pid)[0] == "0"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)

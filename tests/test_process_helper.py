@@ -205,3 +205,20 @@ def pexpect_eof() -> object:
     import pexpect
 
     return pexpect.EOF
+
+
+def test_cache_list_and_the_cache_entry_show_the_program_name_only(
+    hermetic_env: Path, tmp_path: Path
+) -> None:
+    helper = _helper(tmp_path, f"print({_answer(Expiration='2999-01-01T00:00:00Z')!r})\n")
+    _profile(hermetic_env, f"{helper} --password hunter2-arg")
+    done = run_credproc("credential-process", "--profile", "p")
+    assert done.returncode == 0, done.stderr
+    listed = run_credproc("cache", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "run credential_process: helper …" in listed.stdout
+    entries = list((tmp_path / "cache").glob("*.entry"))
+    assert entries
+    for entry in entries:
+        assert b"hunter2-arg" not in entry.read_bytes()
+    assert "hunter2-arg" not in listed.stdout + listed.stderr + done.stderr

@@ -117,7 +117,9 @@ def test_unset_statements_clear_the_variables(shell: str, tmp_path: Path) -> Non
 
 
 EVIL_PROFILE = "evil`touch${IFS}CANARY`$(touch${IFS}CANARY);touch${IFS}CANARY"
-EVIL_REGION = "us-east-1';touch CANARY;'\"$(touch CANARY)\"`touch CANARY` %PATH% (touch CANARY)"
+# A session token line of the config file carries it: a region of that shape is refused before any
+# output (a region goes into host names), so the token is the config value that reaches the shell.
+EVIL_TOKEN = "tok';touch CANARY;'\"$(touch CANARY)\"`touch CANARY` %PATH% (touch CANARY)"
 
 
 @pytest.mark.parametrize("shell", sorted(SHELLS))
@@ -129,10 +131,13 @@ def test_credproc_env_from_a_hostile_config_is_safe_in_each_shell_with_the_guess
         [profile {EVIL_PROFILE}]
         aws_access_key_id = {BASE_KEY_ID}
         aws_secret_access_key = {BASE_SECRET}
-        region = {EVIL_REGION}
+        aws_session_token = {EVIL_TOKEN}
+        region = us-east-1
     """)
     credproc = " ".join(shlex.quote(a) for a in CREDPROC)  # no --format: guessed from this shell
-    quoted = " ".join(f'"${name}"' for name in ("CREDPROC_PROFILE", "AWS_REGION", "AWS_SECRET_ACCESS_KEY"))
+    quoted = " ".join(
+        f'"${name}"' for name in ("CREDPROC_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECRET_ACCESS_KEY")
+    )
     if shell == "fish":
         program = f"{credproc} env --profile {shlex.quote(EVIL_PROFILE)} | source; printf '%s\\0' {quoted}"
     else:
@@ -142,5 +147,5 @@ def test_credproc_env_from_a_hostile_config_is_safe_in_each_shell_with_the_guess
         [shell, "-c", program], capture_output=True, timeout=60, cwd=tmp_path, env=env, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.decode().split("\0")[:-1] == [EVIL_PROFILE, EVIL_REGION, BASE_SECRET]
+    assert done.stdout.decode().split("\0")[:-1] == [EVIL_PROFILE, EVIL_TOKEN, BASE_SECRET]
     assert not (tmp_path / "CANARY").exists()

@@ -41,6 +41,11 @@ def client(
     from botocore import UNSIGNED
     from botocore.config import Config
 
+    from credproc import validate
+
+    # Every region reaches here (sso_region too): one clear line, not botocore's InvalidRegionError.
+    validate.region(region, f"{service} region")
+
     # Keep botocore away from the user's files and profile: every setting comes from our arguments.
     # The profile variable gets no env var, or an AWS_PROFILE naming a profile (as `exec` children
     # and the AWS CLI's credential_process calls often have) raises ProfileNotFound on /dev/null.
@@ -106,7 +111,7 @@ class _Retrying:
 
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
-                    return attr(**params)
+                    return _parsed(attr, params)
                 except ResponseParserError:
                     left = time_left()
                     if attempt == MAX_ATTEMPTS or (left is not None and left < MIN_TRY_TIMEOUT):
@@ -115,6 +120,17 @@ class _Retrying:
             raise AssertionError("unreachable")
 
         return operation
+
+
+def _parsed(call: Any, params: Mapping[str, Any]) -> Any:
+    """botocore's parsers fail on some garbled bodies with a KeyError (an XML answer without its
+    Result element) or a RecursionError (100,000 nested arrays): garbled answers all the same."""
+    from botocore.parsers import ResponseParserError
+
+    try:
+        return call(**params)
+    except (KeyError, RecursionError) as exc:
+        raise ResponseParserError(f"unreadable answer ({type(exc).__name__})") from exc
 
 
 def sts_credentials(what: str, answer: Mapping[str, Any]) -> Credentials:

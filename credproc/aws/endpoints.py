@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from credproc import smallfile, validate
 from credproc.config import AwsConfig, get_str
+from credproc.errors import ConfigError
 
 DEFAULT_REGION = "us-east-1"
 
@@ -20,7 +22,21 @@ def tls_verify(environ: Mapping[str, str], verify_ssl: bool) -> bool | str:
     off (False); otherwise ``AWS_CA_BUNDLE`` names the CA bundle (a path), else the system's (True)."""
     if not verify_ssl:
         return False
-    return environ.get("AWS_CA_BUNDLE") or True
+    bundle = environ.get("AWS_CA_BUNDLE")
+    if bundle:
+        _check_bundle(bundle)
+    return bundle or True
+
+
+def _check_bundle(path: str) -> None:
+    """OpenSSL reads the bundle itself, so a FIFO there would hang the first call: refuse it (and a
+    device, a folder, a file past 16 MiB) first. A missing file is the TLS layer's to report."""
+    try:
+        smallfile.check(path, smallfile.CONFIG_LIMIT)
+    except smallfile.NotASmallFile as exc:
+        raise ConfigError(f"cannot read AWS_CA_BUNDLE {path}: {exc.strerror}") from None
+    except OSError:
+        pass
 
 
 def _env_service_name(service_id: str) -> str:
@@ -48,16 +64,24 @@ def endpoint_url(
 def region_for(
     environ: Mapping[str, str], config: AwsConfig, profile: str | None, override: str | None = None
 ) -> str | None:
-    if override:
-        return override
-    section = config.profiles.get(profile) if profile else None
+    section = config.profiles.get(profile) if profile and not override else None
     configured = get_str(section, "region") if section is not None else None
-    return pick_region(environ, configured)
+    return pick_region(environ, configured, override)
 
 
 def pick_region(
     environ: Mapping[str, str], configured: str | None, override: str | None = None
 ) -> str | None:
     """The region rule: ``--region``, else the profile's ``region``, else AWS_REGION, else
-    AWS_DEFAULT_REGION; None when none is set (callers that must call AWS use DEFAULT_REGION)."""
-    return override or configured or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+    AWS_DEFAULT_REGION; None when none is set (callers that must call AWS use DEFAULT_REGION).
+    The region chosen must have a region's shape (a ConfigError naming where it came from): it goes
+    into host names and the child's environment, where a space or a NUL would break either."""
+    for where, value in (
+        ("--region", override),
+        ("the profile's region", configured),
+        ("AWS_REGION", environ.get("AWS_REGION")),
+        ("AWS_DEFAULT_REGION", environ.get("AWS_DEFAULT_REGION")),
+    ):
+        if value:
+            return validate.region(value, where)
+    return None

@@ -30,7 +30,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from credproc import atomic, config, config_edit, options, output, paths, validate
+from credproc import atomic, config, config_edit, options, output, paths, smallfile, validate
 from credproc.commands.login import runtime
 from credproc.errors import ConfigError, UpstreamError, UsageError
 from credproc.platform import is_windows
@@ -119,8 +119,7 @@ def credential_process_line(command: Sequence[str], profile: str, windows: bool 
 
 def _read(path: str) -> str:
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = smallfile.read(path, smallfile.CONFIG_LIMIT)
     except FileNotFoundError:
         return ""
     except OSError as exc:
@@ -337,12 +336,13 @@ def append(config_file: str, text: str) -> None:
     """Append to the config file as one atomic replace (0600 when new; the old mode otherwise; a
     symlinked config file stays a link and the file it points at is updated)."""
     try:
-        with open(config_file, encoding="utf-8") as fh:
-            current = fh.read()
+        current = smallfile.read(config_file, smallfile.CONFIG_LIMIT).decode("utf-8")
     except FileNotFoundError:
         current = ""
     except OSError as exc:
         raise ConfigError(f"cannot read {config_file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read {config_file}: it is not UTF-8 text") from None
     if current and not current.endswith("\n"):
         current += "\n"
     try:

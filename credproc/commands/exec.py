@@ -32,6 +32,12 @@ def before_launch() -> Iterator[None]:
         raise
     except CredprocError as exc:
         raise LaunchError(exc.message, launch.FAILED, exc.hint) from None
+    except Exception as exc:  # a bug still happened before launch: 125, never the child's 70
+        raise LaunchError(
+            f"unexpected {type(exc).__name__}",
+            launch.FAILED,
+            "run again with --debug and report the traceback",
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -116,10 +122,10 @@ def run(ctx: Context, request: ExecRequest, base_env: Mapping[str, str]) -> int:
             ttl = max_ttl(ctx.environ)
             return _run_with_server(ctx, request, base_env, path, resolve_profile(ctx, request.profile), ttl)
         creds = resolve_for_keys(ctx, request.profile)
-    warning = dapr_warning(command, creds, ctx.clock(), request.windows)
-    if warning:
-        ctx.warn(warning)
-    env = envbuild.for_keys(creds, request.profile).apply(base_env)
+        warning = dapr_warning(command, creds, ctx.clock(), request.windows)
+        if warning:
+            ctx.warn(warning)
+        env = envbuild.for_keys(creds, request.profile).apply(base_env)
     if request.windows:
         return launch.spawn_and_wait(path, request.argv, env, windows=True)
     launch.exec_posix(path, request.argv, env)

@@ -65,15 +65,16 @@ def updated(text: str, profile: str, creds: Credentials) -> str:
 
 
 def write(path: str, profile: str, creds: Credentials) -> None:
-    from credproc import atomic
+    from credproc import atomic, smallfile
 
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            text = fh.read()
+        text = smallfile.read(path, smallfile.CONFIG_LIMIT).decode("utf-8")
     except FileNotFoundError:
         text = ""
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read {path}: it is not UTF-8 text") from None
     try:
         atomic.write_bytes(path, updated(text, profile, creds).encode("utf-8"))
     except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from credproc import smallfile
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError, UpstreamError
 from credproc.sources.base import Context, SourceDefaults
@@ -47,6 +48,7 @@ class MetadataSource(SourceDefaults):
         env = dict(ctx.environ)
         provider: bc.CredentialProvider
         if self.which == "EcsContainer":
+            _check_token_file(env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
             provider = bc.ContainerProvider(environ=env)
         else:
             # botocore reads the endpoint from its config mapping, not the env it is given.
@@ -81,3 +83,18 @@ def metadata_source(ctx: Context, profile: str, which: str) -> MetadataSource:
     prefixes = ("AWS_CONTAINER_", "AWS_EC2_METADATA_")
     items = tuple(sorted((k, v) for k, v in ctx.environ.items() if k.startswith(prefixes)))
     return MetadataSource(profile, which, items)
+
+
+def _check_token_file(path: str | None) -> None:
+    """botocore reads the container's token file itself: refuse a FIFO or a device before it does
+    (a missing file is botocore's to report)."""
+    if not path:
+        return
+    try:
+        smallfile.check(path, smallfile.TOKEN_LIMIT)
+    except smallfile.NotASmallFile as exc:
+        raise ConfigError(
+            f"cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {path}: {exc.strerror}"
+        ) from None
+    except OSError:
+        pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credproc import aws
+from credproc import aws, smallfile
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.sources.base import Context, SourceDefaults
@@ -37,8 +37,9 @@ class WebIdentitySource(SourceDefaults):
 
     def fetch(self, ctx: Context) -> Credentials:
         try:
-            with open(self.token_file, encoding="utf-8") as fh:
-                token = fh.read().strip()
+            token = smallfile.read(self.token_file, smallfile.TOKEN_LIMIT).decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ConfigError(f"web_identity_token_file {self.token_file} is not UTF-8 text") from None
         except OSError as exc:
             raise ConfigError(
                 f"cannot read web_identity_token_file {self.token_file} of profile "

@@ -21,7 +21,8 @@ class Fault:
     """One injected answer. ``kind``: ``status`` (HTTP ``value``, AWS error ``code``), ``throttle``
     (the service's throttling answer), ``slow`` (sleep ``value`` s, then answer normally),
     ``reset`` (TCP RST, no answer), ``truncate`` (the real answer cut in half, the full length
-    declared), ``malformed`` (200 with a body the client cannot parse), ``expiration``
+    declared), ``malformed`` (200 with a body the client cannot parse), ``nested``
+    (200 with ``value`` levels of nested arrays or elements: a parser's recursion limit), ``expiration``
     (the real answer with Expiration moved to now + ``value`` seconds: a skewed clock). ``op``
     limits it to one operation (None: any)."""
 

@@ -73,6 +73,8 @@ class Dialect(Protocol):
 
     def malformed(self) -> None: ...
 
+    def nested(self, depth: int) -> None: ...
+
     def reset(self) -> None: ...
 
 
@@ -90,6 +92,8 @@ def answer_fault(fault: Fault, dialect: Dialect) -> bool:
         dialect.throttle()
     elif fault.kind == "malformed":
         dialect.malformed()
+    elif fault.kind == "nested":
+        dialect.nested(int(fault.value))
     elif fault.kind == "reset":
         dialect.reset()
     else:

@@ -115,6 +115,10 @@ class _StsFaults:
         self.start_response("200 OK", [("Content-Type", "text/xml")])
         self.body = [b"<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>"]
 
+    def nested(self, depth: int) -> None:
+        self.start_response("200 OK", [("Content-Type", "text/xml")])
+        self.body = [b"<a>" * depth + b"</a>" * depth]
+
     def reset(self) -> None:
         # werkzeug treats the ConnectionError as a client that went away, quietly.
         reset_connection(self.environ["werkzeug.socket"])

@@ -402,8 +402,13 @@ class _RaFaults:
     def throttle(self) -> None:
         self.handler._answer(429, {"message": "Rate exceeded"}, "ThrottlingException")
 
+    def nested(self, depth: int) -> None:
+        self._raw(b"[" * depth + b"]" * depth)
+
     def malformed(self) -> None:
-        payload = b'{"credentialSet": [{"credentials": {"accessKeyId": '
+        self._raw(b'{"credentialSet": [{"credentials": {"accessKeyId": ')
+
+    def _raw(self, payload: bytes) -> None:
         self.handler.send_response(201)
         self.handler.send_header("Content-Type", "application/json")
         self.handler.send_header("Content-Length", str(len(payload)))

@@ -523,6 +523,9 @@ class _SsoFaults:
     def malformed(self) -> None:
         self.handler._send(200, b'{"roleCredentials": {"accessKeyId": ', {"Content-Type": "application/json"})
 
+    def nested(self, depth: int) -> None:
+        self.handler._send(200, b"[" * depth + b"]" * depth, {"Content-Type": "application/json"})
+
     def reset(self) -> None:
         reset_connection(self.handler.connection)
         self.handler.close_connection = True

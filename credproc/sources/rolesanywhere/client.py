@@ -28,7 +28,7 @@ def _error_type(response: transport.Response, data: Mapping[str, object]) -> str
 def _json(body: bytes) -> dict[str, object]:
     try:
         data = json.loads(body.decode("utf-8")) if body else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # garbled, or nested past the parser's depth
         return {}
     return data if isinstance(data, dict) else {}
 

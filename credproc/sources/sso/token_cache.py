@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from credproc import atomic, paths
+from credproc import atomic, paths, smallfile
 from credproc.credentials import format_expiration, parse_expiration
-from credproc.errors import CredprocError
+from credproc.errors import ConfigError, CredprocError
 
 
 @dataclass(frozen=True)
@@ -112,10 +112,14 @@ def _when(value: object) -> datetime | None:
 
 
 def read_json(path: str) -> dict[str, Any] | None:
+    """The file's JSON object; None when there is none to read (missing, not JSON, nested past
+    the parser's depth): a login writes a new one. A FIFO, a device, a folder or a file over
+    1 MiB is a ConfigError: no login can replace it, and reading it would hang or never end."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
+        data = json.loads(smallfile.read(path, smallfile.TOKEN_LIMIT).decode("utf-8"))
+    except smallfile.NotASmallFile as exc:
+        raise ConfigError(f"SSO cache file {path} cannot be used: {exc.strerror}", "remove it") from None
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
