@@ -378,7 +378,7 @@ def _forge(path: Path, payload: bytes, expires: int, issued: int, deps: bytes, m
         issued,
         len(payload),
         len(deps),
-        cachefile.checksum(body).encode(),
+        cachefile.checksum(path.name[: -len(cachefile.ENTRY_SUFFIX)], body).encode(),
     )
     path.write_bytes(header + body)
 

@@ -70,7 +70,7 @@ def test_remembered_emulator_secrets_and_key_lines_are_found(own_runs: list[leak
 
 
 def test_the_guard_fails_a_test_that_leaks(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest("from tests.conftest import *  # noqa: F403\n")
+    pytester.makeconftest('pytest_plugins = ["tests.conftest"]\n')
     pytester.makepyfile(
         test_leaky=f"""
         from tests.support import leaks
