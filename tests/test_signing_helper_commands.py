@@ -21,6 +21,7 @@ from credproc.credentials import Credentials
 from credproc.sources.rolesanywhere import diagnostics
 from tests.conftest import require, run_credproc
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
+from tests.support.runner import run_in_process
 from tests.test_signing_helper_oracle import HELPER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_machine_proxies")]
@@ -225,3 +226,18 @@ def flags_of_the_helper() -> list[str]:
         "--no-tpm-key-password", "--role-session-name", "--port", "--hop-limit", "--profile", "--once",
         "--format", "--digest",
     ]  # fmt: skip
+
+
+def test_sign_string_with_a_key_but_no_certificate_asks_for_the_certificate(material: Path) -> None:
+    key = str(material / "certs" / "ec-prime256v1-key.pem")
+    done = run_in_process("sign-string", "--private-key", key)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[0] == (
+        "credproc: error: sign-string needs the certificate too (--certificate), as aws_signing_helper does"
+    )
+
+
+def test_read_certificate_data_says_it_cannot_list_token_certificates() -> None:
+    done = run_in_process("read-certificate-data", "--certificate", "pkcs11:token=t;object=o")
+    assert done.returncode == 1 and done.stdout == ""
+    assert "cannot list PKCS#11 token certificates yet" in done.stderr
