@@ -5,6 +5,8 @@ Each row of README's "aws_signing_helper commands and flags" table has a test he
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
 import os
 import subprocess
@@ -12,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, mldsa
 
 from credproc import __version__
 from credproc.commands.update import updated
@@ -241,3 +243,62 @@ def test_read_certificate_data_says_it_cannot_list_token_certificates() -> None:
     done = run_in_process("read-certificate-data", "--certificate", "pkcs11:token=t;object=o")
     assert done.returncode == 1 and done.stdout == ""
     assert "cannot list PKCS#11 token certificates yet" in done.stderr
+
+
+def test_read_certificate_data_names_an_mldsa_certificate_as_helper_1_8_does(material: Path) -> None:
+    path = material / "certs" / "mldsa65-cert.pem"
+    done = run_in_process("read-certificate-data", "--certificate", str(path))
+    assert done.returncode == 0, done.stderr
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    assert json.loads(done.stdout) == {
+        "keyType": "ML-DSA-65",
+        "certificateData": base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode(),
+        "serialNumber": str(cert.serial_number),
+        "supportedAlgorithms": ["ML-DSA-65"],
+    }
+
+
+def test_read_certificate_data_of_a_key_type_the_helper_does_not_sign_with(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from tests.support import mldsa_x509
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = mldsa_x509.name("ed25519 workload")
+    cert = (
+        x509.CertificateBuilder(name, name, key.public_key(), 1, now, now + datetime.timedelta(days=1))
+        .sign(key, None)
+    )  # fmt: skip
+    path = tmp_path / "ed25519-cert.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    done = run_in_process("read-certificate-data", "--certificate", str(path))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["keyType"], data["supportedAlgorithms"]) == ("", ["SHA256", "SHA384", "SHA512"])
+
+
+def test_sign_string_with_mldsa_signs_the_fixed_string_itself(material: Path) -> None:
+    combo = material / "certs" / "mldsa65-combo.pem"
+    done = run_in_process("sign-string", "--certificate", str(combo), "--format", "text")
+    assert done.returncode == 0, done.stderr
+    public = x509.load_pem_x509_certificate(combo.read_bytes()).public_key()
+    assert isinstance(public, mldsa.MLDSA65PublicKey)
+    public.verify(bytes.fromhex(done.stdout), diagnostics.fixed_string(None))  # raises when it does not
+
+
+def test_sign_string_with_a_1024_bit_key_warns_nothing_as_the_helper(material: Path) -> None:
+    combo = material / "certs" / "rsa-1024-sha256-combo.pem"
+    done = run_in_process("sign-string", "--certificate", str(combo))
+    assert done.returncode == 0 and done.stderr == ""
+    assert len(bytes.fromhex(json.loads(done.stdout))) == 128
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--format", "xml"), ("--digest", "sha256")])
+def test_sign_string_refuses_a_format_or_digest_the_helper_does_not_know(
+    flag: str, value: str, material: Path
+) -> None:
+    combo = str(material / "certs" / "ec-prime256v1-sha256-combo.pem")
+    done = run_in_process("sign-string", "--certificate", combo, flag, value)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[0].startswith(f"credproc: error: {flag} {value!r} is not one of ")
