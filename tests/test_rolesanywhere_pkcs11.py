@@ -5,8 +5,11 @@ terminal (exit 4 without one) or the keyring; and the real aws_signing_helper on
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from credproc.config import AwsConfig
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError, NeedsHumanError
 from credproc.sources.base import Context
+from credproc.sources.rolesanywhere import pkcs11
 from credproc.sources.rolesanywhere import source as rolesanywhere
 from credproc.terminal import ScriptedTerminal
 from tests.conftest import require
@@ -213,3 +217,106 @@ def test_aws_signing_helper_agrees_on_the_token(
     fetch(emulator, tok, tok.uri(label))
     assert [r.outcome for r in emulator.world.received] == ["ok", "ok"]
     assert emulator.world.received[1].headers["authorization"].split()[0] == helper_alg
+
+
+# Without a token: the URI, the slot matching, the PIN source and the checks made before the module
+# is loaded.
+def test_a_uri_is_read_into_its_attributes() -> None:
+    uri = pkcs11.parse_uri("pkcs11:token=My%20Token;id=%01%ff;object=key;slot-id=0x10?pin-value=12%2634")
+    assert uri is not None
+    assert (uri.get("token"), uri.path["id"], uri.get("object"), uri.pin) == (
+        "My Token",
+        b"\x01\xff",
+        "key",
+        "12&34",
+    )
+    assert uri.get("serial") is None
+    assert pkcs11.parse_uri("/etc/pki/cert.pem") is None and pkcs11.parse_uri(None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("pkcs11:token?pin-value=1234", "has an attribute without a value: 'token'"),
+        ("pkcs11:token=t;colour=red?pin-value=1234", "has attributes credproc does not read: colour"),
+        (
+            "pkcs11:token=t;slot-id=first?pin-value=1234",
+            "slot-id in PKCS#11 URI pkcs11:token=t;slot-id=first is",
+        ),
+    ],
+)
+def test_a_malformed_uri_is_named_without_its_pin(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as raised:
+        pkcs11.parse_uri(text)
+    assert "1234" not in raised.value.message
+
+
+@dataclass
+class Slot:
+    slot_id: int = 3
+    slot_description: bytes = b"SoftHSM slot ID 0x3" + b" " * 13
+    manufacturer_id: str = "SoftHSM project"
+
+
+@dataclass
+class TokenInfo:
+    label: bytes = b"credential-helper-test" + b"\x00" * 10  # fixed-width, padded as the module gives it
+    manufacturer_id: str = "SoftHSM project   "
+    model: str = "SoftHSM v2"
+    serial: bytes = b"1f3c2a"
+
+
+@pytest.mark.parametrize(
+    ("query", "matches"),
+    [
+        ("token=credential-helper-test", True),
+        ("token=credential-helper-test;slot-description=SoftHSM%20slot%20ID%200x3;slot-id=3", True),
+        (
+            "manufacturer=SoftHSM%20project;model=SoftHSM%20v2;serial=1f3c2a;slot-manufacturer=SoftHSM%20project",
+            True,
+        ),
+        ("slot-id=0x3", True),
+        ("slot-id=4", False),
+        ("token=credential-helper", False),
+        ("serial=1F3C2A", False),
+    ],
+)
+def test_slot_attributes_compare_exactly_without_the_padding(query: str, matches: bool) -> None:
+    uri = pkcs11.parse_uri("pkcs11:" + query)
+    assert uri is not None
+    assert pkcs11._slot_matches(Slot(), TokenInfo(), uri) is matches
+
+
+def test_a_token_certificate_with_a_key_file_is_refused_before_the_module_is_loaded(tmp_path: Path) -> None:
+    opener = pkcs11.Pkcs11Opener(str(tmp_path / "no-module.so"), pkcs11.terminal_pin(ScriptedTerminal(None)))
+    with pytest.raises(ConfigError, match=r"is in a PKCS#11 token but the private key .*key\.pem is a file"):
+        opener("pkcs11:token=t;object=o", str(tmp_path / "key.pem"), None)
+
+
+def test_without_python_pkcs11_the_extra_to_install_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pkcs11", None)  # import pkcs11 raises ImportError, as uninstalled
+    with pytest.raises(ConfigError, match="needs the python-pkcs11 package") as raised:
+        pkcs11.Pkcs11Opener("/usr/lib/softhsm/libsofthsm2.so", pkcs11.terminal_pin(ScriptedTerminal(None)))(
+            "pkcs11:token=t", None, None
+        )
+    assert raised.value.hint == "install credproc with the extra: pip install 'credproc[pkcs11]'"
+
+
+def test_the_pin_comes_from_the_keyring_first_then_the_terminal() -> None:
+    terminal = ScriptedTerminal(["from-terminal"])
+    stored = {"the PKCS#11 token 'a'": "from-keyring"}
+    ask = pkcs11.terminal_pin(terminal, stored.get)
+    assert ask("the PKCS#11 token 'a'", 0) == "from-keyring"
+    assert ask("the PKCS#11 token 'a'", 1) == "from-terminal"  # the stored PIN proved wrong
+    assert terminal.asked == ["PIN for the PKCS#11 token 'a' (wrong, try again): "]
+    # Nothing stored under that name: the terminal is asked at once.
+    terminal = ScriptedTerminal(["typed"])
+    assert pkcs11.terminal_pin(terminal, stored.get)("the PKCS#11 token 'b'", 0) == "typed"
+    assert terminal.asked == ["PIN for the PKCS#11 token 'b': "]
+
+
+def test_a_wrong_keyring_pin_without_a_terminal_is_bad_input_not_a_prompt() -> None:
+    ask = pkcs11.terminal_pin(ScriptedTerminal(None), {"the token": "0000"}.get)
+    assert ask("the token", 0) == "0000"
+    with pytest.raises(ConfigError, match=r"^the PIN stored in the keyring for the token is wrong$"):
+        ask("the token", 1)
