@@ -4,7 +4,6 @@ most a hint line), nothing on stdout, no traceback, and no secret anywhere."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -13,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_KEY_ID, BASE_SECRET, CHAIN_CREDENTIALS, AwsFiles, require, run_credproc
+from tests.conftest import BASE_KEY_ID, BASE_SECRET, CHAIN_CREDENTIALS, AwsFiles, run_credproc
+from tests.support import tmpfs
 from tests.support.moto_sts import MotoSTS
 from tests.support.runner import run_in_process
 
@@ -223,16 +223,8 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
         yield target
         target.chmod(0o700)
         return
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", str(target)],
-        capture_output=True,
-        check=False,
-    )
-    require("a read-only tmpfs", mounted.returncode == 0, mounted.stderr.decode(errors="replace"))
-    try:
-        yield target
-    finally:
-        subprocess.run(["umount", str(target)], check=False)
+    with tmpfs.mounted(target, "ro,size=1m,mode=0700", "a read-only tmpfs") as mounted:
+        yield mounted
 
 
 def test_unwritable_cache_dir_succeeds_without_caching(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,7 +20,7 @@ import pytest
 from credproc.cache import LOCK_SUFFIX, Cache, EntryMeta
 from credproc.credentials import Credentials
 from credproc.lock import hold
-from tests.conftest import require
+from tests.support import tmpfs
 
 LOOPS = 200
 
@@ -76,44 +75,11 @@ def test_sigkill_at_random_points_never_leaves_a_broken_entry(tmp_path: Path) ->
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs (root, as in CI) to fill up."""
+    """A 64 KiB tmpfs to fill up."""
     target = tmp_path / "cache"
     target.mkdir(mode=0o700)
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    _unmount_abandoned(tmp_path)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(target)],
-        capture_output=True,
-        check=False,
-    )
-    require("a small tmpfs", done.returncode == 0, done.stderr.decode(errors="replace"))
-    try:
-        yield target
-    finally:
-        _unmount(target)
-
-
-def _unmount(target: Path) -> None:
-    """Unmount, or, while something still holds a file there, detach it at once (the kernel frees
-    it when the last file closes): no mount may outlive the test, or pytest cannot delete its folder."""
-    if subprocess.run(["umount", str(target)], capture_output=True, check=False).returncode != 0:
-        subprocess.run(["umount", "--lazy", str(target)], capture_output=True, check=True)
-
-
-def _unmount_abandoned(tmp_path: Path) -> None:
-    """A run killed during this test (SIGKILL skips every teardown) leaves its tmpfs mounted; pytest
-    then renames that run's folder to garbage-* and warns at each start that it cannot delete it.
-    A mount inside a garbage-* folder belongs to no live run (pytest renames only folders whose
-    run is over), so it is detached here."""
-    root = next((p for p in tmp_path.parents if p.name.startswith("pytest-of-")), None)
-    if root is None:  # a --basetemp of the caller's own: nothing of earlier runs to look at
-        return
-    with open("/proc/mounts", encoding="utf-8") as mounts:
-        points = [line.split()[1] for line in mounts if line.split()[2] == "tmpfs"]
-    for point in points:
-        if point.startswith(f"{root}{os.sep}garbage-"):
-            subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
+    with tmpfs.mounted(target, "size=64k,mode=0700", "a small tmpfs") as mounted:
+        yield mounted
 
 
 def test_full_disk_keeps_the_old_entry_and_still_answers(tiny_fs: Path) -> None:
