@@ -9,7 +9,9 @@ import base64
 import datetime
 import json
 import os
+import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,10 +20,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, mldsa
 
 from credproc import __version__
-from credproc.commands.update import updated
+from credproc.commands.update import keep_updated, updated
 from credproc.credentials import Credentials
+from credproc.errors import ConfigError
 from credproc.sources.rolesanywhere import diagnostics
 from tests.conftest import require, run_credproc
+from tests.support import tmpfs
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
 from tests.support.runner import run_in_process
 from tests.test_signing_helper_oracle import HELPER
@@ -302,3 +306,74 @@ def test_sign_string_refuses_a_format_or_digest_the_helper_does_not_know(
     done = run_in_process("sign-string", "--certificate", combo, flag, value)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.splitlines()[0].startswith(f"credproc: error: {flag} {value!r} is not one of ")
+
+
+@pytest.fixture
+def ec_emulator(material: Path) -> Iterator[tuple[Emulator, dict[str, object]]]:
+    """The emulator trusting the EC certificate, and update's options for it (as click gives them)."""
+    cert = material / "certs" / "ec-prime256v1-sha256-cert.pem"
+    world = World(
+        {TRUST_ANCHOR_ARN: x509.load_pem_x509_certificate(cert.read_bytes())}, {PROFILE_ARN: {ROLE_ARN}}
+    )
+    with Emulator(world) as emulator:
+        yield (
+            emulator,
+            {
+                "certificate": str(cert),
+                "private_key": str(material / "certs" / "ec-prime256v1-key.pem"),
+                "trust_anchor_arn": TRUST_ANCHOR_ARN,
+                "profile_arn": PROFILE_ARN,
+                "role_arn": ROLE_ARN,
+                "endpoint": emulator.url,
+                "no_verify_ssl": False,
+            },
+        )
+
+
+def test_update_refreshes_five_minutes_before_each_expiry_until_interrupted(
+    ec_emulator: tuple[Emulator, dict[str, object]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator, opts = ec_emulator
+    target = tmp_path / "credentials"
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 2:
+            raise KeyboardInterrupt  # Ctrl+C during the second wait
+
+    with pytest.raises(KeyboardInterrupt):
+        keep_updated(opts, "ra", str(target), once=False, sleep=sleep)
+    assert [r.outcome for r in emulator.world.received] == ["ok", "ok"]
+    assert all(3600 - 300 - 60 < s <= 3600 - 300 for s in slept)  # one-hour sessions
+    assert "aws_session_token = " in target.read_text()
+    assert capsys.readouterr().err.count(f"updated [ra] in {target}; next refresh in ") == 2
+
+
+def test_update_without_the_helpers_flags_names_them() -> None:
+    done = run_in_process("update", "--once", "--profile", "ra")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "credproc: error: update needs aws_signing_helper's flags",
+        "credproc: hint: --certificate, --private-key, --trust-anchor-arn, --profile-arn and --role-arn",
+    ]
+
+
+def test_update_names_a_credentials_file_it_cannot_read(
+    ec_emulator: tuple[Emulator, dict[str, object]], tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=f"^cannot read {re.escape(str(tmp_path))}: Is a directory$"):
+        keep_updated(ec_emulator[1], "ra", str(tmp_path), once=True)
+
+
+def test_update_names_a_credentials_file_it_cannot_write(
+    ec_emulator: tuple[Emulator, dict[str, object]], tmp_path: Path
+) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o700)
+    with tmpfs.mounted(folder, "ro,size=64k,mode=0700", "a read-only tmpfs"):
+        target = folder / "credentials"
+        with pytest.raises(
+            ConfigError, match=f"^cannot write {re.escape(str(target))}: Read-only file system$"
+        ):
+            keep_updated(ec_emulator[1], "ra", str(target), once=True)
