@@ -33,6 +33,12 @@ CASES: dict[str, Case] = {
     "unknown profile": Case("[profile other]\nregion = us-east-1\n", 1, "profile 'p' is not in"),
     "malformed config": Case("[profile p\nrole_arn = x\n", 1, "cannot parse"),
     "config not utf-8": Case("[profile p]\nregion = \xff\xfe\n", 1, "not UTF-8"),
+    "nested value botocore cannot read": Case("[profile p]\ns3 =\n  no_equals_sign\n", 1, "syntax error"),
+    "nested block where a value belongs": Case(
+        f"[profile p]\nrole_arn =\n  nested = {ROLE}\nsource_profile = base\n",
+        1,
+        "role_arn must be a single value, not a nested block",
+    ),
     "source_profile loop": Case(
         f"[profile p]\nrole_arn = {ROLE}\nsource_profile = q\n"
         f"[profile q]\nrole_arn = {ROLE}\nsource_profile = p\n",

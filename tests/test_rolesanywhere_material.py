@@ -24,9 +24,9 @@ from credproc.errors import ConfigError, CredprocError, NeedsHumanError
 from credproc.sources.base import Context
 from credproc.sources.rolesanywhere import material
 from credproc.sources.rolesanywhere import source as rolesanywhere
-from credproc.terminal import ScriptedTerminal
 from tests.support import ra_pki
 from tests.support.ra_world import RaPki, RaWorld
+from tests.support.terminals import ScriptedTerminal
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 FIXTURES = Path(__file__).parent / "fixtures"

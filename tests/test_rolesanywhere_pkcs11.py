@@ -21,11 +21,11 @@ from credproc.errors import ConfigError, NeedsHumanError
 from credproc.sources.base import Context
 from credproc.sources.rolesanywhere import pkcs11
 from credproc.sources.rolesanywhere import source as rolesanywhere
-from credproc.terminal import ScriptedTerminal
 from tests.conftest import require
 from tests.support import ra_pki, softhsm
 from tests.support.keyrings import MemoryKeyring
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
+from tests.support.terminals import ScriptedTerminal
 from tests.test_signing_helper_oracle import HELPER
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
