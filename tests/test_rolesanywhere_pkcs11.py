@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from credproc.cache import NoCache
 from credproc.config import AwsConfig
@@ -25,16 +27,21 @@ from tests.conftest import require
 from tests.support import ra_pki, softhsm
 from tests.support.keyrings import MemoryKeyring
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
+from tests.support.runner import run_in_process
 from tests.support.terminals import ScriptedTerminal
 from tests.test_signing_helper_oracle import HELPER
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 
 
+ODD = "credproc-odd"  # the second token's label
+
+
 @pytest.fixture(scope="module")
 def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[softhsm.Token, ra_pki.Ca]]:
     """One token for the module: rsa-2048 (id 01) and ec-prime256v1 (id 02), each with a
-    certificate from a test CA the emulator trusts."""
+    certificate from a test CA the emulator trusts; and a second token, ODD, of the cases a
+    careless token holds (see _odd_objects)."""
     why = softhsm.missing()
     if why is not None:
         require("SoftHSM2 and python-pkcs11", False, f"missing {why}")
@@ -43,7 +50,39 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[softhsm.To
     for label, kind, object_id in (("rsa-2048", "rsa2048", 1), ("ec-prime256v1", "p256", 2)):
         key = ra_pki.key(kind, 30)
         made.add(key, ca.leaf(key.public_key(), subject=f"token {label}"), label, object_id)
+    _odd_objects(made.add_token(ODD), ca)
     yield made, ca
+
+
+def _odd_objects(odd: softhsm.Token, ca: ra_pki.Ca) -> None:
+    """rsa-2048 again (so a URI without token= matches two slots); a certificate readable only
+    after login; one whose key is another RSA key; one whose key is EC; one key that wants its PIN
+    at every use (made in the token, as no import tool sets CKA_ALWAYS_AUTHENTICATE)."""
+    import pkcs11 as p11
+
+    rsa_key, other_rsa, ec_key = ra_pki.key("rsa2048", 30), ra_pki.key("rsa2048", 31), ra_pki.key("p256", 32)
+    odd.add(rsa_key, ca.leaf(rsa_key.public_key(), subject="odd rsa-2048"), "rsa-2048", 1)
+    odd.add_key(other_rsa, "private", 2)
+    odd.add_certificate(ca.leaf(other_rsa.public_key(), subject="odd private"), "private", 2, private=True)
+    odd.add_key(other_rsa, "mismatch", 3)
+    odd.add_certificate(ca.leaf(rsa_key.public_key(), subject="odd mismatch"), "mismatch", 3)
+    odd.add_key(ec_key, "wrong-type", 4)
+    odd.add_certificate(ca.leaf(rsa_key.public_key(), subject="odd wrong-type"), "wrong-type", 4)
+    library = p11.lib(odd.lib)
+    with library.get_token(token_label=ODD).open(rw=True, user_pin=odd.pin) as session:
+        public, _ = session.generate_keypair(
+            p11.KeyType.RSA,
+            2048,
+            id=b"\x05",
+            label="always",
+            store=True,
+            private_template={p11.Attribute.ALWAYS_AUTHENTICATE: True},
+        )
+        numbers = rsa.RSAPublicNumbers(
+            int.from_bytes(public[p11.Attribute.PUBLIC_EXPONENT], "big"),
+            int.from_bytes(public[p11.Attribute.MODULUS], "big"),
+        )
+    odd.add_certificate(ca.leaf(numbers.public_key(), subject="odd always"), "always", 5)
 
 
 @pytest.fixture
@@ -320,3 +359,100 @@ def test_a_wrong_keyring_pin_without_a_terminal_is_bad_input_not_a_prompt() -> N
     assert ask("the token", 0) == "0000"
     with pytest.raises(ConfigError, match=r"^the PIN stored in the keyring for the token is wrong$"):
         ask("the token", 1)
+
+
+def _odd_uri(label: str, pin: bool = True) -> str:
+    return f"pkcs11:token={ODD};object={label}" + (f"?pin-value={softhsm.PIN}" if pin else "")
+
+
+def test_a_uri_may_name_the_object_by_its_id(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator
+) -> None:
+    tok = token[0]
+    fetch(emulator, tok, f"pkcs11:token={tok.label};id=%01?pin-value={tok.pin}")
+    accepted_with(emulator, "AWS4-X509-RSA-SHA256")
+
+
+def test_a_key_uri_that_matches_two_tokens_is_refused(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator
+) -> None:
+    tok = token[0]
+    cert = str(tok.directory / "rsa-2048-cert.pem")
+    with pytest.raises(ConfigError, match="could not identify a unique token slot for the PKCS#11 key"):
+        fetch(emulator, tok, cert, f"pkcs11:object=rsa-2048?pin-value={tok.pin}")
+    assert emulator.world.received == []
+
+
+def test_a_certificate_readable_only_after_login_is_found(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator
+) -> None:
+    fetch(emulator, token[0], _odd_uri("private"))
+    accepted_with(emulator, "AWS4-X509-RSA-SHA256")
+
+
+@pytest.mark.parametrize("label", ["mismatch", "wrong-type"])
+def test_a_certificate_without_its_key_in_the_token_is_refused(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator, label: str
+) -> None:
+    """The key under the certificate's CKA_ID is another RSA key (its test signature does not
+    verify), or an EC key for an RSA certificate (not even tried)."""
+    with pytest.raises(
+        ConfigError, match=f"no private key in the PKCS#11 token '{ODD}' matches the certificate"
+    ):
+        fetch(emulator, token[0], _odd_uri(label))
+    assert emulator.world.received == []
+
+
+def test_a_key_that_wants_its_pin_at_every_use_needs_reuse_pin(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator
+) -> None:
+    with pytest.raises(ConfigError, match="asks for its PIN at every use") as raised:
+        fetch(emulator, token[0], _odd_uri("always"))
+    assert raised.value.hint == "pass --reuse-pin to give it the user PIN"
+
+
+def test_three_wrong_pins_on_the_terminal_give_up(
+    token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator
+) -> None:
+    ctx = context(["0000", "1111", "2222"])
+    with pytest.raises(ConfigError, match=f"^wrong PIN for the PKCS#11 token '{ODD}'$"):
+        fetch(emulator, token[0], _odd_uri("rsa-2048", pin=False), ctx=ctx)
+    assert isinstance(ctx.terminal, ScriptedTerminal) and len(ctx.terminal.asked) == 3
+
+
+def test_a_second_opener_shares_the_login_of_one_still_open(token: tuple[softhsm.Token, ra_pki.Ca]) -> None:
+    """PKCS#11 logs in the whole application: serve's next refresh opens while the last is open."""
+    tok = token[0]
+    first = pkcs11.Pkcs11Opener(tok.lib, pkcs11.terminal_pin(ScriptedTerminal(None)))
+    second = pkcs11.Pkcs11Opener(tok.lib, pkcs11.terminal_pin(ScriptedTerminal(None)))
+    try:
+        a = first(tok.uri("ec-prime256v1"), None, None)
+        b = second(tok.uri("ec-prime256v1"), None, None)
+        assert a.certificate == b.certificate
+        assert isinstance(b.key, pkcs11.Pkcs11Key) and b.key.sign_string(b"x")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_sign_string_signs_in_the_token(token: tuple[softhsm.Token, ra_pki.Ca]) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from credproc.sources.rolesanywhere import diagnostics
+
+    tok = token[0]
+    done = run_in_process(
+        "sign-string", "--certificate", tok.uri("rsa-2048"), "--pkcs11-lib", tok.lib, "--format", "text"
+    )
+    assert done.returncode == 0, done.stderr
+    public = x509.load_pem_x509_certificate((tok.directory / "rsa-2048-cert.pem").read_bytes()).public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    public.verify(
+        bytes.fromhex(done.stdout), diagnostics.fixed_string(public), padding.PKCS1v15(), hashes.SHA256()
+    )
+    refused = run_in_process(
+        "sign-string", "--certificate", tok.uri("rsa-2048"), "--pkcs11-lib", tok.lib, "--digest", "SHA384"
+    )
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "a token key signs with SHA256 only here; --digest SHA384 is not supported yet" in refused.stderr
