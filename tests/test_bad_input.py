@@ -33,6 +33,11 @@ CASES: dict[str, Case] = {
     "unknown profile": Case("[profile other]\nregion = us-east-1\n", 1, "profile 'p' is not in"),
     "malformed config": Case("[profile p\nrole_arn = x\n", 1, "cannot parse"),
     "config not utf-8": Case("[profile p]\nregion = \xff\xfe\n", 1, "not UTF-8"),
+    "empty web identity token": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = /dev/null\n",
+        1,
+        "web_identity_token_file /dev/null is empty",
+    ),
     "nested value botocore cannot read": Case("[profile p]\ns3 =\n  no_equals_sign\n", 1, "syntax error"),
     "nested block where a value belongs": Case(
         f"[profile p]\nrole_arn =\n  nested = {ROLE}\nsource_profile = base\n",
