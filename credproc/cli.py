@@ -83,9 +83,7 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """As click's, with the helps of the table (so --help imports no command)."""
-        names = self.list_commands(ctx)
-        if not names:
-            return
+        names = self.list_commands(ctx)  # never empty: the table's commands
         limit = formatter.width - 6 - max(len(n) for n in names)
         rows = [(name, _short_help(self, name, limit)) for name in names]
         with formatter.section("Commands"):
@@ -190,23 +188,19 @@ def run(argv: Sequence[str]) -> int:
         completion.register()
     debug = debug_requested(argv)
     try:
+        # Not standalone: click returns the code of a click.exceptions.Exit (--help) instead of raising.
         result = cli.main(args=list(argv), prog_name="credproc", standalone_mode=False)
     except CredprocError as exc:
         if debug:
             traceback.print_exc()
         output.error(exc.message, exc.hint)
         return exc.exit_code
-    except click.exceptions.Abort:
-        output.error("interrupted")
-        return Interrupted.exit_code
-    except KeyboardInterrupt:
+    except click.exceptions.Abort:  # click's main turns a KeyboardInterrupt (Ctrl+C) into Abort
         output.error("interrupted")
         return Interrupted.exit_code
     except click.ClickException as exc:
         # Usage errors: click's own message, our prefix, and where to read more.
         output.error(*_usage_lines(exc))
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
         return exc.exit_code
     except BrokenPipeError:
         return 1

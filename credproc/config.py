@@ -67,7 +67,8 @@ class AwsConfig:
 def parse(path: str, as_profiles: bool) -> dict[str, Any]:
     """One file through botocore's parser: ``as_profiles`` for the config file (``[profile x]``,
     ``[sso-session x]``, ``[services x]`` sorted out), else raw sections (the credentials file).
-    A missing file is empty; an unreadable or unparsable one is a ConfigError naming the line."""
+    A missing file is empty, and so, as botocore reads it, is one that cannot be opened; an
+    unparsable one is a ConfigError naming the line."""
     from botocore import configloader
     from botocore.exceptions import BotoCoreError
 
@@ -81,12 +82,8 @@ def parse(path: str, as_profiles: bool) -> dict[str, Any]:
         if as_profiles:
             return dict(configloader.load_config(path))
         return dict(configloader.raw_config_parse(path))
-    except BotoCoreError:
+    except BotoCoreError:  # also a file that is not UTF-8 (botocore reads an unreadable one as empty)
         raise ConfigError(f"cannot parse {path}: {_why_unparsable(path)}", "fix the file's syntax") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"cannot parse {path}: it is not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _why_unparsable(path: str) -> str:
@@ -110,9 +107,7 @@ def _why_unparsable(path: str) -> str:
         return f"line {exc.lineno}: [{exc.section}] appears twice"
     except configparser.ParsingError as exc:
         return f"line {exc.errors[0][0]}: not a `key = value` line"
-    except configparser.Error:
-        pass
-    return "syntax error"
+    return "syntax error"  # configparser reads it: botocore's nested values (s3 = ...) are at fault
 
 
 def load(environ: Mapping[str, str]) -> AwsConfig:

@@ -18,9 +18,9 @@ PR_SET_DUMPABLE = 4  # <linux/prctl.h>
 PR_GET_DUMPABLE = 3
 
 
-def no_core_dumps() -> None:
+def no_core_dumps(platform: str = sys.platform) -> None:
     _zero_core_limit()
-    if sys.platform.startswith("linux"):
+    if platform.startswith("linux"):
         _not_dumpable()
 
 
@@ -48,9 +48,9 @@ def _not_dumpable() -> None:
         pass
 
 
-def dumpable() -> bool | None:
+def dumpable(platform: str = sys.platform) -> bool | None:
     """Whether this process may dump core (Linux), else None. For tests and ``doctor``."""
-    if not sys.platform.startswith("linux"):
+    if not platform.startswith("linux"):
         return None
     import ctypes
 

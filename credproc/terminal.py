@@ -35,20 +35,13 @@ class Terminal:
     @contextlib.contextmanager
     def _open(self, why: str, hint: str | None = None) -> Iterator[tuple[IO[str], IO[str]]]:
         in_path, out_path = self._paths()
-        try:
-            reader = open(in_path, encoding="utf-8")  # noqa: SIM115 - closed below
-        except OSError:
-            raise NeedsHumanError(f"{why}, but there is no terminal to ask on", hint) from None
-        try:
-            writer = open(out_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-        except OSError:
-            reader.close()
-            raise NeedsHumanError(f"{why}, but there is no terminal to ask on", hint) from None
-        try:
+        with contextlib.ExitStack() as opened:
+            try:
+                reader = opened.enter_context(open(in_path, encoding="utf-8"))
+                writer = opened.enter_context(open(out_path, "w", encoding="utf-8"))
+            except OSError:
+                raise NeedsHumanError(f"{why}, but there is no terminal to ask on", hint) from None
             yield reader, writer
-        finally:
-            writer.close()
-            reader.close()
 
     def available(self) -> bool:
         try:
@@ -107,33 +100,8 @@ def _read_hidden(prompt: str, reader: IO[str], writer: IO[str]) -> str:
     return line.rstrip("\r\n")
 
 
-class ScriptedTerminal(Terminal):
-    """For unit tests: answers from a list, records what was asked. ``None`` means no terminal."""
-
-    def __init__(self, answers: list[str] | None) -> None:
-        super().__init__(windows=False)
-        self.answers = answers
-        self.asked: list[str] = []
-        self.said: list[str] = []
-
-    def available(self) -> bool:
-        return self.answers is not None
-
-    def ask(self, prompt: str, why: str, secret: bool = False, hint: str | None = None) -> str:
-        if self.answers is None:
-            raise NeedsHumanError(f"{why}, but there is no terminal to ask on", hint)
-        self.asked.append(prompt)
-        return self.answers.pop(0)
-
-    def say(self, text: str) -> None:
-        self.said.append(text)
-
-
 def is_stdin_terminal() -> bool:
-    try:
-        return os.isatty(0)
-    except OSError:
-        return False
+    return os.isatty(0)  # False for a closed descriptor too: it never raises
 
 
 SPINNER = "|/-\\"

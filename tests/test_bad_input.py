@@ -4,7 +4,6 @@ most a hint line), nothing on stdout, no traceback, and no secret anywhere."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,9 +18,9 @@ from tests.conftest import (
     CHAIN_CONFIG,
     CHAIN_CREDENTIALS,
     AwsFiles,
-    require,
     run_credproc,
 )
+from tests.support import tmpfs
 from tests.support.moto_sts import MotoSTS
 from tests.support.runner import run_in_process
 
@@ -47,6 +46,17 @@ CASES: dict[str, Case] = {
     "unknown profile": Case("[profile other]\nregion = us-east-1\n", 1, "profile 'p' is not in"),
     "malformed config": Case("[profile p\nrole_arn = x\n", 1, "cannot parse"),
     "config not utf-8": Case("[profile p]\nregion = \xff\xfe\n", 1, "not UTF-8"),
+    "empty web identity token": Case(
+        f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = /dev/null\n",
+        1,
+        "web_identity_token_file /dev/null is empty",
+    ),
+    "nested value botocore cannot read": Case("[profile p]\ns3 =\n  no_equals_sign\n", 1, "syntax error"),
+    "nested block where a value belongs": Case(
+        f"[profile p]\nrole_arn =\n  nested = {ROLE}\nsource_profile = base\n",
+        1,
+        "role_arn must be a single value, not a nested block",
+    ),
     "source_profile loop": Case(
         f"[profile p]\nrole_arn = {ROLE}\nsource_profile = q\n"
         f"[profile q]\nrole_arn = {ROLE}\nsource_profile = p\n",
@@ -307,16 +317,8 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
         yield target
         target.chmod(0o700)
         return
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", str(target)],
-        capture_output=True,
-        check=False,
-    )
-    require("a read-only tmpfs", mounted.returncode == 0, mounted.stderr.decode(errors="replace"))
-    try:
-        yield target
-    finally:
-        subprocess.run(["umount", str(target)], check=False)
+    with tmpfs.mounted(target, "ro,size=1m,mode=0700", "a read-only tmpfs") as mounted:
+        yield mounted
 
 
 def test_unwritable_cache_dir_succeeds_without_caching(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,7 +20,7 @@ import pytest
 from credproc.cache import LOCK_SUFFIX, Cache, EntryMeta
 from credproc.credentials import Credentials
 from credproc.lock import hold
-from tests.conftest import require
+from tests.support import tmpfs
 
 LOOPS = 200
 
@@ -76,21 +75,11 @@ def test_sigkill_at_random_points_never_leaves_a_broken_entry(tmp_path: Path) ->
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs (root, as in CI) to fill up."""
+    """A 64 KiB tmpfs to fill up."""
     target = tmp_path / "cache"
     target.mkdir(mode=0o700)
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(target)],
-        capture_output=True,
-        check=False,
-    )
-    require("a small tmpfs", done.returncode == 0, done.stderr.decode(errors="replace"))
-    try:
-        yield target
-    finally:
-        subprocess.run(["umount", str(target)], check=False)
+    with tmpfs.mounted(target, "size=64k,mode=0700", "a small tmpfs") as mounted:
+        yield mounted
 
 
 def test_full_disk_keeps_the_old_entry_and_still_answers(tiny_fs: Path) -> None:

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from credproc import __version__
 from tests.conftest import BASE_SECRET, AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_in_process
 
 
 def test_version_and_module_entry() -> None:
@@ -63,3 +66,39 @@ def test_empty_cache_list_says_so_on_stderr() -> None:
     assert done.returncode == 0
     assert done.stdout == ""
     assert "the cache is empty" in done.stderr
+
+
+def test_a_missing_argument_is_named_on_one_line() -> None:
+    done = run_in_process("keys", "add")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        "credproc: error: missing argument NAME",
+        "credproc: hint: see `credproc keys add --help`",
+    ]
+
+
+def _command_raising(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
+    """`credproc update` fails inside its command body with ``exc``, as a bug or a Ctrl+C would."""
+    from credproc.commands import update
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise exc
+
+    monkeypatch.setattr(update, "keep_updated", fail)
+
+
+def test_ctrl_c_inside_a_command_is_exit_130_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    _command_raising(monkeypatch, KeyboardInterrupt())
+    done = run_in_process("update", "--once")
+    # click writes a newline first, so the line does not follow a ^C the terminal echoed.
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "\ncredproc: error: interrupted\n")
+
+
+def test_a_bug_is_its_own_exit_code_and_debug_shows_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    _command_raising(monkeypatch, RuntimeError("a bug"))
+    done = run_in_process("update", "--once")
+    assert done.returncode == 70 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[0] == "credproc: error: unexpected RuntimeError"
+    debugged = run_in_process("--debug", "update", "--once")
+    assert debugged.returncode == 70
+    assert "Traceback (most recent call last)" in debugged.stderr and "RuntimeError: a bug" in debugged.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -360,3 +361,46 @@ def test_posix_lines_survive_shlex_for_awkward_paths() -> None:
     assert shlex.split(line) == [exe, "credential-process", "--profile", "dev"]
     with pytest.raises(ConfigError):
         configure_cmd.credential_process_line(["/a\nb"], "dev", windows=False)
+
+
+def test_a_windows_path_ending_in_a_backslash_is_refused() -> None:
+    # Quoted, its last backslash would escape the closing quote for CommandLineToArgvW.
+    with pytest.raises(ConfigError, match=r"^cannot quote 'C:\\\\odd dir\\\\': it ends with a backslash$"):
+        configure_cmd.credential_process_line(["C:\\odd dir\\"], "dev", windows=True)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{account_name}", "gives an empty profile name"),
+        ("{account}", "is not usable ('account')"),
+    ],
+)
+def test_an_sso_name_template_that_gives_no_usable_name_is_refused(template: str, message: str) -> None:
+    from credproc.sources.sso.portal import Assignment
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        configure_cmd.sso_profile_name(template, Assignment("111111111111", "!!! ???", "Admin"), "corp")
+
+
+def test_the_profile_argument_completes_profile_names_but_not_after_a_dash(aws_files: AwsFiles) -> None:
+    import click
+
+    aws_files.write_config("[profile dev]\nregion = x\n[profile prod]\nregion = y\n")
+    group = configure_cmd.command
+    ctx = click.Context(group)
+    assert [c.value for c in group.shell_complete(ctx, "d")] == ["dev"]
+    assert "dev" not in [c.value for c in group.shell_complete(ctx, "-")]
+
+
+def test_a_broken_credentials_file_does_not_stop_configure(aws_files: AwsFiles) -> None:
+    aws_files.credentials.write_text("[unclosed\naws_access_key_id = A\n")
+    done = run_credproc("configure", "dev", "--region", "eu-west-1", "--credproc-path", "/opt/credproc")
+    assert done.returncode == 0, done.stderr
+    assert "[profile dev]\n" in aws_files.config.read_text()
+
+
+def test_resolve_may_name_the_default_profile_of_the_edited_file(aws_files: AwsFiles) -> None:
+    aws_files.write_config("[default]\nregion = us-east-1\n")
+    done = run_credproc("configure", "dev", "--resolve", "default", "--credproc-path", "/opt/credproc")
+    assert done.returncode == 0, done.stderr

@@ -123,3 +123,17 @@ def test_web_identity_token_file_assumes_the_role(
     again = run_credproc("credential-process", "--profile", "p")
     assert again.stdout == done.stdout
     assert sts.calls["AssumeRoleWithWebIdentity"] == 1
+
+
+def test_web_identity_asks_for_the_profiles_duration(aws_files: AwsFiles, sts: MotoSTS) -> None:
+    from datetime import datetime, timezone
+
+    (aws_files.home / "token.jwt").write_text("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2ln\n")
+    aws_files.write_config(
+        f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = ~/token.jwt\nduration_seconds = 1800\n"
+    )
+    done = run_credproc("credential-process", "--profile", "p", "--no-cache")
+    assert done.returncode == 0, done.stderr
+    expires = datetime.fromisoformat(json.loads(done.stdout)["Expiration"].replace("Z", "+00:00"))
+    left = expires.timestamp() - datetime.now(timezone.utc).timestamp()
+    assert 1800 - 300 < left <= 1800  # half an hour, not the default hour

@@ -440,3 +440,84 @@ def test_an_sso_profile_is_explained_and_its_login_state_decides_health(aws_file
     assert code == 0, out
     assert "  ok   sso                SSO token for sso-session 'corp': valid, 1" in out
     assert "secret-token" not in out
+
+
+class _BadDateHandler(BaseHTTPRequestHandler):
+    date: str | None = None  # the Date header sent, if any
+
+    def do_GET(self) -> None:
+        self.send_response_only(403)  # without the automatic Date header
+        if self.date is not None:
+            self.send_header("Date", self.date)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("date", [None, "", "yesterday at noon"])
+def test_an_answer_without_a_readable_date_tells_nothing_about_the_clock(date: str | None) -> None:
+    handler = type("Handler", (_BadDateHandler,), {"date": date})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert doctor.server_date(f"http://127.0.0.1:{server.server_address[1]}/", {}) is None
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_keyring_backend_that_breaks_is_a_warning_not_a_crash() -> None:
+    def broken() -> str:
+        raise RuntimeError("D-Bus went away")
+
+    world = doctor.World(environ={}, platform="linux", offline=True, keyring_backend=broken)
+    [finding] = doctor.check_keyring(world)
+    assert (finding.level, finding.text) == (doctor.WARN, "no usable keyring backend (RuntimeError)")
+
+
+def test_shell_credentials_with_an_unreadable_expiration_are_reported_without_minutes() -> None:
+    world = _shell_world(AWS_ACCESS_KEY_ID="ASIAX", CREDPROC_PROFILE="dev", AWS_CREDENTIAL_EXPIRATION="soon")
+    [finding] = doctor.check_shell_credentials(world)
+    assert (finding.level, finding.text) == (doctor.INFO, "this shell carries credentials of profile 'dev'")
+
+
+@pytest.mark.parametrize(
+    ("profiles", "says"),
+    [
+        ({"p": {"region": "eu-west-1"}}, "profile 'p' has no credentials"),
+        # p hands over to q, and it is q that has none: not a self-loop of p.
+        (
+            {
+                "p": {"credential_process": "credproc credential-process --profile q"},
+                "q": {"region": "eu-west-1"},
+            },
+            "profile 'q' has no credentials",
+        ),
+    ],
+)
+def test_a_profile_without_credentials_is_not_called_a_self_loop(
+    profiles: dict[str, dict[str, object]], says: str
+) -> None:
+    [finding] = doctor.check_resolution(_shell_world(), AwsConfig(profiles=profiles), "p")
+    assert finding.level == doctor.PROBLEM
+    assert finding.text.startswith(says) and "self-loop" not in finding.text
+
+
+def test_a_credproc_line_for_a_profile_that_fails_otherwise_is_left_to_the_resolution(tmp_path: Path) -> None:
+    program = tmp_path / "credproc"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    cfg = AwsConfig(profiles={"p": {"credential_process": f"{program} credential-process --profile nowhere"}})
+    assert doctor.check_credential_processes(_shell_world(), cfg) == []  # not a loop: not this check's
+
+
+def test_nothing_cached_for_the_profile_is_said(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    world = doctor.World(environ={"CREDPROC_CACHE_DIR": str(cache)}, platform="linux", offline=True)
+    assert [f.text for f in doctor.check_cache(world, "dev")] == [
+        f"{cache} (mode 0700)",
+        "nothing cached for profile 'dev'",
+    ]

@@ -13,10 +13,10 @@ from credproc.cache import Cache
 from credproc.errors import ConfigError
 from credproc.resolve import build_source, resolve_profile
 from credproc.sources.base import Context
-from credproc.terminal import ScriptedTerminal
 from tests.conftest import BASE_KEY_ID, BASE_SECRET, CHAIN_CONFIG, AwsFiles
 from tests.support.keyrings import MemoryKeyring
 from tests.support.moto_sts import MotoSTS
+from tests.support.terminals import ScriptedTerminal
 
 OTHER_SECRET = "x" * 40
 

@@ -13,10 +13,10 @@ from credproc.errors import ConfigError, NeedsHumanError
 from credproc.resolve import build_source, resolve_profile
 from credproc.sources.base import Context
 from credproc.sources.mfa_session import MfaSessionSource, parse_session_duration
-from credproc.terminal import ScriptedTerminal
 from tests.conftest import BASE_KEY_ID, BASE_SECRET, AwsFiles
 from tests.support.keyrings import MemoryKeyring
 from tests.support.moto_sts import MotoSTS
+from tests.support.terminals import ScriptedTerminal
 
 SERIAL = "arn:aws:iam::123456789012:mfa/alice"
 CONFIG = f"""

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_credproc
+from tests.support.runner import run_in_process
 
 REPO = Path(__file__).resolve().parents[1]
 SECRETISH = "wJalrXUtnFEMI-not-a-date-but-a-secret"
@@ -222,3 +223,151 @@ def test_cache_list_and_the_cache_entry_show_the_program_name_only(
     for entry in entries:
         assert b"hunter2-arg" not in entry.read_bytes()
     assert "hunter2-arg" not in listed.stdout + listed.stderr + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        ("sys.exit(4)\n", 4, "needs a person to act (exit 4)"),
+        ("sys.exit(1)\n", 1, "failed with exit code 1 (bad input, see above)"),
+        ("sys.exit(7)\n", 3, "failed with exit code 7"),
+        ("print('{not json')\n", 3, "printed something that is not JSON"),
+    ],
+)
+def test_the_helpers_exit_code_and_output_decide_the_error(
+    hermetic_env: Path, tmp_path: Path, body: str, code: int, message: str
+) -> None:
+    _profile(hermetic_env, str(_helper(tmp_path, body)))
+    done = run_in_process("credential-process", "--profile", "p", "--no-cache")
+    assert (done.returncode, done.stdout) == (code, "")
+    assert done.stderr.splitlines()[-1] == f"credproc: error: credential_process of profile 'p' {message}"
+
+
+def test_a_helper_that_is_not_executable_is_bad_input(hermetic_env: Path, tmp_path: Path) -> None:
+    helper = _helper(tmp_path, "print('never runs')\n")
+    helper.chmod(0o600)
+    _profile(hermetic_env, f"{helper} --flag")
+    done = run_in_process("credential-process", "--profile", "p", "--no-cache")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        f"credproc: error: credential_process of profile 'p': not executable: {helper}"
+    )
+
+
+def test_a_helper_that_closes_stdout_but_lingers_is_killed_at_the_time_limit(
+    hermetic_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credproc.sources import process
+
+    helper = tmp_path / "lingers"
+    helper.write_text("#!/bin/sh\nexec >&-\nexec sleep 60\n")  # EOF at once, then no exit
+    helper.chmod(0o700)
+    _profile(hermetic_env, str(helper))
+    monkeypatch.setattr(process, "TIMEOUT_SECONDS", 2)
+    done = run_in_process("credential-process", "--profile", "p", "--no-cache")
+    assert done.returncode == 3
+    assert done.stderr.splitlines()[-1] == (
+        "credproc: error: credential_process of profile 'p' did not answer within 2s"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "target"),
+    [
+        ([], None),
+        (["aws", "configure", "export-credentials"], None),
+        (["credproc"], None),
+        (["credproc", "login", "--profile", "p"], None),
+        (["/usr/bin/credproc", "credential-process", "--profile", "p"], "p"),
+        (
+            [
+                "python3.11",
+                "-m",
+                "credproc",
+                "credential-process",
+                "--profile",
+                "p",
+                "--refresh-window",
+                "60",
+            ],
+            "p",
+        ),
+        (["python3", "-m", "pip", "credential-process"], None),
+        (["credproc", "credential-process"], "from-env"),
+        # A flag that changes the answer (or one the fast parser does not know) is another request.
+        (["credproc", "credential-process", "--profile", "p", "--role-arn", "arn:aws:iam::1:role/r"], None),
+        (["credproc", "credential-process", "--profile", "p", "--bogus"], None),
+    ],
+)
+def test_a_command_is_recognised_as_credproc_only_for_a_plain_profile_request(
+    argv: list[str], target: str | None
+) -> None:
+    from credproc.sources.process import credproc_target
+
+    assert credproc_target(argv, {"AWS_PROFILE": "from-env"}) == target
+
+
+@pytest.mark.parametrize(
+    ("command", "label"),
+    [
+        ("/opt/bin/helper --password hunter2", "helper …"),
+        ("helper", "helper"),
+        ("helper 'unbalanced hunter2", "(a command line that cannot be parsed)"),
+        ("   ", "(an empty command line)"),
+    ],
+)
+def test_a_command_is_labelled_by_its_program_name_only(command: str, label: str) -> None:
+    from credproc.sources.process import program_label
+
+    assert program_label(command) == label
+
+
+def test_on_windows_the_helper_is_killed_by_itself_and_gets_no_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from credproc import platform
+    from credproc.sources import process
+
+    monkeypatch.setattr(platform, "IS_WINDOWS", True)
+    # A new process group there: Ctrl+C in the console does not reach the helper through credproc.
+    assert set(process._own_group()) == {"creationflags"}
+    assert process._foreground_terminal() is None
+    proc = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL)
+    process._kill_group(proc)
+    assert proc.returncode == -9
+
+
+# Plays a shell with job control: credproc runs as a background job of the terminal's session.
+BACKGROUND = """
+import subprocess, sys
+done = subprocess.run(
+    [sys.executable, "-m", "credproc", "credential-process", "--profile", "p", "--no-cache"],
+    process_group=0, capture_output=True, text=True, timeout=60,
+)
+print("exit", done.returncode, done.stdout, done.stderr)
+"""
+
+
+def test_a_credproc_in_the_background_leaves_the_terminal_to_the_foreground_job(
+    hermetic_env: Path, tmp_path: Path
+) -> None:
+    import pexpect
+
+    helper = _helper(
+        tmp_path,
+        f"""
+        with open("/dev/tty") as tty:
+            where = "foreground" if os.tcgetpgrp(tty.fileno()) == os.getpgrp() else "background"
+        print(json.dumps({json.loads(_answer())!r} | {{"SessionToken": where}}))
+    """,
+    )
+    _profile(hermetic_env, str(helper))
+    child: Any = pexpect.spawn(
+        sys.executable, ["-c", BACKGROUND], cwd=str(REPO), env=dict(os.environ), encoding="utf-8", timeout=60
+    )
+    try:
+        child.expect_exact('exit 0 {"Version":1')
+        child.expect_exact('"SessionToken":"background"')
+        child.expect(pexpect_eof())
+    finally:
+        child.close(force=True)

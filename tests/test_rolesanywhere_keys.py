@@ -15,10 +15,10 @@ from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.sources.base import Context
 from credproc.sources.rolesanywhere import source as rolesanywhere
-from credproc.terminal import ScriptedTerminal
 from tests.support import mldsa_x509, ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
 from tests.support.ra_world import RaWorld
+from tests.support.terminals import ScriptedTerminal
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 PASS_ENV = {"CREDPROC_PRIVATE_KEY_PASSPHRASE": ra_pki.PASSPHRASE}

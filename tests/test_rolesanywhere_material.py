@@ -9,17 +9,24 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+)
 
 from credproc.cache import NoCache
 from credproc.config import AwsConfig, read_profile
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError, CredprocError, NeedsHumanError
 from credproc.sources.base import Context
+from credproc.sources.rolesanywhere import material
 from credproc.sources.rolesanywhere import source as rolesanywhere
-from credproc.terminal import ScriptedTerminal
 from tests.support import ra_pki
 from tests.support.ra_world import RaPki, RaWorld
+from tests.support.terminals import ScriptedTerminal
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -277,3 +284,112 @@ def test_the_loaders_give_up_even_if_a_passphrase_source_never_does(ra: RaWorld)
     bundle = ra.identity("p256", "p12", name="bundle")
     with pytest.raises(ConfigError, match="wrong password for PKCS#12 file"):
         material.load_pkcs12(bundle.certificate.read_bytes(), "b", always_wrong)
+
+
+# Files the loaders meet in the wild, made byte by byte: none of them comes from a tool that refuses
+# to make it (OpenSSL will not make a 512-bit key for long, cryptography never did).
+def _never_asked(path: str, attempt: int) -> str:
+    raise AssertionError(f"asked for a passphrase for {path}")
+
+
+def _pem(label: str, body: bytes) -> bytes:
+    import base64
+
+    return b"-----BEGIN %s-----\n%s\n-----END %s-----\n" % (
+        label.encode(),
+        base64.b64encode(body),
+        label.encode(),
+    )
+
+
+def _pkcs8(algorithm_oid: bytes, private_key: bytes = b"\x04\x02\x00\x00") -> bytes:
+    """A PKCS#8 PrivateKeyInfo (version 0, the algorithm's OID, the key octets), in DER."""
+
+    def tlv(tag: int, body: bytes) -> bytes:
+        return bytes([tag, len(body)]) + body
+
+    return tlv(0x30, b"\x02\x01\x00" + tlv(0x30, algorithm_oid) + tlv(0x04, private_key))
+
+
+UNKNOWN_OID = bytes.fromhex("06032a0304")  # 1.2.3.4
+MLDSA65_OID = bytes.fromhex("0609608648016503040312")
+
+
+def test_a_key_of_an_algorithm_cryptography_does_not_know_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"^private key file k\.der cannot be read: UnsupportedAlgorithm$"):
+        material.load_key(_pkcs8(UNKNOWN_OID), "k.der", _never_asked)
+
+
+@pytest.mark.parametrize("form", ["der", "pem"])
+def test_a_damaged_mldsa_key_is_bad_input_where_mldsa_is_readable(form: str) -> None:
+    data = _pkcs8(MLDSA65_OID)
+    data = _pem("PRIVATE KEY", data) if form == "pem" else data
+    with pytest.raises(ConfigError, match="is not a readable PEM or DER private key"):
+        material.load_key(data, "k", _never_asked)
+
+
+@pytest.mark.parametrize("form", ["der", "pem"])
+def test_an_mldsa_key_on_a_build_without_mldsa_says_what_to_install(
+    form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(material, "mldsa_readable", lambda: False)  # cryptography on OpenSSL < 3.5
+    data = _pkcs8(MLDSA65_OID)
+    data = _pem("PRIVATE KEY", data) if form == "pem" else data
+    with pytest.raises(
+        ConfigError, match="is an ML-DSA-65 key, which this build of the cryptography"
+    ) as raised:
+        material.load_key(data, "k", _never_asked)
+    assert raised.value.hint is not None and "OpenSSL 3.5 or later" in raised.value.hint
+    # A key of another kind is not mistaken for ML-DSA there.
+    with pytest.raises(ConfigError, match="cannot be read: UnsupportedAlgorithm"):
+        material.load_key(_pkcs8(UNKNOWN_OID), "k", _never_asked)
+
+
+def test_a_pem_block_that_is_not_base64_is_not_a_readable_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(material, "mldsa_readable", lambda: False)  # the sniffing runs, and finds nothing
+    data = b"-----BEGIN PRIVATE KEY-----\nA\n-----END PRIVATE KEY-----\n"
+    with pytest.raises(ConfigError, match="is not a readable PEM or DER private key"):
+        material.load_key(data, "k.pem", _never_asked)
+
+
+def test_a_public_key_given_as_the_private_key_is_not_a_readable_key() -> None:
+    public = ra_pki.key("p256").public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    with pytest.raises(ConfigError, match="is not a readable PEM or DER private key"):
+        material.load_key(public, "k.pem", _never_asked)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "message"),
+    [
+        ([("TSS2 PRIVATE KEY", b"\x30\x00")], "is a TPM key"),
+        ([("PUBLIC KEY", b"\x30\x00")], "holds no readable PEM certificate"),
+        ([("PRIVATE KEY", b"\x30\x00")], "is a private key, not a certificate"),
+    ],
+)
+def test_a_certificate_file_without_a_certificate_says_what_it_holds(
+    blocks: list[tuple[str, bytes]], message: str
+) -> None:
+    data = b"".join(_pem(label, body) for label, body in blocks)
+    with pytest.raises(ConfigError, match=message):
+        material.load_certificates(data, "c.pem", "certificate")
+
+
+# A 512-bit RSA key (its primes), which Go, and so aws_signing_helper, refuses to sign with.
+RSA_512_P = 0xED82FEE634020E979E53C87309CAF07F7412B98F9C251E7D17F3BF8CDFA650A1
+RSA_512_Q = 0xDA2FEBA1A22B6D7B22B28256CAC0D5168BF10E0AB58FE460F6C5133498B2A065
+
+
+def test_an_rsa_key_below_1024_bits_is_refused() -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    p, q, e = RSA_512_P, RSA_512_Q, 65537
+    d = rsa.rsa_recover_private_exponent(e, p, q)
+    numbers = rsa.RSAPrivateNumbers(
+        p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q),
+        rsa.RSAPublicNumbers(e, p * q),
+    )  # fmt: skip
+    data = numbers.private_key().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    with pytest.raises(
+        ConfigError, match=r"has 512 bits; too small to sign with \(Roles Anywhere takes 2048-4096\)"
+    ):
+        material.load_key(data, "k.pem", _never_asked)

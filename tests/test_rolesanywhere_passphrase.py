@@ -15,10 +15,10 @@ from keyring.backend import KeyringBackend
 
 from credproc.errors import ConfigError, NeedsHumanError
 from credproc.sources.rolesanywhere.passphrase import PASSPHRASE_ENV, Passphrases
-from credproc.terminal import ScriptedTerminal
 from tests.conftest import AwsFiles, run_credproc
 from tests.support import ra_pki
 from tests.support.ra_world import RaWorld, running, without_proxies
+from tests.support.terminals import ScriptedTerminal
 
 
 @pytest.fixture(autouse=True)

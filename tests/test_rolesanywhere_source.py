@@ -282,7 +282,7 @@ def test_building_the_source_does_not_import_cryptography(ra: RaWorld) -> None:
         "import sys\n"
         "from credproc.cache import NoCache\nfrom credproc.config import AwsConfig\n"
         "from credproc.sources.rolesanywhere import source as rolesanywhere\nfrom credproc.sources.base import Context\n"
-        "from credproc.terminal import ScriptedTerminal\n"
+        "from tests.support.terminals import ScriptedTerminal\n"
         "ctx = Context({}, AwsConfig({}), NoCache(), ScriptedTerminal(None), print)\n"
         f"args = {ra.flags(files)!r}\n"
         "opts = {args[i].lstrip('-').replace('-', '_'): args[i + 1] for i in range(0, len(args), 2)}\n"

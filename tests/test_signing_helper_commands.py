@@ -5,22 +5,29 @@ Each row of README's "aws_signing_helper commands and flags" table has a test he
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
 import os
+import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, mldsa
 
 from credproc import __version__
-from credproc.commands.update import updated
+from credproc.commands.update import keep_updated, updated
 from credproc.credentials import Credentials
+from credproc.errors import ConfigError
 from credproc.sources.rolesanywhere import diagnostics
 from tests.conftest import require, run_credproc
+from tests.support import tmpfs
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
+from tests.support.runner import run_in_process
 from tests.test_signing_helper_oracle import HELPER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_machine_proxies")]
@@ -225,3 +232,148 @@ def flags_of_the_helper() -> list[str]:
         "--no-tpm-key-password", "--role-session-name", "--port", "--hop-limit", "--profile", "--once",
         "--format", "--digest",
     ]  # fmt: skip
+
+
+def test_sign_string_with_a_key_but_no_certificate_asks_for_the_certificate(material: Path) -> None:
+    key = str(material / "certs" / "ec-prime256v1-key.pem")
+    done = run_in_process("sign-string", "--private-key", key)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[0] == (
+        "credproc: error: sign-string needs the certificate too (--certificate), as aws_signing_helper does"
+    )
+
+
+def test_read_certificate_data_says_it_cannot_list_token_certificates() -> None:
+    done = run_in_process("read-certificate-data", "--certificate", "pkcs11:token=t;object=o")
+    assert done.returncode == 1 and done.stdout == ""
+    assert "cannot list PKCS#11 token certificates yet" in done.stderr
+
+
+def test_read_certificate_data_names_an_mldsa_certificate_as_helper_1_8_does(material: Path) -> None:
+    path = material / "certs" / "mldsa65-cert.pem"
+    done = run_in_process("read-certificate-data", "--certificate", str(path))
+    assert done.returncode == 0, done.stderr
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    assert json.loads(done.stdout) == {
+        "keyType": "ML-DSA-65",
+        "certificateData": base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode(),
+        "serialNumber": str(cert.serial_number),
+        "supportedAlgorithms": ["ML-DSA-65"],
+    }
+
+
+def test_read_certificate_data_of_a_key_type_the_helper_does_not_sign_with(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from tests.support import mldsa_x509
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = mldsa_x509.name("ed25519 workload")
+    cert = (
+        x509.CertificateBuilder(name, name, key.public_key(), 1, now, now + datetime.timedelta(days=1))
+        .sign(key, None)
+    )  # fmt: skip
+    path = tmp_path / "ed25519-cert.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    done = run_in_process("read-certificate-data", "--certificate", str(path))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["keyType"], data["supportedAlgorithms"]) == ("", ["SHA256", "SHA384", "SHA512"])
+
+
+def test_sign_string_with_mldsa_signs_the_fixed_string_itself(material: Path) -> None:
+    combo = material / "certs" / "mldsa65-combo.pem"
+    done = run_in_process("sign-string", "--certificate", str(combo), "--format", "text")
+    assert done.returncode == 0, done.stderr
+    public = x509.load_pem_x509_certificate(combo.read_bytes()).public_key()
+    assert isinstance(public, mldsa.MLDSA65PublicKey)
+    public.verify(bytes.fromhex(done.stdout), diagnostics.fixed_string(None))  # raises when it does not
+
+
+def test_sign_string_with_a_1024_bit_key_warns_nothing_as_the_helper(material: Path) -> None:
+    combo = material / "certs" / "rsa-1024-sha256-combo.pem"
+    done = run_in_process("sign-string", "--certificate", str(combo))
+    assert done.returncode == 0 and done.stderr == ""
+    assert len(bytes.fromhex(json.loads(done.stdout))) == 128
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--format", "xml"), ("--digest", "sha256")])
+def test_sign_string_refuses_a_format_or_digest_the_helper_does_not_know(
+    flag: str, value: str, material: Path
+) -> None:
+    combo = str(material / "certs" / "ec-prime256v1-sha256-combo.pem")
+    done = run_in_process("sign-string", "--certificate", combo, flag, value)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[0].startswith(f"credproc: error: {flag} {value!r} is not one of ")
+
+
+@pytest.fixture
+def ec_emulator(material: Path) -> Iterator[tuple[Emulator, dict[str, object]]]:
+    """The emulator trusting the EC certificate, and update's options for it (as click gives them)."""
+    cert = material / "certs" / "ec-prime256v1-sha256-cert.pem"
+    world = World(
+        {TRUST_ANCHOR_ARN: x509.load_pem_x509_certificate(cert.read_bytes())}, {PROFILE_ARN: {ROLE_ARN}}
+    )
+    with Emulator(world) as emulator:
+        yield (
+            emulator,
+            {
+                "certificate": str(cert),
+                "private_key": str(material / "certs" / "ec-prime256v1-key.pem"),
+                "trust_anchor_arn": TRUST_ANCHOR_ARN,
+                "profile_arn": PROFILE_ARN,
+                "role_arn": ROLE_ARN,
+                "endpoint": emulator.url,
+                "no_verify_ssl": False,
+            },
+        )
+
+
+def test_update_refreshes_five_minutes_before_each_expiry_until_interrupted(
+    ec_emulator: tuple[Emulator, dict[str, object]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator, opts = ec_emulator
+    target = tmp_path / "credentials"
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 2:
+            raise KeyboardInterrupt  # Ctrl+C during the second wait
+
+    with pytest.raises(KeyboardInterrupt):
+        keep_updated(opts, "ra", str(target), once=False, sleep=sleep)
+    assert [r.outcome for r in emulator.world.received] == ["ok", "ok"]
+    assert all(3600 - 300 - 60 < s <= 3600 - 300 for s in slept)  # one-hour sessions
+    assert "aws_session_token = " in target.read_text()
+    assert capsys.readouterr().err.count(f"updated [ra] in {target}; next refresh in ") == 2
+
+
+def test_update_without_the_helpers_flags_names_them() -> None:
+    done = run_in_process("update", "--once", "--profile", "ra")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "credproc: error: update needs aws_signing_helper's flags",
+        "credproc: hint: --certificate, --private-key, --trust-anchor-arn, --profile-arn and --role-arn",
+    ]
+
+
+def test_update_names_a_credentials_file_it_cannot_read(
+    ec_emulator: tuple[Emulator, dict[str, object]], tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=f"^cannot read {re.escape(str(tmp_path))}: Is a directory$"):
+        keep_updated(ec_emulator[1], "ra", str(tmp_path), once=True)
+
+
+def test_update_names_a_credentials_file_it_cannot_write(
+    ec_emulator: tuple[Emulator, dict[str, object]], tmp_path: Path
+) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o700)
+    with tmpfs.mounted(folder, "ro,size=64k,mode=0700", "a read-only tmpfs"):
+        target = folder / "credentials"
+        with pytest.raises(
+            ConfigError, match=f"^cannot write {re.escape(str(target))}: Read-only file system$"
+        ):
+            keep_updated(ec_emulator[1], "ra", str(target), once=True)

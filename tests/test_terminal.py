@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from credproc.errors import NeedsHumanError
-from credproc.terminal import ScriptedTerminal, Terminal
+from credproc.terminal import Terminal
+from tests.support.terminals import ScriptedTerminal
 
 
 @pytest.fixture
@@ -84,3 +85,49 @@ def test_scripted_terminal_records_and_refuses() -> None:
     assert term.asked == ["q? "]
     with pytest.raises(NeedsHumanError):
         ScriptedTerminal(None).ask("q? ", "why")
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (False, "a code is needed, but the terminal closed"),
+        (True, "the terminal closed before the answer was given"),
+    ],
+)
+def test_end_of_input_at_the_prompt_needs_a_human(
+    pty_pair: tuple[int, str], secret: bool, message: str
+) -> None:
+    master, device = pty_pair
+    thread = _answer_after_prompt(master, b"\x04", [])  # Ctrl+D on an empty line: end of input
+    with pytest.raises(NeedsHumanError, match=f"^{message}$"):
+        Terminal(device=device).ask("code: ", "a code is needed", secret=secret)
+    thread.join(5)
+
+
+# Plays credproc at a prompt on its controlling terminal (SIGINT reaches only a terminal's own
+# foreground group, so this runs in a child that pexpect gives a terminal).
+AT_THE_PROMPT = """
+from credproc.errors import Interrupted
+from credproc.terminal import Terminal
+try:
+    Terminal().ask("code: ", "a code is needed")
+except Interrupted as exc:
+    print("raised", type(exc).__name__, exc.exit_code)
+"""
+
+
+def test_ctrl_c_at_a_visible_prompt_is_an_interruption() -> None:
+    import sys
+
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable, ["-c", AT_THE_PROMPT], env=dict(os.environ), encoding="utf-8", timeout=30
+    )
+    try:
+        child.expect_exact("code: ")
+        child.sendintr()
+        child.expect_exact("raised Interrupted 130")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

@@ -184,11 +184,8 @@ def _self_loop_text(cfg: AwsConfig, profile: str) -> str | None:
     command = _line(cfg.profiles.get(profile, {}), "credential_process")
     if not command:
         return None
-    try:
-        target = credproc_target(split_command(command), {})
-    except ConfigError:
-        return None
-    if target != profile:
+    # The resolution that ended in "no credentials" parsed this line already: it cannot fail here.
+    if credproc_target(split_command(command), {}) != profile:  # another profile has none
         return None
     return (
         f"self-loop: the credential_process of profile {profile!r} runs credproc for {profile!r} "
@@ -208,8 +205,7 @@ def check_credential_processes(world: World, cfg: AwsConfig) -> list[Finding]:
         except ConfigError as exc:
             found.append(Finding(PROBLEM, "credential_process", exc.message))
             continue
-        if not argv:
-            continue
+        # get_str drops a blank line, and a line that is not blank splits into one word at least.
         missing = _missing_program(world, argv[0])
         if missing:
             found.append(
@@ -411,6 +407,17 @@ def check_container_shadow(world: World, cfg: AwsConfig) -> list[Finding]:
     ]
 
 
+def _seconds_left(expiration: str | None, now: float) -> float | None:
+    from credproc.credentials import parse_expiration
+
+    if not expiration:
+        return None
+    try:
+        return parse_expiration(expiration).timestamp() - now
+    except CredprocError:
+        return None
+
+
 def check_shell_credentials(world: World) -> list[Finding]:
     """Credentials a `credproc-use` (or `credproc env`) left in this shell's environment."""
     env = world.environ
@@ -418,31 +425,24 @@ def check_shell_credentials(world: World) -> list[Finding]:
         return []
     who = f"profile {env['CREDPROC_PROFILE']!r}" if env.get("CREDPROC_PROFILE") else "AWS_ACCESS_KEY_ID"
     found = []
-    raw = env.get("AWS_CREDENTIAL_EXPIRATION")
-    if raw:
-        from credproc.credentials import parse_expiration
-
-        try:
-            left = parse_expiration(raw).timestamp() - world.clock()
-        except CredprocError:
-            left = None
-        if left is not None and left <= 0:
-            found.append(
-                Finding(
-                    WARN,
-                    "environment",
-                    f"this shell's credentials ({who}) expired {_minutes(-left)} min ago",
-                    "run `credproc-use` again, or `credproc-clear`",
-                )
-            )
-        elif left is not None:
-            found.append(
-                Finding(
-                    INFO, "environment", f"this shell carries credentials of {who}, {_minutes(left)} min left"
-                )
-            )
-    else:
+    left = _seconds_left(env.get("AWS_CREDENTIAL_EXPIRATION"), world.clock())
+    if left is None:  # no expiration, or one that cannot be read: still say the keys are there
         found.append(Finding(INFO, "environment", f"this shell carries credentials of {who}"))
+    elif left <= 0:
+        found.append(
+            Finding(
+                WARN,
+                "environment",
+                f"this shell's credentials ({who}) expired {_minutes(-left)} min ago",
+                "run `credproc-use` again, or `credproc-clear`",
+            )
+        )
+    else:
+        found.append(
+            Finding(
+                INFO, "environment", f"this shell carries credentials of {who}, {_minutes(left)} min left"
+            )
+        )
     if env.get("AWS_PROFILE"):
         found.append(
             Finding(

@@ -22,7 +22,7 @@ def run(opts: dict[str, object]) -> str:
     stores.check_exclusive(given, (("certificate", "cert_selector"), ("certificate", "system_store_name")))
     certificate = given.get("certificate")
     if not certificate:
-        stores.store_for()  # the certificate store: none on Linux
+        stores.find_identity(given)  # the certificate store: none on Linux
         raise AssertionError("unreachable")  # pragma: no cover
     if str(certificate).startswith("pkcs11:"):
         raise ConfigError(

@@ -44,7 +44,7 @@ def run(opts: dict[str, object], fmt: str, digest: str) -> bytes:
     certificate = _path(str(given["certificate"]), environ) if given.get("certificate") else None
     private_key = _path(str(given["private_key"]), environ) if given.get("private_key") else None
     if certificate is None and private_key is None:
-        stores.store_for()
+        stores.find_identity(given)
         raise AssertionError("unreachable")  # pragma: no cover
     if certificate is None:
         raise ConfigError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import click
 
@@ -100,13 +100,15 @@ def fetch(opts: Mapping[str, object]) -> Credentials:
         return source.fetch(ctx)
 
 
-@click.command("update", context_settings={"allow_extra_args": True})
-@options.from_table(flags.UPDATE)
-def command(**opts: object) -> None:
-    """Keep a profile of ~/.aws/credentials fresh with Roles Anywhere keys (--once: just once)."""
-    profile = str(opts.pop("profile") or "default")
-    once = bool(opts.pop("once"))
-    path = credentials_path(os.environ)
+def keep_updated(
+    opts: Mapping[str, object],
+    profile: str,
+    path: str,
+    once: bool,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Fetch and write; unless ``once``, again ``REFRESH_BEFORE`` seconds before each expiry, until
+    interrupted."""
     while True:
         creds = fetch(opts)
         write(path, profile, creds)
@@ -115,4 +117,13 @@ def command(**opts: object) -> None:
         expires = creds.expiration.timestamp() if creds.expiration else time.time() + 3600
         wake = max(expires - REFRESH_BEFORE, time.time() + 1)
         output.info(f"updated [{profile}] in {path}; next refresh in {int(wake - time.time())} s")
-        time.sleep(wake - time.time())
+        sleep(wake - time.time())
+
+
+@click.command("update", context_settings={"allow_extra_args": True})
+@options.from_table(flags.UPDATE)
+def command(**opts: object) -> None:
+    """Keep a profile of ~/.aws/credentials fresh with Roles Anywhere keys (--once: just once)."""
+    profile = str(opts.pop("profile") or "default")
+    once = bool(opts.pop("once"))
+    keep_updated(opts, profile, credentials_path(os.environ), once)

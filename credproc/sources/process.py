@@ -248,10 +248,8 @@ def _foreground_terminal() -> int | None:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return None
-    try:
+    with contextlib.suppress(OSError):  # the terminal hung up meanwhile: there is none to hand over
         if os.tcgetpgrp(fd) == os.getpgrp():
             return fd
-    except OSError:
-        pass
     os.close(fd)
     return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +65,25 @@ class Token:
             env={**os.environ, "SOFTHSM2_CONF": str(self.conf)},
         )
 
+    def add_token(self, label: str) -> Token:
+        """A second token in the same store (another slot); before the module is first loaded."""
+        self._run(
+            "softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", PIN
+        )
+        return replace(self, label=label)
+
     def add(self, key: Any, cert: x509.Certificate, label: str, object_id: int) -> None:
         """Import ``key`` (it stays in the token) and ``cert`` under one label and CKA_ID."""
+        self.add_key(key, label, object_id)
+        self.add_certificate(cert, label, object_id)
+
+    def add_key(self, key: Any, label: str, object_id: int) -> None:
         key_file = self.directory / f"{label}-key.pem"
-        cert_file = self.directory / f"{label}-cert.pem"
         key_file.write_bytes(
             key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
         )
-        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        hex_id = f"{object_id:02x}"
         self._run(
             "softhsm2-util",
             "--token",
@@ -87,20 +95,26 @@ class Token:
             "--label",
             label,
             "--id",
-            hex_id,
+            f"{object_id:02x}",
         )
         key_file.unlink()  # from here on the key exists only inside the token
+
+    def add_certificate(
+        self, cert: x509.Certificate, label: str, object_id: int | None, private: bool = False
+    ) -> None:
+        """``object_id`` None writes the certificate without a CKA_ID; ``private`` ones need a login."""
+        cert_file = self.directory / f"{label}-cert.pem"  # labels differ across the tokens
+        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         self._run(
             "p11tool",
             "--provider",
             self.lib,
             "--load-certificate",
             str(cert_file),
-            "--no-mark-private",
+            "--mark-private" if private else "--no-mark-private",
             "--label",
             label,
-            "--id",
-            hex_id,
+            *(["--id", f"{object_id:02x}"] if object_id is not None else []),
             "--set-pin",
             self.pin,
             "--login",

@@ -20,7 +20,7 @@ from credproc.cache import Cache
 from credproc.config import AwsConfig
 from credproc.credentials import Credentials
 from credproc.sources.base import Context, Source
-from credproc.terminal import ScriptedTerminal
+from tests.support.terminals import ScriptedTerminal
 
 
 def offline_context() -> Context:

@@ -198,15 +198,30 @@ def _check_key_type(key: object, path: str, warn: Warn = _ignore) -> PrivateKey:
     )
 
 
-def _unsupported(data: bytes, path: str, exc: Exception) -> ConfigError:
+def mldsa_readable() -> bool:
+    """Whether this build of cryptography reads ML-DSA keys (its OpenSSL is 3.5 or later)."""
+    from cryptography.hazmat.backends.openssl.backend import backend
+
+    return bool(backend.mldsa_supported())
+
+
+def _unreadable_mldsa(data: bytes, path: str) -> ConfigError | None:
+    """The error for an ML-DSA key this build cannot read; None when the key is not ML-DSA or the
+    build reads ML-DSA (then a failure is the file's own fault, said by the caller)."""
     variant = mldsa_variant(data)
-    if variant:
-        return ConfigError(
-            f"private key file {path} is an {variant} key, which this build of the cryptography "
-            "package cannot read",
-            "install cryptography 48 or later built with OpenSSL 3.5 or later (the PyPI wheels are)",
-        )
-    return ConfigError(f"private key file {path} cannot be read: {type(exc).__name__}")
+    if variant is None or mldsa_readable():
+        return None
+    return ConfigError(
+        f"private key file {path} is an {variant} key, which this build of the cryptography package "
+        "cannot read",
+        "install cryptography 48 or later built with OpenSSL 3.5 or later (the PyPI wheels are)",
+    )
+
+
+def _unsupported(data: bytes, path: str, exc: Exception) -> ConfigError:
+    return _unreadable_mldsa(data, path) or ConfigError(
+        f"private key file {path} cannot be read: {type(exc).__name__}"
+    )
 
 
 def _load_key_bytes(data: bytes, password: bytes | None) -> object:
@@ -247,14 +262,10 @@ def load_key(data: bytes, path: str, ask: PassphraseSource, warn: Warn = _ignore
     except UnsupportedAlgorithm as exc:
         raise _unsupported(data, path, exc) from None
     except ValueError:
-        if mldsa_variant(data):
-            raise _unsupported(data, path, ValueError()) from None
-        raise ConfigError(
+        raise _unreadable_mldsa(data, path) or ConfigError(
             f"private key file {path} is not a readable PEM or DER private key",
             "expected PKCS#1, SEC1 or PKCS#8 (optionally encrypted), or a .p12/.pfx bundle",
         ) from None
-    except Exception as exc:  # exotic ciphers
-        raise ConfigError(f"private key file {path} cannot be read: {type(exc).__name__}") from None
     attempt = 0
     while key is None and attempt < MAX_ATTEMPTS:
         password = ask(path, attempt).encode()
@@ -285,8 +296,6 @@ def load_pkcs12(data: bytes, path: str, ask: PassphraseSource, warn: Warn = _ign
             key, cert, extra = pkcs12.load_key_and_certificates(data, password)
         except ValueError:
             continue  # a wrong password and a damaged file look alike
-        except Exception as exc:
-            raise ConfigError(f"PKCS#12 file {path} cannot be read: {type(exc).__name__}") from None
         if key is None or cert is None:
             raise ConfigError(f"PKCS#12 file {path} must hold both a private key and its certificate")
         return Material(cert, tuple(extra), _check_key_type(key, path, warn))

@@ -71,9 +71,10 @@ class Pkcs11Uri:
         return None if value is None else value.decode("utf-8", "replace")
 
 
-def parse_uri(text: str) -> Pkcs11Uri:
-    if not text.startswith(PREFIX):
-        raise ConfigError(f"{text!r} is not a PKCS#11 URI (pkcs11:...)")
+def parse_uri(text: str | None) -> Pkcs11Uri | None:
+    """The URI's attributes; None when ``text`` is not a ``pkcs11:`` URI (a file, or nothing)."""
+    if not text or not text.startswith(PREFIX):
+        return None
     body = text[len(PREFIX) :]
     path_part, _, query_part = body.partition("?")
 
@@ -197,15 +198,14 @@ class Pkcs11Opener:
     def __call__(
         self, certificate: str, private_key: str | None, file_certificate: x509.Certificate | None
     ) -> Material:
-        lib = _load_library(self.library)
-        cert_uri = parse_uri(certificate) if certificate.startswith(PREFIX) else None
-        key_uri = parse_uri(private_key) if private_key and private_key.startswith(PREFIX) else None
+        cert_uri, key_uri = parse_uri(certificate), parse_uri(private_key)
         if private_key and key_uri is None:
             raise ConfigError(
                 f"the certificate {certificate} is in a PKCS#11 token but the private key {private_key} is "
                 "a file",
                 "a token certificate needs its key in the token: drop --private-key or give a URI",
             )
+        lib = _load_library(self.library)  # after the arguments: a wrong one is named without the module
         pin = (key_uri.pin if key_uri and key_uri.pin else None) or (cert_uri.pin if cert_uri else None)
         slots = self._slots(lib, cert_uri or key_uri)
         if file_certificate is not None:

@@ -290,7 +290,7 @@ def from_flags(ctx: Context, options: Mapping[str, str]) -> Source | None:
     stores.check_exclusive(options)
     no_files = not options.get("certificate") and not options.get("private_key")
     if no_files and any(options.get(k) for k in STORE_FLAGS):
-        stores.store_for()  # Linux: no store, one clear line (exit 1)
+        stores.find_identity(options)  # Linux: no store, one clear line (exit 1)
     if not any(options.get(k) for k in CORE_FLAGS):
         extra = [k for k in EXTRA_FLAGS if options.get(k)]
         if extra:

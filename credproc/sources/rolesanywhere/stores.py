@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from credproc.errors import ConfigError
@@ -40,7 +41,7 @@ class CertificateStore(Protocol):
 REGISTRY: dict[str, Callable[[], CertificateStore]] = {}
 
 
-def parse_selector(raw: str, read: Callable[[str], str] | None = None) -> Selector:
+def parse_selector(raw: str) -> Selector:
     """The helper's two forms: ``file://<json array of {Key, Value}>`` or
     ``Key=x509Subject,Value=CN=x Key=x509Serial,Value=0F...`` (entries separated by spaces)."""
     import json
@@ -49,7 +50,7 @@ def parse_selector(raw: str, read: Callable[[str], str] | None = None) -> Select
     if raw.startswith("file://"):
         path = raw[len("file://") :]
         try:
-            text = read(path) if read else open(path, encoding="utf-8").read()  # noqa: SIM115
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read the cert selector file {path}: {exc.strerror}") from None
         try:
@@ -84,6 +85,19 @@ def parse_selector(raw: str, read: Callable[[str], str] | None = None) -> Select
         except ValueError:
             raise ConfigError(f"cert selector serial {found['x509Serial']!r} is not hexadecimal") from None
     return Selector(found.get("x509Subject"), found.get("x509Issuer"), serial)
+
+
+def find_identity(options: Mapping[str, object], platform: str = sys.platform) -> object:
+    """The identity the store flags name. As aws_signing_helper, a malformed ``--cert-selector`` is
+    refused first, then the platform's store is asked (on Linux: one clear line, as it has none)."""
+    raw = options.get("cert_selector")
+    selector = parse_selector(str(raw)) if raw else Selector()
+    store = store_for(platform)
+    return store.find(
+        selector,
+        store_name=str(options.get("system_store_name") or "MY"),
+        latest_expiring=bool(options.get("use_latest_expiring_certificate")),
+    )
 
 
 def store_for(platform: str = sys.platform) -> CertificateStore:
