@@ -240,3 +240,25 @@ def test_credential_process_exit_codes(keys: Keys, emulator: Emulator, tmp_path:
     assert (rc, out) == (4, "")
     assert "needs its password and there is no terminal" in err and "Traceback" not in err
     assert emulator.world.received == []
+
+
+def test_a_profile_with_a_tpm_handle(keys: Keys, emulator: Emulator, tmp_path: Path) -> None:
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "config").write_text(
+        "[profile tpm]\n"
+        f"rolesanywhere_certificate = {keys.certs['ec-handle']}\n"
+        f"rolesanywhere_private_key = {keys.refs['ec-handle']}\n"
+        "rolesanywhere_no_tpm_key_password = true\n"
+        f"rolesanywhere_trust_anchor_arn = {TRUST_ANCHOR_ARN}\n"
+        f"rolesanywhere_profile_arn = {PROFILE_ARN}\n"
+        f"rolesanywhere_role_arn = {ROLE_ARN}\n"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "TPM2TOOLS_TCTI": keys.tpm.tcti,
+        "AWS_ENDPOINT_URL_ROLESANYWHERE": emulator.url,
+    }
+    done = run_in_process("credential-process", "--profile", "tpm", env=env)
+    assert done.returncode == 0, done.stderr
+    accepted_with(emulator, "AWS4-X509-ECDSA-SHA256")

@@ -38,6 +38,7 @@ PROFILE_KEYS = frozenset(
         "rolesanywhere_pkcs11_lib",
         "rolesanywhere_reuse_pin",
         "rolesanywhere_pin_from_keyring",
+        "rolesanywhere_no_tpm_key_password",
     }
 )
 # Flags that can only mean Roles Anywhere: one of them switches the flag form on.
