@@ -25,6 +25,7 @@ from tests.conftest import require
 from tests.support import ra_pki, swtpm
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
 from tests.support.runner import run_in_process
+from tests.test_signing_helper_oracle import HELPER
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 PASSWORD = "tpm-secret"
@@ -262,3 +263,66 @@ def test_a_profile_with_a_tpm_handle(keys: Keys, emulator: Emulator, tmp_path: P
     done = run_in_process("credential-process", "--profile", "tpm", env=env)
     assert done.returncode == 0, done.stderr
     accepted_with(emulator, "AWS4-X509-ECDSA-SHA256")
+
+
+def helper_run(keys: Keys, emu: Emulator, home: Path, name: str, *flags: str) -> tuple[int, str]:
+    """aws_signing_helper on the same TPM, under a pseudo-terminal: v1.4.0 opens /dev/tty before
+    signing with any TPM key, even with --no-tpm-key-password, and fails without one."""
+    import pexpect
+
+    argv = ["credential-process", "--certificate", str(keys.certs[name]), "--private-key", keys.refs[name]]
+    argv += [*flags, "--trust-anchor-arn", TRUST_ANCHOR_ARN, "--profile-arn", PROFILE_ARN]
+    argv += ["--role-arn", ROLE_ARN, "--endpoint", emu.url]
+    with keys.tpm.on_unix_socket() as sock:
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TPM_DEVICE": str(sock)}
+        child = pexpect.spawn(HELPER, argv, env=env, timeout=60)
+        output = child.read().decode()
+        child.close()
+    return int(child.exitstatus if child.exitstatus is not None else -1), output
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("name", "flags"),
+    [
+        ("ec-handle", ("--no-tpm-key-password",)),
+        ("rsa-handle", ("--no-tpm-key-password",)),
+        ("ec-handle-pw", ("--tpm-key-password", PASSWORD)),
+        ("ec-file-pw", ("--tpm-key-password", PASSWORD)),
+    ],
+)
+def test_aws_signing_helper_agrees_on_the_tpm(
+    keys: Keys, emulator: Emulator, tmp_path: Path, name: str, flags: tuple[str, ...]
+) -> None:
+    require(
+        "aws_signing_helper v1.4.0",
+        bool(HELPER) and os.access(HELPER, os.X_OK),
+        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
+    )
+    rc, output = helper_run(keys, emulator, tmp_path, name, *flags)
+    assert rc == 0, output
+    assert [r.outcome for r in emulator.world.received] == ["ok"]
+    helper_alg = emulator.world.received[0].headers["authorization"].split()[0]
+    rc, _, err = cli(keys, emulator, tmp_path, name, *flags, "--no-cache")
+    assert rc == 0, err
+    assert [r.outcome for r in emulator.world.received] == ["ok", "ok"]
+    assert emulator.world.received[1].headers["authorization"].split()[0] == helper_alg
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("name", "flags"),
+    [("ec-file-pw", ("--tpm-key-password", "not-it")), ("ec-file", ("--tpm-key-password", PASSWORD))],
+)
+def test_aws_signing_helper_and_credproc_refuse_alike(
+    keys: Keys, emulator: Emulator, tmp_path: Path, name: str, flags: tuple[str, ...]
+) -> None:
+    require(
+        "aws_signing_helper v1.4.0",
+        bool(HELPER) and os.access(HELPER, os.X_OK),
+        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
+    )
+    rc, output = helper_run(keys, emulator, tmp_path, name, *flags)
+    assert rc == 1, output
+    assert cli(keys, emulator, tmp_path, name, *flags, "--no-cache")[0] == 1
+    assert emulator.world.received == []

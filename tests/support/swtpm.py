@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,39 +95,7 @@ class Tpm:
         (directory / "state").mkdir(parents=True, exist_ok=True)
         port = _free_pair()
         tpm = cls(directory, port, port + 1)
-        tpm.process = subprocess.Popen(
-            [
-                "swtpm",
-                "socket",
-                "--tpm2",
-                "--tpmstate",
-                f"dir={directory / 'state'}",
-                "--server",
-                f"type=tcp,port={tpm.port},bindaddr=127.0.0.1",
-                "--ctrl",
-                f"type=tcp,port={tpm.ctrl},bindaddr=127.0.0.1",
-                "--flags",
-                "not-need-init,startup-clear",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        # Ready when the first command answers (tpm2_startup retries nothing: poll it).
-        for _ in range(200):
-            if (
-                subprocess.run(
-                    ["tpm2_getcap", "properties-fixed"], env=tpm.env, capture_output=True
-                ).returncode
-                == 0
-            ):
-                break
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                tpm.process.wait(0.05)
-            if tpm.process.poll() is not None:
-                raise RuntimeError("swtpm exited at start")
-        else:
-            tpm.stop()
-            raise RuntimeError("swtpm did not answer")
+        tpm._launch_tcp()
         # Wrong-password tests must not lock the keys out (dictionary-attack protection).
         tpm.run(
             "tpm2_dictionarylockout",
@@ -136,6 +105,53 @@ class Tpm:
             "--lockout-recovery-time=0",
         )
         return tpm
+
+    def _launch(self, *channels: str) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("swtpm", "socket", "--tpm2", "--tpmstate", f"dir={self.directory / 'state'}"),
+                *channels,
+                *("--flags", "not-need-init,startup-clear"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def _launch_tcp(self) -> None:
+        server = f"type=tcp,port={self.port},bindaddr=127.0.0.1"
+        self._launch("--server", server, "--ctrl", f"type=tcp,port={self.ctrl},bindaddr=127.0.0.1")
+        assert self.process is not None
+        # Ready when a first command answers: poll it (no fixed sleep).
+        for _ in range(200):
+            probe = subprocess.run(["tpm2_getcap", "properties-fixed"], env=self.env, capture_output=True)
+            if probe.returncode == 0:
+                return
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(0.05)
+            if self.process.poll() is not None:
+                raise RuntimeError("swtpm exited at start")
+        self.stop()
+        raise RuntimeError("swtpm did not answer")
+
+    @contextlib.contextmanager
+    def on_unix_socket(self) -> Iterator[Path]:
+        """The same TPM (its state: keys, persistent handles) served on a Unix socket instead, for
+        aws_signing_helper: go-tpm opens a device or a Unix socket (TPM_DEVICE), never TCP."""
+        self.stop()
+        sock = self.directory / "tpm.sock"
+        sock.unlink(missing_ok=True)
+        self._launch("--server", f"type=unixio,path={sock}", "--ctrl", f"type=unixio,path={sock}.ctrl")
+        try:
+            for _ in range(200):
+                if sock.exists():
+                    break
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    assert self.process is not None
+                    self.process.wait(0.05)
+            yield sock
+        finally:
+            self.stop()
+            self._launch_tcp()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
