@@ -326,3 +326,31 @@ def test_aws_signing_helper_and_credproc_refuse_alike(
     assert rc == 1, output
     assert cli(keys, emulator, tmp_path, name, *flags, "--no-cache")[0] == 1
     assert emulator.world.received == []
+
+
+@pytest.mark.parametrize(
+    ("name", "flags"),
+    [("ec-handle", ("--no-tpm-key-password",)), ("ec-file-pw", ("--tpm-key-password", PASSWORD))],
+)
+def test_sign_string_signs_in_the_tpm(keys: Keys, name: str, flags: tuple[str, ...]) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from credproc.sources.rolesanywhere.diagnostics import fixed_string
+
+    done = run_in_process(
+        "sign-string",
+        "--certificate",
+        str(keys.certs[name]),
+        "--private-key",
+        keys.refs[name],
+        *flags,
+        "--format",
+        "text",
+        env={"PATH": os.environ.get("PATH", ""), "TPM2TOOLS_TCTI": keys.tpm.tcti},
+    )
+    assert done.returncode == 0, done.stderr
+    public = x509.load_pem_x509_certificate(keys.certs[name].read_bytes()).public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    public.verify(bytes.fromhex(done.stdout), fixed_string(public), ec.ECDSA(hashes.SHA256()))

@@ -252,12 +252,12 @@ def build(
         pkcs11_lib=_path(values.get("pkcs11_lib"), ctx.environ),
         reuse_pin=_flag(values.get("reuse_pin")),
         pin_from_keyring=_flag(values.get("pin_from_keyring")),
-        tpm_key_password=_tpm_password(values),
+        tpm_key_password=tpm_password(values),
         use_proxy=use_proxy,
     )
 
 
-def _tpm_password(values: Mapping[str, str | None]) -> str | None:
+def tpm_password(values: Mapping[str, str | None]) -> str | None:
     if _flag(values.get("no_tpm_key_password")):
         return ""
     password = values.get("tpm_key_password")
