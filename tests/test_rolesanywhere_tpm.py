@@ -29,7 +29,7 @@ from tests.test_signing_helper_oracle import HELPER
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 PASSWORD = "tpm-secret"
-EC_HANDLE, EC_PW_HANDLE, RSA_HANDLE = 0x81000010, 0x81000011, 0x81000012
+EC_HANDLE, EC_PW_HANDLE, RSA_HANDLE, P384_HANDLE = 0x81000010, 0x81000011, 0x81000012, 0x81000013
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,12 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
             "ec-handle": tpm.persistent("ec-handle", "p256", EC_HANDLE),
             "ec-handle-pw": tpm.persistent("ec-handle-pw", "p256", EC_PW_HANDLE, PASSWORD),
             "rsa-handle": tpm.persistent("rsa-handle", "rsa2048", RSA_HANDLE),
+            # P-384: the TPM signs the SHA-256 digest zero-padded to 48 bytes, as the helper has it.
+            "p384-handle": tpm.persistent("p384-handle", "p384", P384_HANDLE),
         }
         refs = {"ec-handle": f"handle:{EC_HANDLE:#x}", "ec-handle-pw": f"handle:{EC_PW_HANDLE:#x}"}
         refs["rsa-handle"] = f"handle:{RSA_HANDLE:#x}"
+        refs["p384-handle"] = f"handle:{P384_HANDLE:#x}"
         for name, password in (("ec-file", None), ("ec-file-pw", PASSWORD)):
             path, publics[name] = tpm.key_file(name, "p256", password)
             refs[name] = str(path)
@@ -112,6 +115,7 @@ def accepted_with(emu: Emulator, algorithm: str, count: int = 1) -> None:
     [
         ("ec-handle", "AWS4-X509-ECDSA-SHA256"),
         ("rsa-handle", "AWS4-X509-RSA-SHA256"),
+        ("p384-handle", "AWS4-X509-ECDSA-SHA256"),
         ("ec-file", "AWS4-X509-ECDSA-SHA256"),
     ],
 )
@@ -287,6 +291,7 @@ def helper_run(keys: Keys, emu: Emulator, home: Path, name: str, *flags: str) ->
     [
         ("ec-handle", ("--no-tpm-key-password",)),
         ("rsa-handle", ("--no-tpm-key-password",)),
+        ("p384-handle", ("--no-tpm-key-password",)),
         ("ec-handle-pw", ("--tpm-key-password", PASSWORD)),
         ("ec-file-pw", ("--tpm-key-password", PASSWORD)),
     ],

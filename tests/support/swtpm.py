@@ -42,7 +42,7 @@ PRIMARY = (
     "-a",
     "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|restricted|decrypt",
 )
-KEY_TYPES = {"p256": "ecc256:ecdsa-sha256", "rsa2048": "rsa2048:rsassa-sha256"}
+KEY_TYPES = {"p256": "ecc256:ecdsa-sha256", "p384": "ecc384:ecdsa-sha384", "rsa2048": "rsa2048:rsassa-sha256"}
 
 
 def missing() -> str | None:

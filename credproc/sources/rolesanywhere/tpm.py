@@ -229,6 +229,8 @@ class TpmOpener:
     def _unlock(self, lib: Any, key: TpmKey, password: str | None) -> None:
         """Give the key its password, checked by a test signature (asked again when wrong)."""
         what = f"the TPM key {key.name}"
+        # No silent try of the empty password first: every wrong authorisation of a key under
+        # dictionary-attack protection counts towards the TPM's lockout.
         attempts = [password] if password is not None else []
         attempt = 0
         while True:
