@@ -134,6 +134,27 @@ for _version in PYTHONS:
     nox.session(name=f"tests-{_version}", tags=["tests"])(_session)
 
 
+@nox.session(name="parity_long", default=False)
+def parity_long(session: nox.Session) -> None:
+    """The differential test against botocore with 100,000 generated worlds (CI: 2,000); on demand."""
+    session.run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-n",
+        "2",
+        "-p",
+        "no:randomly",
+        "tests/test_parity.py",
+        "-k",
+        "every_profile",
+        *session.posargs,
+        external=True,
+        env={"CREDPROC_PARITY_EXAMPLES": os.environ.get("CREDPROC_PARITY_EXAMPLES", "100000")},
+    )
+
+
 @nox.session(name="windows-unit")
 def windows_unit(session: nox.Session) -> None:
     """What the hosted Windows job runs (it cannot run here: there is no Windows machine)."""

@@ -493,6 +493,30 @@ def signing_cost(w: World, count: int) -> dict[str, float]:
     return costs
 
 
+LOOKUP_LABELS = {
+    "top": "2-hop assume-role (no file to check)",
+    "legacy": "SSO (stats its session's token file)",
+    "ra": "Roles Anywhere (stats its certificate and key)",
+}
+
+
+def lookup_cost(w: World, count: int) -> dict[str, float]:
+    """In-process µs of the fast path's whole lookup (key, read, checksum, freshness, dependencies)
+    of each profile's cached answer: the SSO answer also stats its session's token file, which binds
+    it to the sign-in (issue 11); the 2-hop answer has no file to check. Interleaved, medians."""
+    from credproc import fastpath
+
+    samples: dict[str, list[float]] = {profile: [] for profile in HOPS}
+    for _ in range(count):
+        for profile in HOPS:
+            started = time.perf_counter()
+            found = fastpath.lookup(["--profile", profile], w.env)
+            samples[profile].append(time.perf_counter() - started)
+            if found is None:
+                raise RuntimeError(f"no cached answer for {profile}: the lookup would be a miss")
+    return {profile: statistics.median(values) * 1e6 for profile, values in samples.items()}
+
+
 # ---- the report ---------------------------------------------------------------------------------
 
 
@@ -576,6 +600,7 @@ def report(
     installed: dict[str, peers.Installed],
     notes: list[str],
     start_up: dict[str, float] | None = None,
+    lookups: dict[str, float] | None = None,
 ) -> str:
     out = [
         f"credproc benchmark: {machine()} (at the end); {settings.runs} interleaved runs per row, medians",
@@ -601,6 +626,9 @@ def report(
         out += ["(`exec --server` not in this tree: endpoint not measured)", ""]
     out += ["| Roles Anywhere: sign one CreateSession (in process) | median µs |", "|---|---:|"]
     out += [f"| `sign_create_session`, {kind} key | {us:.0f} |" for kind, us in signing.items()]
+    if lookups is not None:
+        out += ["", "| cache-hit lookup (in process, `fastpath.lookup`) | median µs |", "|---|---:|"]
+        out += [f"| {LOOKUP_LABELS[profile]} | {us:.1f} |" for profile, us in lookups.items()]
     if start_up is not None:  # the full CLI's own start (bench/startup.py; --baseline compares commits)
         out += ["", *startup.table(start_up)]
     return "\n".join(out)
@@ -642,8 +670,9 @@ def main(argv: list[str] | None = None) -> int:
         parallel += [parallel_cold(w, "top", n) for n in more]
         server = server_load(w, settings.requests) if has_exec(w.env) else None
         signing = signing_cost(w, settings.signatures)
+        lookups = lookup_cost(w, settings.requests)
     start_up = startup.measure(settings.runs, [startup.Tree("this tree", REPO)])
-    print(report(settings, rows, parallel, server, signing, installed, notes, start_up))
+    print(report(settings, rows, parallel, server, signing, installed, notes, start_up, lookups))
     if settings.json_path:
         settings.json_path.write_text(
             json.dumps(
@@ -662,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
                     "parallel": parallel,
                     "server": server,
                     "signing_us": signing,
+                    "lookup_us": lookups,
                     "notes": notes,
                     "startup_ms": start_up,
                 },

@@ -14,6 +14,10 @@ import os
 import stat
 import tempfile
 
+TYPE_CHECKING = False  # see credproc/flags.py
+if TYPE_CHECKING:
+    from credproc.cachedir import Folder
+
 NEW_FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 TEMP_PREFIX = ".tmp-"
@@ -59,6 +63,25 @@ def write_bytes(
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+
+
+def write_in(folder: Folder, name: str, data: bytes, *, tag: str = "") -> None:
+    """Replace ``name`` in an opened, checked folder (the cache's) with ``data``, atomically, as a
+    new 0600 file; raises OSError (and leaves no temporary file). Every step is relative to the
+    folder's handle, so a folder swapped by path meanwhile is never written. The temporary file is
+    named ``TEMP_PREFIX + tag + random``, so whoever finds it left by a killed run knows whose it is."""
+    temp = f"{TEMP_PREFIX}{tag}{os.urandom(6).hex()}"
+    fd = folder.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        folder.replace(temp, name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            folder.unlink(temp)
         raise
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from credproc import atomic, aws, cachefile, paths
+from credproc import atomic, aws, cachedir, cachefile, paths
 from credproc.cachekey import hop_key
 from credproc.credentials import Credentials, from_process_dict
 from credproc.errors import CredprocError, NeedsHumanError, UpstreamError
@@ -26,6 +26,9 @@ from credproc.lock import hold
 STALE_FLOOR_SECONDS = 10 * 60
 LOCK_TIMEOUT_SECONDS = 50.0
 LOCK_SUFFIX = ".lock"
+# A write's temporary file lives for milliseconds; one this old was left by a killed run, and it
+# holds live keys: every later write and every clear removes it.
+TEMP_MAX_AGE_SECONDS = 60
 
 
 __all__ = ["Cache", "CachedItem", "EntryMeta", "NoCache", "entry_credentials", "hop_key"]
@@ -88,6 +91,10 @@ class Cache:
     clock: Callable[[], float] = time.time
     encrypt: bool = False  # seal payloads with a keyring-held key (credproc.cache_crypto)
 
+    # The folder's handle: given by ``open`` after its checks; opened (checked) on first use when
+    # a Cache is made directly from a path.
+    folder: cachedir.Folder | None = None
+
     @classmethod
     def open(
         cls,
@@ -101,27 +108,35 @@ class Cache:
             return NoCache(refresh_window=refresh_window, warn=warn)
         directory = paths.cache_dir(environ, platform)
         try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
+            folder = cachedir.open_or_create(directory, paths.home(environ))
+        except cachedir.UnsafeFolder as exc:
+            warn(
+                f"cache folder {directory} is not used: {exc.why}; "
+                f"continuing without a cache (fix: {exc.fix})"
+            )
+            return NoCache(refresh_window=refresh_window, warn=warn)
         except OSError as exc:
             warn(f"cache folder {directory} is unusable ({exc.strerror}); continuing without a cache")
             return NoCache(refresh_window=refresh_window, warn=warn)
-        if not cachefile.trusted_dir(directory):
-            warn(
-                f"cache folder {directory} is writable by other users or not yours; "
-                "continuing without a cache (fix: chmod 700 it, or remove it)"
-            )
-            return NoCache(refresh_window=refresh_window, warn=warn)
+        if folder.tightened is not None:
+            mode = f"{folder.tightened:04o}"
+            warn(f"cache folder {directory} was open to other users (mode {mode}); made it 0700")
         from credproc import cache_crypto
 
-        return cls(directory, refresh_window, warn, encrypt=cache_crypto.enabled(environ))
+        return cls(directory, refresh_window, warn, encrypt=cache_crypto.enabled(environ), folder=folder)
 
     enabled = True
 
-    def _path(self, key: str, suffix: str) -> str:
-        return os.path.join(self.directory, key + suffix)
+    def _folder(self) -> cachedir.Folder:
+        if self.folder is None:
+            self.folder = cachedir.open_or_create(self.directory, paths.home(os.environ))
+        return self.folder
 
     def read(self, key: str) -> cachefile.Entry | None:
-        entry = cachefile.read_entry(self.directory, key)
+        try:
+            entry = cachefile.read_entry(self._folder(), key)
+        except OSError:
+            return None
         if entry is None or not entry.deps_unchanged():
             return None
         if entry.payload.startswith(cachefile.SEALED):
@@ -153,8 +168,9 @@ class Cache:
         if hit is not None:
             return hit
         try:
+            lock, dir_fd = self._folder().at(key + LOCK_SUFFIX)
             # Inside a run's budget, wait no longer than the budget allows (aws.wait_limit).
-            with hold(self._path(key, LOCK_SUFFIX), aws.wait_limit(LOCK_TIMEOUT_SECONDS)):
+            with hold(lock, aws.wait_limit(LOCK_TIMEOUT_SECONDS), dir_fd=dir_fd):
                 return self._refresh_locked(key, fetch, meta, deps)
         except OSError as exc:  # the lock file itself could not be made: refresh unlocked
             self.warn(f"cache lock unavailable ({exc.strerror}); refreshing without it")
@@ -205,51 +221,85 @@ class Cache:
                 return
         try:
             data = cachefile.encode_entry(
-                payload, int(creds.expiration.timestamp()), int(self.clock()), deps, meta.to_json()
+                key, payload, int(creds.expiration.timestamp()), int(self.clock()), deps, meta.to_json()
             )
-            # A new file, 0600 whatever the umask; a symlink planted at the entry's name is replaced.
-            atomic.write_bytes(
-                self._path(key, cachefile.ENTRY_SUFFIX),
-                data,
-                mode=0o600,
-                follow_symlinks=False,
-                prefix=atomic.TEMP_PREFIX,
-            )
+            folder = self._folder()
+            # A new 0600 file; a symlink planted at the entry's name is replaced, never followed.
+            atomic.write_in(folder, key + cachefile.ENTRY_SUFFIX, data, tag=key + ".")
         except OSError as exc:
             self.warn(f"could not write the cache ({exc.strerror}); credentials not cached")
+            return
+        self._sweep(lambda name, st: self._left_by_a_killed_run(st))
+
+    def _left_by_a_killed_run(self, st: os.stat_result) -> bool:
+        return st.st_mtime < self.clock() - TEMP_MAX_AGE_SECONDS
+
+    def _sweep(self, doomed: Callable[[str, os.stat_result], bool]) -> None:
+        """Remove the temporary files (never followed if links) for which ``doomed`` is true."""
+        try:
+            folder = self._folder()
+            names = [n for n in folder.names() if n.startswith(atomic.TEMP_PREFIX)]
+        except OSError:
+            return
+        for name in names:
+            with contextlib.suppress(OSError):
+                if doomed(name, folder.lstat(name)):
+                    folder.unlink(name)
 
     def items(self) -> Iterator[CachedItem]:
         try:
-            names = sorted(os.listdir(self.directory))
+            folder = self._folder()
+            names = sorted(folder.names())
         except OSError:
             return
         for name in names:
             if not name.endswith(cachefile.ENTRY_SUFFIX):
                 continue
             key = name[: -len(cachefile.ENTRY_SUFFIX)]
-            entry = cachefile.read_entry(self.directory, key)
+            entry = cachefile.read_entry(folder, key)
             if entry is not None:
                 yield CachedItem(key, entry, EntryMeta.from_json(entry.meta))
 
     def remove(self, key: str) -> None:
         for suffix in (cachefile.ENTRY_SUFFIX, LOCK_SUFFIX):
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._path(key, suffix))
+                self._folder().unlink(key + suffix)
 
     def clear(self, predicate: Callable[[CachedItem], bool] | None = None) -> int:
-        """Remove matching entries (all with no predicate, stray temp and lock files too)."""
+        """Remove matching entries (all with no predicate, stray lock files too), and the temporary
+        files a killed run left: all with no predicate, else those of matching entries and any older
+        than TEMP_MAX_AGE_SECONDS (a younger one may be a write in progress). Entries that are not
+        whole entries of this format (torn, foreign, of an older credproc) are never served: any
+        clear removes them too."""
         removed = 0
         for item in list(self.items()):
             if predicate is None or predicate(item):
                 self.remove(item.key)
                 removed += 1
-        if predicate is None:
-            for name in os.listdir(self.directory):
-                stray = name.startswith(atomic.TEMP_PREFIX)
-                if stray or name.endswith((cachefile.ENTRY_SUFFIX, LOCK_SUFFIX)):
+        try:
+            folder = self._folder()
+            names = folder.names()
+        except OSError:
+            return removed
+        for name in names:
+            if name.endswith(cachefile.ENTRY_SUFFIX):
+                unreadable = cachefile.read_entry(folder, name[: -len(cachefile.ENTRY_SUFFIX)]) is None
+                if unreadable or predicate is None:
                     with contextlib.suppress(OSError):
-                        os.unlink(os.path.join(self.directory, name))
+                        folder.unlink(name)
+            elif predicate is None and name.endswith(LOCK_SUFFIX):
+                with contextlib.suppress(OSError):
+                    folder.unlink(name)
+        self._sweep(lambda name, st: predicate is None or self._temp_matches(name, st, predicate))
         return removed
+
+    def _temp_matches(self, name: str, st: os.stat_result, predicate: Callable[[CachedItem], bool]) -> bool:
+        """A temporary file is an entry written whole but never renamed, or part of one."""
+        if self._left_by_a_killed_run(st):
+            return True
+        key = name[len(atomic.TEMP_PREFIX) :].rpartition(".")[0]
+        entry = cachefile.read_file(self._folder(), name, key)
+        return entry is not None and predicate(CachedItem(key, entry, EntryMeta.from_json(entry.meta)))
 
 
 @dataclass

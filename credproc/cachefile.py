@@ -5,14 +5,18 @@ before click, json or hashlib are loaded.
 
 Entry file layout (bytes)::
 
-    credproc-cache/1 <expires> <issued> <payload_len> <deps_len> <checksum>\\n
+    credproc-cache/2 <expires> <issued> <payload_len> <deps_len> <checksum>\\n
     <payload: the credential_process JSON line, printed as is on a hit>
     <deps: "<mtime_ns> <size> <path>\\n" per file the answer depends on>
     <meta: one JSON object for `cache list`; never read on a hit>
 
-``checksum`` is a BLAKE2b digest of everything after the header line, so a truncated, torn or
-foreign file is a miss, never a wrong answer. (The key is bound by the file name it is stored
-under, and for sealed payloads by the AEAD's associated data, see credproc.cache_crypto.)
+``checksum`` is a BLAKE2b digest of the entry's key (its file name) and everything after the header
+line, so a truncated, torn or foreign file is a miss, never a wrong answer, and so is a whole entry
+moved to another key's name (format 1 left the key out, and a folder swap could serve profile A's
+answer for profile B). Sealed payloads also bind the key as the AEAD's associated data
+(credproc.cache_crypto).
+
+Entries are read through the cache folder's handle (credproc.cachedir), never by path.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ TYPE_CHECKING = False  # see credproc/flags.py: no typing import on the hit path
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-MAGIC = b"credproc-cache/1"
+    from credproc.cachedir import Folder
+
+MAGIC = b"credproc-cache/2"
 DEFAULT_REFRESH_WINDOW = 20 * 60
 # For short sessions the window shrinks to this share of the lifetime, so a 15-minute role session
 # is refreshed after ~4.5 minutes instead of on every call, and still hands botocore more than its
@@ -39,11 +45,17 @@ SEALED = b"\0credproc-sealed/1\0"
 WINDOW_VAR = "CREDPROC_REFRESH_WINDOW"
 
 
-def checksum(body: bytes) -> str:
-    return blake2b(body, digest_size=16, person=b"credproc-entry").hexdigest()
+def checksum(key: str, body: bytes) -> str:
+    """The digest of an entry stored under ``key``: the key first, so no other name verifies."""
+    h = blake2b(key.encode("ascii", "replace"), digest_size=16, person=b"credproc-entry")
+    h.update(b"\n")
+    h.update(body)
+    return h.hexdigest()
 
 
-def encode_entry(payload: bytes, expires: int, issued: int, deps: Iterable[str], meta: bytes) -> bytes:
+def encode_entry(
+    key: str, payload: bytes, expires: int, issued: int, deps: Iterable[str], meta: bytes
+) -> bytes:
     dep_lines = []
     for path in deps:
         st = os.stat(path)
@@ -56,7 +68,7 @@ def encode_entry(payload: bytes, expires: int, issued: int, deps: Iterable[str],
         issued,
         len(payload),
         len(dep_bytes),
-        checksum(body).encode(),
+        checksum(key, body).encode(),
     )
     return header + body
 
@@ -94,8 +106,9 @@ class Entry:
         return True
 
 
-def decode_entry(data: bytes) -> Entry | None:
-    """Parse an entry, or ``None`` for anything that is not a whole, intact entry."""
+def decode_entry(data: bytes, key: str) -> Entry | None:
+    """Parse the entry stored under ``key``, or ``None`` for anything that is not a whole, intact
+    entry written for that key."""
     head, nl, body = data.partition(b"\n")
     fields = head.split(b" ")
     if not nl or len(fields) != 6 or fields[0] != MAGIC:
@@ -106,7 +119,7 @@ def decode_entry(data: bytes) -> Entry | None:
         return None
     if payload_len <= 0 or deps_len < 0 or payload_len + deps_len > len(body):
         return None
-    if checksum(body).encode() != fields[5]:
+    if checksum(key, body).encode() != fields[5]:
         return None
     return Entry(
         body[:payload_len],
@@ -132,10 +145,15 @@ def file_ok(st: os.stat_result) -> bool:
     return owner_ok(st) and not st.st_mode & 0o077
 
 
-def read_entry(directory: str, key: str) -> Entry | None:
-    path = os.path.join(directory, key + ENTRY_SUFFIX)
+def read_entry(folder: Folder, key: str) -> Entry | None:
+    """The entry stored under ``key`` in the opened cache folder, if it is whole, ours and 0600."""
+    return read_file(folder, key + ENTRY_SUFFIX, key)
+
+
+def read_file(folder: Folder, name: str, key: str) -> Entry | None:
+    """``read_entry`` of the file ``name`` (a temporary file, written for ``key``)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        fd = folder.open(name, os.O_RDONLY)
     except OSError:
         return None
     try:
@@ -152,15 +170,7 @@ def read_entry(directory: str, key: str) -> Entry | None:
         return None
     finally:
         os.close(fd)
-    return decode_entry(b"".join(chunks))
-
-
-def trusted_dir(directory: str) -> bool:
-    try:
-        st = os.stat(directory)
-    except OSError:
-        return False
-    return owner_ok(st)
+    return decode_entry(b"".join(chunks), key)
 
 
 def refresh_window(given: str | None, environ: Mapping[str, str]) -> float | None:

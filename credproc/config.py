@@ -142,18 +142,33 @@ def get_str(section: Section, key: str) -> str | None:
     return value.strip() or None
 
 
+# botocore's SharedCredentialProvider and ConfigProvider look for the old name first.
+TOKEN_KEYS = ("aws_security_token", "aws_session_token")
+
+
 @dataclass(frozen=True)
 class StaticKeys:
-    """The ``aws_*`` key lines of a profile (any may be missing: a partial pair is an error the
-    chain reports, not the reader)."""
+    """The ``aws_*`` key lines of one file's section of a profile. A section has keys when it has
+    an ``aws_access_key_id`` line (botocore's test); a missing secret is an error the chain
+    reports, not the reader."""
 
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
     session_token: str | None = field(default=None, repr=False)
 
-    @property
-    def present(self) -> bool:
-        return bool(self.access_key_id or self.secret_access_key)
+
+def file_keys(section: Section | None) -> StaticKeys | None:
+    """The keys of one file's section as botocore reads them, or None when it has no
+    ``aws_access_key_id`` line: the token is the first of ``TOKEN_KEYS`` present, from the same
+    file only."""
+    if section is None or "aws_access_key_id" not in section:
+        return None
+    token_key = next((key for key in TOKEN_KEYS if key in section), None)
+    return StaticKeys(
+        get_str(section, "aws_access_key_id"),
+        get_str(section, "aws_secret_access_key"),
+        get_str(section, token_key) if token_key else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -161,19 +176,26 @@ class ProfileRecord:
     """One profile as the resolution chain reads it: every key a source uses, read once.
 
     Values are the files' text (stripped; None when unset or empty): durations and ARNs are
-    checked by the source that uses them, with a message naming the profile. ``keys`` follows
-    ``load``'s merge (the credentials file's line wins key by key); ``in_credentials_file`` says
-    whether the credentials file has a section of that name, and ``config.config_profiles`` /
-    ``credentials_profiles`` keep each file's own lines for rules that tell the files apart.
+    checked by the source that uses them, with a message naming the profile. Where botocore asks
+    whether a line is *there* (even empty), the record says so in a ``bool``. Keys are kept per
+    file (``credentials_keys``, ``config_keys``), because botocore reads them per file and in
+    two places of its chain; every other key follows ``load``'s merge (the credentials file's
+    line wins key by key), as botocore's ``session.full_config`` does.
     """
 
     name: str
     in_credentials_file: bool = False
-    keys: StaticKeys = StaticKeys()
+    credentials_keys: StaticKeys | None = None
+    config_keys: StaticKeys | None = None
+    # An aws_access_key_id or aws_secret_access_key line in either file (AssumeRoleProvider's
+    # _has_static_credentials): such a source profile ends a chain, even with a role_arn.
+    has_static_keys: bool = False
     role_arn: str | None = None
+    has_role_arn: bool = False
     source_profile: str | None = None
     credential_source: str | None = None
     web_identity_token_file: str | None = None
+    has_web_identity_line: bool = False
     role_session_name: str | None = None
     external_id: str | None = None
     duration_seconds: str | None = None
@@ -181,11 +203,20 @@ class ProfileRecord:
     mfa_session_duration: str | None = None
     source_identity: str | None = None
     credential_process: str | None = None
-    uses_sso: bool = False  # an ``sso_session`` or ``sso_start_url`` line, even an empty one
+    # botocore's SSO trigger: an sso_account_id or sso_role_name line, even an empty one.
+    uses_sso: bool = False
+    login_session: str | None = None
+    has_login_session: bool = False
     # The ``rolesanywhere_*`` lines as (key, value), in file order; the source checks the key names.
     rolesanywhere: tuple[tuple[str, str | None], ...] = ()
     region: str | None = None
     section: Section = field(default_factory=dict, repr=False)  # the merged lines, for SSO settings
+
+    @property
+    def assumes_role(self) -> bool:
+        """botocore's AssumeRoleProvider takes the profile: a role_arn line and no
+        web_identity_token_file line (that one is the web-identity provider's)."""
+        return self.has_role_arn and not self.has_web_identity_line
 
 
 def read_profile(config: AwsConfig, name: str) -> ProfileRecord:
@@ -198,11 +229,15 @@ def read_profile(config: AwsConfig, name: str) -> ProfileRecord:
     return ProfileRecord(
         name=name,
         in_credentials_file=name in config.credentials_profiles,
-        keys=StaticKeys(text("aws_access_key_id"), text("aws_secret_access_key"), text("aws_session_token")),
+        credentials_keys=file_keys(config.credentials_profiles.get(name)),
+        config_keys=file_keys(config.config_profiles.get(name)),
+        has_static_keys="aws_access_key_id" in section or "aws_secret_access_key" in section,
         role_arn=text("role_arn"),
+        has_role_arn="role_arn" in section,
         source_profile=text("source_profile"),
         credential_source=text("credential_source"),
         web_identity_token_file=text("web_identity_token_file"),
+        has_web_identity_line="web_identity_token_file" in section,
         role_session_name=text("role_session_name"),
         external_id=text("external_id"),
         duration_seconds=text("duration_seconds"),
@@ -210,7 +245,9 @@ def read_profile(config: AwsConfig, name: str) -> ProfileRecord:
         mfa_session_duration=text("mfa_session_duration"),
         source_identity=text("source_identity"),
         credential_process=text("credential_process"),
-        uses_sso="sso_session" in section or "sso_start_url" in section,
+        uses_sso="sso_account_id" in section or "sso_role_name" in section,
+        login_session=text("login_session"),
+        has_login_session="login_session" in section,
         rolesanywhere=tuple((str(k), text(str(k))) for k in section if str(k).startswith("rolesanywhere_")),
         region=text("region"),
         section=section,

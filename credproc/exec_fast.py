@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from credproc import cachefile, cachekey, flags, paths
+from credproc import cachedir, cachefile, cachekey, flags, paths
 from credproc.launch import DAPR_PROGRAMS
 from credproc.profiles import selected_profile
 
@@ -30,11 +30,16 @@ def try_exec(argv: Sequence[str], environ: Mapping[str, str]) -> None:
     if os.path.basename(command[0]) in DAPR_PROGRAMS:  # the full CLI prints their warning
         return
     window = cachefile.refresh_window(options.get("refresh_window"), environ)
-    directory = paths.cache_dir(environ, sys.platform)
-    if window is None or not cachefile.trusted_dir(directory):
+    if window is None:
+        return
+    try:  # any doubt about the folder is a miss: the full CLI explains it (or tightens it)
+        folder = cachedir.open_folder(paths.cache_dir(environ, sys.platform), paths.home(environ))
+    except OSError:
         return
     profile = selected_profile(options.get("profile"), environ)
-    entry = cachefile.read_entry(directory, cachekey.exec_key(profile, options.get("region"), environ))
+    key = cachekey.exec_key(profile, options.get("region"), environ)
+    entry = cachefile.read_entry(folder, key)
+    folder.close()  # not handed to the child
     if entry is None or not entry.is_fresh(time.time(), window) or not entry.deps_unchanged():
         return
     from credproc import envbuild, launch  # only a hit pays for them

@@ -2,7 +2,7 @@
 
 This module runs before click, botocore, json or hashlib are imported and must stay that way:
 only builtin modules (``os``, ``sys``, ``time``, ``_blake2``) and credproc's stdlib-only modules
-(flags, cachekey, cachefile, durations, paths). A test imports it in a fresh interpreter and checks
+(flags, cachekey, cachedir, cachefile, durations, paths). A test imports it in a fresh interpreter and checks
 ``sys.modules``. The flags, the key and the entry format are the full CLI's own (same modules), so
 the two paths cannot disagree about where an answer lives.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-from credproc import cachefile, cachekey, flags, paths
+from credproc import cachedir, cachefile, cachekey, flags, paths
 
 TYPE_CHECKING = False  # see credproc/flags.py: no typing import on the hit path
 if TYPE_CHECKING:
@@ -33,11 +33,13 @@ def lookup(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[str, cachef
     window = cachefile.refresh_window(options.get("refresh_window"), environ)
     if window is None:
         return None
-    directory = paths.cache_dir(environ, sys.platform)
-    if not cachefile.trusted_dir(directory):
+    try:  # any doubt about the folder is a miss: the full CLI explains it (or tightens it)
+        folder = cachedir.open_folder(paths.cache_dir(environ, sys.platform), paths.home(environ))
+    except OSError:
         return None
     key = cachekey.answer_key(options, environ)
-    entry = cachefile.read_entry(directory, key)
+    entry = cachefile.read_entry(folder, key)
+    folder.close()
     if entry is None or not entry.is_fresh(time.time(), window) or not entry.deps_unchanged():
         return None
     return key, entry

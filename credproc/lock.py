@@ -57,10 +57,12 @@ def hold(
     timeout: float,
     on_wait: Callable[[], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    dir_fd: int | None = None,
 ) -> Iterator[None]:
-    """Hold the lock at ``path``; raise UpstreamError after ``timeout`` seconds of waiting."""
+    """Hold the lock at ``path`` (relative to the folder handle ``dir_fd`` when given); raise
+    UpstreamError after ``timeout`` seconds of waiting."""
     try_lock, unlock = (_try_windows, _unlock_windows) if is_windows() else (_try_posix, _unlock_posix)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600, dir_fd=dir_fd)
     try:
         deadline = clock() + timeout
         waited = False

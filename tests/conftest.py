@@ -11,10 +11,10 @@ import pytest
 
 from tests.support import leaks
 from tests.support.moto_sts import MotoSTS
-from tests.support.runner import CREDPROC, run_credproc  # noqa: F401 - where tests import them from
+from tests.support.runner import CREDPROC, run_credproc
 
 # The helpers live in tests/support/world.py; imported here too, where the tests import them from.
-from tests.support.world import (  # noqa: F401
+from tests.support.world import (
     BASE_KEY_ID,
     BASE_SECRET,
     CHAIN_CONFIG,
@@ -23,6 +23,21 @@ from tests.support.world import (  # noqa: F401
     AwsFiles,
     require,
 )
+
+# Tests import these from here (tests.conftest); listed so they are explicit re-exports.
+__all__ = [
+    "BASE_KEY_ID",
+    "BASE_SECRET",
+    "CHAIN_CONFIG",
+    "CHAIN_CREDENTIALS",
+    "CREDPROC",
+    "IN_CI",
+    "REPO",
+    "AwsFiles",
+    "MotoSTS",
+    "require",
+    "run_credproc",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 # Shared fixtures: in-memory and file keyrings, the Roles Anywhere world.
@@ -38,6 +53,7 @@ E2E_MODULES = {
     "test_sso_interop",
     "test_bench",
     "test_daprd",
+    "test_dapr_cli",
     "test_go_sdkv2",
     "test_go_peers",
 }

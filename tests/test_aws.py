@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from credproc import aws
@@ -64,7 +66,8 @@ def test_region_precedence() -> None:
 def _client_error(code: str) -> Exception:
     from botocore.exceptions import ClientError
 
-    return ClientError({"Error": {"Code": code, "Message": "because"}}, "AssumeRole")
+    error: Exception = ClientError({"Error": {"Code": code, "Message": "because"}}, "AssumeRole")
+    return error
 
 
 def test_validation_errors_are_bad_input_and_refusals_are_upstream() -> None:
@@ -140,9 +143,9 @@ def test_a_spent_budget_refuses_new_calls_with_an_upstream_error() -> None:
 
 
 @pytest.mark.parametrize("answer", [{}, {"roleCredentials": None}, {"expiresIn": "soon"}])
-def test_an_answer_missing_its_fields_is_an_upstream_error(answer: dict[str, object]) -> None:
+def test_an_answer_missing_its_fields_is_an_upstream_error(answer: dict[str, Any]) -> None:
     with pytest.raises(UpstreamError, match="without the expected fields"), aws.reading("Op"):
-        int(answer["roleCredentials"]["x"] if "roleCredentials" in answer else answer["expiresIn"])  # type: ignore[index]
+        int(answer["roleCredentials"]["x"] if "roleCredentials" in answer else answer["expiresIn"])
 
 
 def test_lock_waits_follow_the_budget() -> None:

@@ -45,6 +45,7 @@ def check_tables(text: str) -> None:
         "| parallel cold runs | profile | wall ms (all done) | upstream calls |",
         "| Roles Anywhere: sign one CreateSession (in process) | median µs |",
         "| start-up | median ms |",
+        "| cache-hit lookup (in process, `fastpath.lookup`) | median µs |",
     ):
         assert header in text
     assert "Python " in text.splitlines()[0]  # the machine line
@@ -96,3 +97,4 @@ def test_quick_run_reports_every_measurement_and_hits_stay_off_the_network(tmp_p
     require("GNU time", Path("/usr/bin/time").exists(), "apt-get install time (.ci/install.d/80-bench.sh)")
     assert all(row["max_rss_kb"] > 0 for row in results["rows"].values())
     check_exec(results)
+    assert set(results["lookup_us"]) == {"top", "legacy", "ra"}  # each lookup was a hit (else it raises)

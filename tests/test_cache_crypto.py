@@ -50,7 +50,7 @@ def test_sealed_entries_hold_no_secret_and_read_back(memory: MemoryKeyring) -> N
     cache.store("p-one", creds(), EntryMeta(profile="top"))
     raw = (Path(os.environ["CREDPROC_CACHE_DIR"]) / "p-one.entry").read_bytes()
     assert SESSION_SECRET.encode() not in raw and TOKEN.encode() not in raw
-    assert cachefile.decode_entry(raw).payload.startswith(cachefile.SEALED)  # type: ignore[union-attr]
+    assert cachefile.decode_entry(raw, "p-one").payload.startswith(cachefile.SEALED)  # type: ignore[union-attr]
     assert ("credproc", "cache-key") in memory.store
     assert cache.fresh("p-one") == creds()
     # Turning encryption off later still reads what was sealed (the key is still in the keyring).

@@ -31,10 +31,11 @@ def root() -> None:
 
 def _forge(path: Path) -> None:
     """Rewrite a real entry with another user's answer: intact checksum, mode 0600, far expiry."""
-    entry = cachefile.decode_entry(path.read_bytes())
+    key = path.name[: -len(cachefile.ENTRY_SUFFIX)]
+    entry = cachefile.decode_entry(path.read_bytes(), key)
     assert entry is not None
     payload = (json.dumps(FORGED, separators=(",", ":")) + "\n").encode()
-    path.write_bytes(cachefile.encode_entry(payload, 4070908800, entry.issued, [], entry.meta))
+    path.write_bytes(cachefile.encode_entry(key, payload, 4070908800, entry.issued, [], entry.meta))
     os.chmod(path, 0o600)
     os.chown(path, OTHER_UID, OTHER_UID)
 

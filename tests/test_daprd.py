@@ -1,368 +1,53 @@
 """The real daprd, launched by ``credproc exec``, storing state in DynamoDB (moto) with the credentials
-credproc resolved (issue 13).
+credproc resolved (issue 13). How daprd is built, found and run loopback-only: tests/support/daprd.py.
 
-daprd is built from its Go module by .ci/install.d/70-go.sh (tests/go/daprd pins the version) and
-found through CREDPROC_TEST_DAPRD or the same cache path. It runs standalone and loopback-only: APIs
-and the internal gRPC server on 127.0.0.1, metrics off, no placement, scheduler or sentry, and a name
-resolver that only fills in a template (the self-hosted default, mDNS, multicasts on every
-interface). The state store component names the table, the region and moto as its endpoint, and no
-credentials: daprd takes them from its environment, which is what credproc gives it.
+Credential rotation within a test's time comes from test-only settings, credproc's defaults left
+alone (see LIFETIME below): the moto front shortens the Expiration of moto's AssumeRole answers to
+615 s, the test passes ``--refresh-window 600`` and CREDPROC_SERVER_MAX_TTL=60. "Revoked at moto" is
+the same front answering any DynamoDB call signed with a key the test revoked as AWS does: HTTP 400,
+UnrecognizedClientException.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import re
-import signal
-import socket
-import subprocess
 import time
-import urllib.error
-import urllib.request
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import BASE_KEY_ID, CREDPROC, REPO, AwsFiles, require, run_credproc
+from tests.conftest import CREDPROC, AwsFiles, run_credproc
+from tests.support.daprd import (  # noqa: F401 - fixtures
+    Table,
+    Tally,
+    assert_loopback_only,
+    daprd_bin_fixture,
+    daprd_env,
+    daprd_pid,
+    daprd_version,
+    dynamodb_fixture,
+    environ_of,
+    resolved,
+    running,
+    sidecar,
+    state_ops,
+    state_round_trip,
+    table,
+)
 from tests.support.moto_sts import MotoSTS
+from tests.support.ra_world import RaWorld
+from tests.support.sso_emulator import SsoEmulator, sso_fixture, sso_server_fixture, write_token  # noqa: F401
 
-GO_MODULE = REPO / "tests" / "go" / "daprd"
-READY_WITHIN = 120.0  # seconds; a cold daprd on a busy 2-core machine takes a few
-STOP_WITHIN = 30.0
-
-
-def _daprd_version() -> str:
-    match = re.search(r"^\s*github\.com/dapr/dapr (v\S+)", (GO_MODULE / "go.mod").read_text(), re.M)
-    assert match, "tests/go/daprd/go.mod requires no github.com/dapr/dapr version"
-    return match.group(1)
-
-
-def _find_daprd() -> Path:
-    # Read at import: the hermetic_env fixture hides every CREDPROC_* variable from the tests.
-    given = os.environ.get("CREDPROC_TEST_DAPRD")
-    if given:
-        return Path(given)
-    cache = Path(os.environ.get("CREDPROC_GO_CACHE", "/var/cache/credproc-go"))
-    return cache / f"daprd-{_daprd_version()}" / "daprd"
-
-
-DAPRD = _find_daprd()
-
-
-@pytest.fixture
-def daprd_bin() -> Path:
-    require(
-        "daprd",
-        DAPRD.is_file() and os.access(DAPRD, os.X_OK),
-        f"no executable at {DAPRD}: .ci/install.d/70-go.sh builds it (or set CREDPROC_TEST_DAPRD)",
-    )
-    return DAPRD
-
-
-# ---- moto: DynamoDB beside STS on the same loopback server ---------------------------------------
-
-
-@dataclass
-class Signed:
-    """Which access key ID signed each DynamoDB call that reached moto."""
-
-    calls: list[tuple[str, str]] = field(default_factory=list)  # (operation, access key id)
-
-    def keys(self) -> set[str]:
-        return {key for _, key in self.calls}
-
-
-def _recording(app: Callable[..., Iterable[bytes]], signed: Signed) -> Callable[..., Iterable[bytes]]:
-    def record(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if target.startswith("DynamoDB_"):
-            found = re.search(r"Credential=([^/,\s]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-            signed.calls.append((target.split(".", 1)[-1], found.group(1) if found else ""))
-        return app(environ, start_response)
-
-    return record
-
-
-@dataclass
-class Table:
-    name: str
-    key_id: str  # the access key ID credproc resolves for the chain's top role
-    signed: Signed
-
-
-@pytest.fixture
-def dynamodb(chain: AwsFiles, sts: MotoSTS, monkeypatch: pytest.MonkeyPatch) -> Iterator[Table]:
-    """A fresh table on the session's moto server, in the top role's account (moto keeps one set of
-    tables per account, and takes the account from the signing key), made with the keys credproc
-    resolves for that role; and a record of who signed each DynamoDB call after that."""
-    import boto3
-
-    done = run_credproc("credential-process", "--profile", "top")
-    assert done.returncode == 0, done.stderr
-    keys = json.loads(done.stdout)
-    assert keys["AccessKeyId"].startswith("ASIA") and keys["AccessKeyId"] != BASE_KEY_ID
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=sts.url,
-        region_name="us-east-1",
-        aws_access_key_id=keys["AccessKeyId"],
-        aws_secret_access_key=keys["SecretAccessKey"],
-        aws_session_token=keys["SessionToken"],
-    )
-    name = f"credproc-daprd-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
-    )
-    signed = Signed()
-    monkeypatch.setattr(sts.app, "app", _recording(sts.app.app, signed))
-    yield Table(name, keys["AccessKeyId"], signed)
-    client.delete_table(TableName=name)
-
-
-# ---- daprd's files and command line --------------------------------------------------------------
-
-COMPONENT = """\
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: statestore
-spec:
-  type: state.aws.dynamodb
-  version: v1
-  metadata:
-  - name: table
-    value: {table}
-  - name: region
-    value: us-east-1
-  - name: endpoint
-    value: {endpoint}
-"""
-
-# The kubernetes resolver only fills in this template (no lookups, no sockets); mDNS, the
-# self-hosted default, would announce the app by multicast on every interface.
-CONFIGURATION = """\
-apiVersion: dapr.io/v1alpha1
-kind: Configuration
-metadata:
-  name: loopback
-spec:
-  nameResolution:
-    component: kubernetes
-    configuration:
-      template: "127.0.0.1:{{{{.Port}}}}"
-  metric:
-    enabled: false
-"""
-
-
-def _free_ports(count: int) -> list[int]:
-    held = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            held.append(s)
-        return [s.getsockname()[1] for s in held]
-    finally:
-        for s in held:
-            s.close()
-
-
-@dataclass
-class Sidecar:
-    http: int
-    args: list[str]
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.http}{path}"
-
-
-def _sidecar(tmp_path: Path, daprd: Path, table: str, endpoint: str) -> Sidecar:
-    resources = tmp_path / "resources"
-    resources.mkdir()
-    (resources / "statestore.yaml").write_text(COMPONENT.format(table=table, endpoint=endpoint))
-    config = tmp_path / "config.yaml"
-    config.write_text(CONFIGURATION.format())
-    http, grpc, internal = _free_ports(3)
-    args = [
-        str(daprd),
-        "--app-id",
-        "credproc-test",
-        "--mode",
-        "standalone",
-        "--resources-path",
-        str(resources),
-        "--config",
-        str(config),
-        "--dapr-http-port",
-        str(http),
-        "--dapr-grpc-port",
-        str(grpc),
-        "--dapr-internal-grpc-port",
-        str(internal),
-        "--dapr-listen-addresses",
-        "127.0.0.1",
-        "--dapr-internal-grpc-listen-address",
-        "127.0.0.1",
-        "--enable-metrics=false",
-        "--dapr-graceful-shutdown-seconds",
-        "1",
-        "--log-level",
-        "info",
-    ]
-    return Sidecar(http, args)
-
-
-def _env() -> dict[str, str]:
-    # DAPR_HOST_IP: daprd otherwise finds "its" address by opening a UDP socket towards a public one.
-    return {**os.environ, "DAPR_HOST_IP": "127.0.0.1"}
-
-
-def _http(method: str, url: str, body: object = None) -> tuple[int, bytes]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-@contextlib.contextmanager
-def running(cmd: list[str], sidecar: Sidecar, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Start cmd (credproc exec ... -- daprd ...), wait until daprd's healthz answers 204, and stop it
-    with SIGTERM afterwards (credproc passes it on), killing the group if it hangs."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd,
-            env=_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + READY_WITHIN
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"daprd exited with {proc.returncode} before it was ready:\n{log.read_text()}")
-            with contextlib.suppress(OSError):
-                if _http("GET", sidecar.url("/v1.0/healthz"))[0] == 204:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"daprd not ready within {READY_WITHIN:.0f} s:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_WITHIN)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-
-
-def _state_round_trip(sidecar: Sidecar) -> None:
-    """Save, get, delete and get again through daprd's HTTP state API."""
-    value = {"greeting": "hello from credproc", "n": 42}
-    status, body = _http("POST", sidecar.url("/v1.0/state/statestore"), [{"key": "k1", "value": value}])
-    assert status == 204, body
-    status, body = _http("GET", sidecar.url("/v1.0/state/statestore/k1"))
-    assert status == 200, body
-    assert json.loads(body) == value
-    status, body = _http("DELETE", sidecar.url("/v1.0/state/statestore/k1"))
-    assert status == 204, body
-    status, body = _http("GET", sidecar.url("/v1.0/state/statestore/k1"))
-    assert (status, body) == (204, b"")
-
-
-# ---- sockets: everything daprd opened is on the loopback ----------------------------------------
-
-
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            pid = int(stat.parent.name)
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(pid)
-    found, todo = {root}, [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def _daprd_pid(root: int, daprd: Path) -> int:
-    for pid in sorted(_descendants(root)):
-        with contextlib.suppress(OSError):
-            if Path(f"/proc/{pid}/exe").resolve() == daprd.resolve():
-                return pid
-    pytest.fail(f"no daprd process under pid {root}")
-
-
-def _inet_sockets(pid: int) -> list[tuple[str, str, str]]:
-    """(table, local address, remote address) of each internet socket the process holds, read
-    from its own network namespace's tables. Unix and netlink sockets are not in these tables."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    found = []
-    for table in ("tcp", "tcp6", "udp", "udp6", "raw", "raw6"):
-        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
-            cols = line.split()
-            if cols[9] in inodes:
-                found.append((table, _address(cols[1]), _address(cols[2])))
-    return found
-
-
-def _address(hex_address: str) -> str:
-    host, port = hex_address.split(":")
-    raw = bytes.fromhex(host)
-    if len(raw) == 4:
-        ip = socket.inet_ntop(socket.AF_INET, raw[::-1])
-    else:  # /proc prints IPv6 as four little-endian 32-bit words
-        ip = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
-    return f"{ip}:{int(port, 16)}"
-
-
-def _is_loopback(address: str) -> bool:
-    ip = address.rsplit(":", 1)[0].strip("[]")  # ss writes [::1]:port, /proc's tables ::1:port
-    return ip.startswith(("127.", "::ffff:127.")) or ip == "::1"
-
-
-def _assert_loopback_only(pid: int) -> list[tuple[str, str, str]]:
-    sockets = _inet_sockets(pid)
-    assert sockets, "daprd holds no internet socket at all: it cannot be serving"
-    assert not [s for s in sockets if s[0].startswith(("udp", "raw"))], sockets  # no mDNS, no probing
-    for table, local, remote in sockets:
-        assert _is_loopback(local), (table, local, remote)
-        assert remote.endswith(":0") or _is_loopback(remote), (table, local, remote)
-    # The same through ss, as a person would check it: every socket of daprd's is on 127.0.0.1.
-    listed = subprocess.run(["ss", "-H", "-tuanp"], capture_output=True, text=True, timeout=10, check=False)
-    if listed.returncode == 0:
-        mine = [line.split() for line in listed.stdout.splitlines() if f"pid={pid}," in line]
-        assert mine, listed.stdout
-        for cols in mine:
-            assert cols[0] == "tcp", cols
-            assert _is_loopback(cols[4]), cols
-    return sockets
+# Rotation within a test's time, with the product's defaults left alone: every AssumeRole answer
+# lives LIFETIME seconds, just over the 10 minutes below which credproc refuses fresh keys (it warns
+# that no AWS session is that short), and credproc refreshes when fewer than WINDOW remain (for a
+# session this short its cache never waits for less), so 15 s into each key's life. The endpoint
+# advertises at most SERVER_MAX_TTL seconds, so the Go SDK in daprd, which refreshes container
+# credentials with less than 5 minutes left, asks credproc again on every call.
+LIFETIME = 615
+WINDOW = 600
+SERVER_MAX_TTL = 60
+ROTATIONS_WITHIN = 150.0  # bounded wait for two rotations (some 30 s)
 
 
 # ---- the tests ------------------------------------------------------------------------------------
@@ -377,20 +62,21 @@ def test_daprd_saves_gets_and_deletes_state_with_the_chain_credentials_credproc_
     tmp_path: Path,
     mode: tuple[str, ...],
 ) -> None:
-    signed = dynamodb.signed
-    sidecar = _sidecar(tmp_path, daprd_bin, dynamodb.name, sts.url)
+    front = dynamodb.front
+    car = sidecar(tmp_path, daprd_bin, dynamodb.name, sts.url)
     log = tmp_path / "daprd.log"
-    with running([*CREDPROC, "exec", "--profile", "top", *mode, "--", *sidecar.args], sidecar, log) as proc:
-        _state_round_trip(sidecar)
-        sockets = _assert_loopback_only(_daprd_pid(proc.pid, daprd_bin))
-        assert any(local == f"127.0.0.1:{sidecar.http}" for _, local, _ in sockets), sockets
+    with running([*CREDPROC, "exec", "--profile", "top", *mode, "--", *car.args], car, log) as proc:
+        state_round_trip(car)
+        sockets = assert_loopback_only(daprd_pid(proc.pid, daprd_bin))
+        assert any(local == f"127.0.0.1:{car.http}" for _, local, _ in sockets), sockets
     text = log.read_text()
     assert "state.aws.dynamodb" in text and "statestore" in text, text
     assert "mdns" not in text.lower(), text
-    operations = [operation for operation, _ in signed.calls]
-    assert {"GetItem", "PutItem", "DeleteItem"} <= set(operations), signed.calls
+    operations = {call.operation for call in front.calls}
+    assert {"GetItem", "PutItem", "DeleteItem"} <= operations, front.calls
     # Every DynamoDB call was signed with the top role's keys, never the base profile's.
-    assert signed.keys() == {dynamodb.key_id}, signed.calls
+    assert front.keys() == {dynamodb.key_id}, front.calls
+    assert {call.status for call in front.calls} == {200}, front.calls
     if mode:
         assert "never re-reads credentials" not in text
     else:
@@ -400,13 +86,148 @@ def test_daprd_saves_gets_and_deletes_state_with_the_chain_credentials_credproc_
 def test_plain_exec_of_the_real_daprd_warns_that_its_credentials_will_expire(
     chain: AwsFiles, daprd_bin: Path
 ) -> None:
-    done = run_credproc("exec", "--profile", "top", "--", str(daprd_bin), "--version", env=_env(), timeout=60)
+    done = run_credproc(
+        "exec", "--profile", "top", "--", str(daprd_bin), "--version", env=daprd_env(), timeout=60
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == _daprd_version().lstrip("v")
+    assert done.stdout.strip() == daprd_version().lstrip("v")
     assert "daprd never re-reads credentials from its environment" in done.stderr
     assert "credproc exec --server" in done.stderr
     quiet = run_credproc(
-        "exec", "--profile", "top", "--server", "--", str(daprd_bin), "--version", env=_env(), timeout=60
+        "exec", "--profile", "top", "--server", "--", str(daprd_bin), "--version", env=daprd_env(), timeout=60
     )
     assert quiet.returncode == 0, quiet.stderr
     assert "never re-reads" not in quiet.stderr
+
+
+def test_exec_server_keeps_daprd_working_across_rotations_while_plain_exec_fails_once_its_keys_are_revoked(
+    chain: AwsFiles, daprd_bin: Path, dynamodb: Table, sts: MotoSTS, tmp_path: Path
+) -> None:
+    """Two daprds side by side on the same table: one under ``exec --server``, one under plain
+    ``exec``. Every key the served daprd stops using is revoked at moto as soon as it has moved on;
+    it must go through two rotations without one failed state operation. The plain daprd's keys are
+    revoked after its first round trip, and its next operation must fail."""
+    front = dynamodb.front
+    # The table's fixture cached the top role with moto's hour-long keys: start from nothing.
+    cleared = run_credproc("cache", "clear")
+    assert cleared.returncode == 0, cleared.stderr
+    front.lifetime = LIFETIME
+    window = ("--refresh-window", str(WINDOW))
+    served = sidecar(tmp_path / "served", daprd_bin, dynamodb.name, sts.url)
+    plain = sidecar(tmp_path / "plain", daprd_bin, dynamodb.name, sts.url)
+    with contextlib.ExitStack() as stack:
+        served_run = stack.enter_context(
+            running(
+                [*CREDPROC, "exec", "--profile", "top", "--server", *window, "--", *served.args],
+                served,
+                tmp_path / "served.log",
+                {"CREDPROC_SERVER_MAX_TTL": str(SERVER_MAX_TTL)},
+            )
+        )
+        # --no-cache: its own AssumeRole, so revoking its keys cannot touch the served daprd's.
+        plain_run = stack.enter_context(
+            running(
+                [*CREDPROC, "exec", "--profile", "top", "--no-cache", *window, "--", *plain.args],
+                plain,
+                tmp_path / "plain.log",
+            )
+        )
+        served_env = environ_of(daprd_pid(served_run.pid, daprd_bin))
+        assert "AWS_ACCESS_KEY_ID" not in served_env and served_env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        plain_key = environ_of(daprd_pid(plain_run.pid, daprd_bin))["AWS_ACCESS_KEY_ID"]
+
+        plain_tally = Tally()
+        assert state_ops(plain, plain_tally), plain_tally.failed
+        front.revoke(plain_key)
+        assert not state_ops(plain, plain_tally), "the plain daprd went on with revoked keys"
+
+        served_tally = Tally()
+        used: list[str] = []  # the keys the served daprd signed with, in order
+        deadline = time.monotonic() + ROTATIONS_WITHIN
+        while True:
+            assert state_ops(served, served_tally), served_tally.failed
+            for call in front.snapshot():
+                if call.key != plain_key and call.key not in used:
+                    used.append(call.key)
+            front.revoke(*used[:-1])  # every key it has moved on from
+            if len(used) >= 3 and served_tally.ok >= 3 * 3:
+                break
+            assert time.monotonic() < deadline, f"{len(used) - 1} rotations in {ROTATIONS_WITHIN:.0f} s"
+            time.sleep(0.5)
+        assert state_ops(served, served_tally)  # and once more after the last revocation
+
+    calls = front.snapshot()
+    # Zero failed operations across two rotations, and none of its calls refused at moto.
+    assert served_tally.failed == [], served_tally.failed
+    assert [c for c in calls if c.key in used and c.status != 200] == []
+    assert len(front.revoked & set(used)) >= 2  # the two keys it rotated away from are dead at moto
+    # The plain daprd: one good round trip, then its first operation after the revocation failed,
+    # and moto saw why.
+    assert plain_tally.ok == 3 and [op for op, _, _ in plain_tally.failed] == ["save"], plain_tally.failed
+    assert plain_tally.failed[0][1] >= 400
+    assert any(c.key == plain_key and c.status == 400 for c in calls), calls
+    print(
+        f"served daprd: {served_tally.ok} state operations, 0 failed, keys {len(used)}; "
+        f"plain daprd: {plain_tally.ok} ok then {len(plain_tally.failed)} failed"
+    )
+
+
+def _round_trip_as(
+    profile: str,
+    mode: tuple[str, ...],
+    daprd: Path,
+    sts: MotoSTS,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
+    """The keys credproc resolves for profile; a table made with them; daprd under ``credproc exec``
+    (mode: plain or --server) saving, getting and deleting state in it; and moto's word that every
+    DynamoDB call daprd made was signed with those keys and answered 200."""
+    keys = resolved(profile)
+    with table(sts, keys, monkeypatch) as made:
+        car = sidecar(tmp_path, daprd, made.name, sts.url)
+        cmd = [*CREDPROC, "exec", "--profile", profile, *mode, "--", *car.args]
+        with running(cmd, car, tmp_path / "daprd.log"):
+            state_round_trip(car)
+        calls = made.front.snapshot()
+    assert {"GetItem", "PutItem", "DeleteItem"} <= {call.operation for call in calls}, calls
+    assert {call.key for call in calls} == {keys["AccessKeyId"]}, calls
+    assert {call.status for call in calls} == {200}, calls
+    return keys
+
+
+MODES = pytest.mark.parametrize("mode", [(), ("--server",)], ids=["exec", "exec-server"])
+
+
+@MODES
+def test_daprd_stores_state_with_the_keys_credproc_resolved_for_an_sso_profile(
+    sso: SsoEmulator,
+    hermetic_env: Path,
+    daprd_bin: Path,
+    sts: MotoSTS,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: tuple[str, ...],
+) -> None:
+    write_token(hermetic_env, sso.emulator)  # as `aws sso login` leaves it: valid for an hour
+    keys = _round_trip_as("dev", mode, daprd_bin, sts, tmp_path, monkeypatch)
+    # The keys are the portal's (GetRoleCredentials), fetched once: daprd's run hit the cache.
+    assert sso.emulator.count("GetRoleCredentials") == 1
+    assert keys["AccessKeyId"].startswith("ASIA")
+
+
+@MODES
+def test_daprd_stores_state_with_the_keys_credproc_resolved_for_a_roles_anywhere_profile(
+    ra: RaWorld,
+    aws_files: AwsFiles,
+    daprd_bin: Path,
+    sts: MotoSTS,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: tuple[str, ...],
+) -> None:
+    aws_files.write_config(ra.profile_block(ra.identity("p256", password=None)))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ROLESANYWHERE", ra.url)
+    keys = _round_trip_as("ra", mode, daprd_bin, sts, tmp_path, monkeypatch)
+    # The emulator's first CreateSession answer, and its only one: daprd's run hit the cache.
+    assert keys["AccessKeyId"] == "ASIARAEMU00000000001" and ra.world.calls == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from credproc import __version__, cachefile, cachekey, fastpath
+from credproc import __version__, cachedir, cachefile, cachekey, fastpath
 from tests.conftest import AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
 
@@ -33,6 +33,7 @@ HIT_PATH = (
     "credproc.fastpath",
     "credproc.flags",
     "credproc.cachekey",
+    "credproc.cachedir",
     "credproc.cachefile",
     "credproc.durations",
     "credproc.paths",
@@ -166,12 +167,15 @@ def test_key_covers_the_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert _key(tmp_path, {}, {}) != before
 
 
+KEY = "p-test"
+
+
 def _entry(expires: int = 2_000_000_000, issued: int = 1_999_996_400) -> bytes:
-    return cachefile.encode_entry(b'{"Version":1}\n', expires, issued, [], b'{"profile":"p"}')
+    return cachefile.encode_entry(KEY, b'{"Version":1}\n', expires, issued, [], b'{"profile":"p"}')
 
 
 def test_entry_round_trips() -> None:
-    entry = cachefile.decode_entry(_entry())
+    entry = cachefile.decode_entry(_entry(), KEY)
     assert entry is not None
     assert entry.payload == b'{"Version":1}\n'
     assert entry.meta == b'{"profile":"p"}'
@@ -180,21 +184,21 @@ def test_entry_round_trips() -> None:
 @pytest.mark.parametrize("cut", [1, 5, 20, 40])
 def test_any_truncation_or_flip_of_an_entry_is_rejected(cut: int) -> None:
     data = _entry()
-    assert cachefile.decode_entry(data[:-cut]) is None
+    assert cachefile.decode_entry(data[:-cut], KEY) is None
     flipped = bytearray(data)
     flipped[-cut] ^= 0x01
-    assert cachefile.decode_entry(bytes(flipped)) is None
+    assert cachefile.decode_entry(bytes(flipped), KEY) is None
 
 
 def test_window_scales_down_for_short_sessions() -> None:
-    hour = cachefile.decode_entry(_entry(10_000, 10_000 - 3600))
-    quarter = cachefile.decode_entry(_entry(10_000, 10_000 - 900))
+    hour = cachefile.decode_entry(_entry(10_000, 10_000 - 3600), KEY)
+    quarter = cachefile.decode_entry(_entry(10_000, 10_000 - 900), KEY)
     assert hour is not None and quarter is not None
     assert hour.window(1200) == 1200
     assert quarter.window(1200) == pytest.approx(630)  # refreshed after ~4.5 minutes, not every call
     assert quarter.is_fresh(10_000 - 700, 1200)
     assert not quarter.is_fresh(10_000 - 600, 1200)  # never hand out less than botocore's 10 minutes
-    twelve = cachefile.decode_entry(_entry(10_000, 10_000 - 720))  # arrived with 12 minutes left
+    twelve = cachefile.decode_entry(_entry(10_000, 10_000 - 720), KEY)  # arrived with 12 minutes left
     assert twelve is not None
     assert twelve.window(1200) == 600  # not 0.7 * 720 = 504: botocore would refuse those
     assert twelve.window(300) == 300  # a window the user chose is theirs
@@ -203,8 +207,8 @@ def test_window_scales_down_for_short_sessions() -> None:
 def test_a_changed_dependency_file_invalidates_an_entry(tmp_path: Path) -> None:
     dep = tmp_path / "cert.pem"
     dep.write_text("one")
-    data = cachefile.encode_entry(b"{}\n", 2_000_000_000, 0, [str(dep)], b"")
-    entry = cachefile.decode_entry(data)
+    data = cachefile.encode_entry(KEY, b"{}\n", 2_000_000_000, 0, [str(dep)], b"")
+    entry = cachefile.decode_entry(data, KEY)
     assert entry is not None and entry.deps_unchanged()
     dep.write_text("two, longer")
     assert not entry.deps_unchanged()
@@ -217,7 +221,8 @@ def test_an_entry_readable_by_others_is_ignored(chain: AwsFiles, sts: MotoSTS, t
     entries = list((tmp_path / "cache").glob("p-*.entry"))
     assert len(entries) == 1
     entries[0].chmod(0o644)
-    assert cachefile.read_entry(str(tmp_path / "cache"), entries[0].name[: -len(".entry")]) is None
+    folder = cachedir.open_folder(str(tmp_path / "cache"), os.environ["HOME"])
+    assert cachefile.read_entry(folder, entries[0].name[: -len(".entry")]) is None
 
 
 @pytest.mark.parametrize("debug", [True, False])

@@ -155,8 +155,12 @@ def test_windows_spawn_runs_batch_files_through_cmd_with_safe_quoting_and_ignore
     before = signal.getsignal(signal.SIGINT)
     env = {"ComSpec": r"C:\Windows\system32\cmd.exe", "AWS_REGION": "x"}
     status = launch.spawn_and_wait(
-        r"C:\dapr\dapr.cmd", ["dapr", "run", "a b"], env, windows=True, popen=popen
-    )  # type: ignore[arg-type]
+        r"C:\dapr\dapr.cmd",
+        ["dapr", "run", "a b"],
+        env,
+        windows=True,
+        popen=popen,  # type: ignore[arg-type]
+    )
     args, kwargs = popen.calls[0]
     assert args == r'"C:\Windows\system32\cmd.exe" /d /v:off /s /c ""C:\dapr\dapr.cmd" run "a b""'
     assert kwargs["executable"] == r"C:\Windows\system32\cmd.exe"
@@ -169,8 +173,12 @@ def test_windows_spawn_runs_batch_files_through_cmd_with_safe_quoting_and_ignore
 def test_windows_spawn_passes_an_argument_list_for_programs() -> None:
     popen = RecordingPopen(7)
     status = launch.spawn_and_wait(
-        r"C:\d\daprd.exe", ["daprd", "--app-id", "a"], {}, windows=True, popen=popen
-    )  # type: ignore[arg-type]
+        r"C:\d\daprd.exe",
+        ["daprd", "--app-id", "a"],
+        {},
+        windows=True,
+        popen=popen,  # type: ignore[arg-type]
+    )
     assert popen.calls[0][0] == ["daprd", "--app-id", "a"]
     assert popen.calls[0][1]["executable"] == r"C:\d\daprd.exe"
     assert status == 7

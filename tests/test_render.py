@@ -179,7 +179,7 @@ def parse_cmd_assignment(line: str) -> tuple[str, str]:
     return name, value
 
 
-values = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\0"), max_size=40)
+values = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\0"), max_size=40)
 
 
 @given(value=values | st.sampled_from(["'", "\u2019'", "''\u201b", "$(calc)", "`$x", "a\nb'"]))

@@ -49,7 +49,7 @@ CANARY_FRAGMENTS = (
 
 def _fragments(canary: Path) -> st.SearchStrategy[str]:
     hostile = st.sampled_from([f.format(c=canary) for f in CANARY_FRAGMENTS])
-    anything = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\0"), max_size=8)
+    anything = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\0"), max_size=8)
     return st.lists(hostile | anything, max_size=6).map("".join)
 
 

@@ -57,7 +57,8 @@ def pkcs8(key: Any, password: str | None = None) -> bytes:
     encryption = (
         serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
     )
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    pem: bytes = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    return pem
 
 
 def accepted_with(ra: RaWorld, algorithm: str) -> None:

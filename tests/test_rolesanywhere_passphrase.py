@@ -27,10 +27,10 @@ def _no_machine_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring is unannotated
         self.store: dict[tuple[str, str], str] = {}
         self.asked: list[str] = []
 

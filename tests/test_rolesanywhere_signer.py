@@ -39,8 +39,8 @@ def signed(ra: RaWorld, files: ra_pki.Files, **kw: object) -> signer.SignedReque
         profile_arn=PROFILE_ARN,
         role_arn=ROLE_ARN,
         trust_anchor_arn=TRUST_ANCHOR_ARN,
-        **kw,
-    )  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def send(

@@ -26,7 +26,7 @@ def env_with(**extra: str) -> dict[str, str]:
 
 def assert_credentials(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
     assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
+    data: dict[str, object] = json.loads(result.stdout)
     assert data["Version"] == 1 and str(data["AccessKeyId"]).startswith("ASIARAEMU")
     assert data["SessionToken"] and data["Expiration"]
     assert result.stderr == ""

@@ -42,6 +42,14 @@ class TestStaticSource(FetchesOffline):
     def test_long_term_keys_are_never_cached(self) -> None:
         assert not self.source().cacheable
 
+    def test_details_mask_the_key_id_and_say_where_the_keys_are(self) -> None:
+        assert self.source().details() == {"key": "AKIA…", "from": "config file"}
+        assert self.source().botocore_method() == "config-file"
+        assert (
+            dataclasses.replace(keys(), origin="credentials file").botocore_method()
+            == "shared-credentials-file"
+        )
+
 
 class TestKeyringSource(FetchesOffline):
     kind = "keyring"
@@ -78,6 +86,9 @@ class TestAssumeRoleSource(SourceContract):
         return AssumeRoleSource(
             profile="p", role_arn=OTHER_ROLE, parent=keys(), region="us-east-1", endpoint=None
         )
+
+    def test_its_parent_is_the_source_that_signs_its_call(self) -> None:
+        assert self.source().parents() == (keys(),)
 
     def test_new_parent_keys_are_a_new_identity(self) -> None:
         other = dataclasses.replace(self.source(), parent=keys(OTHER_SECRET))  # type: ignore[type-var]
@@ -125,6 +136,10 @@ class TestProcessSource(FetchesOffline):
     def context(self) -> Context:
         return dataclasses.replace(offline_context(), environ={"PATH": "/usr/bin:/bin"})
 
+    def test_details_name_the_program_and_none_of_its_arguments(self) -> None:
+        source = ProcessSource("p", "/opt/bin/helper --user me --password hunter2")
+        assert source.details() == {"program": "helper"}
+
 
 SESSION = SsoSession(
     name="corp", start_url="https://corp.awsapps.com/start", region="us-east-1", scopes=DEFAULT_SCOPES
@@ -171,3 +186,23 @@ class TestRolesAnywhereSource(SourceContract):
 
     def test_the_certificate_and_key_files_are_deps(self) -> None:
         assert self.source().deps() == ["/certs/me.pem", "/certs/me.key"]
+
+
+class TestRolesAnywhereTokenSource(SourceContract):
+    """Certificate and key in a PKCS#11 token, the PIN in the URI: shown nowhere."""
+
+    kind = "rolesanywhere"
+    secrets = ("pin-value=4711",)
+
+    def source(self) -> Source:
+        uri = "pkcs11:token=dev;object=id?pin-value=4711"
+        return dataclasses.replace(
+            roles_anywhere(), certificate=uri, private_key=uri, pkcs11_lib="/lib/p11.so"
+        )
+
+    def other_source(self) -> Source:
+        return dataclasses.replace(self.source(), role_arn=OTHER_ROLE)  # type: ignore[type-var]
+
+    def test_the_uri_is_shown_without_its_pin(self) -> None:
+        assert self.source().details()["certificate"] == "pkcs11:token=dev;object=id"
+        assert self.source().describe()[0].endswith("with certificate pkcs11:token=dev;object=id")

@@ -9,7 +9,8 @@
 #                                   version bump builds anew and a warm machine builds nothing
 # and exports the path of each binary for the tests (see also README.md):
 #   CREDPROC_TEST_DAPRD  CREDPROC_TEST_SIGNING_HELPER  CREDPROC_TEST_AWS_VAULT  CREDPROC_TEST_GRANTED
-#   CREDPROC_TEST_GO_SDKV2  (and CREDPROC_TEST_DAPRD_WINDOWS with CREDPROC_GO_WINDOWS=1, see below)
+#   CREDPROC_TEST_GO_SDKV2  CREDPROC_TEST_DAPR_CLI
+#   (and CREDPROC_TEST_DAPRD_WINDOWS with CREDPROC_GO_WINDOWS=1, see below)
 # A build that fails fails CI. Builds run under `nice -n 19`: the machine is shared.
 CREDPROC_GO_CACHE=${CREDPROC_GO_CACHE:-/var/cache/credproc-go}
 export CREDPROC_GO_CACHE
@@ -67,6 +68,11 @@ if [ "${CREDPROC_GO_WINDOWS:-0}" = 1 ]; then
   export CREDPROC_TEST_DAPRD_WINDOWS
 fi
 
+_v=$(_go_mod_version "$_go_root/daprcli" github.com/dapr/cli)
+# The Dapr CLI for the `dapr run` test. v1.12.0: the newest the proxy serves whole (tests/go/daprcli).
+CREDPROC_TEST_DAPR_CLI=$(_go_build dapr-cli "$_v" dapr "$_go_root/daprcli" github.com/dapr/cli \
+  -ldflags "-s -w -X main.version=${_v#v}")
+
 _v=$(_go_mod_version "$_go_root/signinghelper" github.com/aws/rolesanywhere-credential-helper)
 # cgo (PKCS#11) is required: gcc and libc headers.
 command -v gcc >/dev/null || apt_install gcc libc6-dev
@@ -88,6 +94,6 @@ CREDPROC_TEST_GRANTED=$(_go_build granted "$_v" granted "$_go_root/granted" \
 _v=$(cat "$_go_root/sdkv2/go.mod" "$_go_root/sdkv2/go.sum" "$_go_root/sdkv2"/*.go | sha256sum | cut -c1-12)
 CREDPROC_TEST_GO_SDKV2=$(_go_build sdkv2 "$_v" sdkv2 "$_go_root/sdkv2" . -ldflags "-s -w")
 
-export CREDPROC_TEST_DAPRD CREDPROC_TEST_SIGNING_HELPER CREDPROC_TEST_AWS_VAULT CREDPROC_TEST_GRANTED \
-  CREDPROC_TEST_GO_SDKV2
+export CREDPROC_TEST_DAPRD CREDPROC_TEST_DAPR_CLI CREDPROC_TEST_SIGNING_HELPER CREDPROC_TEST_AWS_VAULT \
+  CREDPROC_TEST_GRANTED CREDPROC_TEST_GO_SDKV2
 unset _v _go_root

@@ -7,6 +7,7 @@ broken backend without patching.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -18,7 +19,7 @@ from datetime import datetime, timezone
 
 import click
 
-from credproc import aws, cachefile, config, options, output, paths, safetext
+from credproc import aws, cachedir, cachefile, config, hoptree, options, output, paths, safetext
 from credproc.cache import Cache, NoCache
 from credproc.commands import cache as cache_cmd
 from credproc.config import AwsConfig, get_str
@@ -58,6 +59,7 @@ class Finding:
 class Report:
     profile: str
     findings: tuple[Finding, ...]
+    tree: hoptree.Tree | None = None  # None when the files cannot be read
 
     @property
     def problems(self) -> list[Finding]:
@@ -179,7 +181,7 @@ def _explain(cfg: AwsConfig, profile: str, exc: CredprocError) -> str:
 
 
 def _self_loop_text(cfg: AwsConfig, profile: str) -> str | None:
-    command = get_str(cfg.profiles.get(profile, {}), "credential_process")
+    command = _line(cfg.profiles.get(profile, {}), "credential_process")
     if not command:
         return None
     try:
@@ -198,7 +200,7 @@ def check_credential_processes(world: World, cfg: AwsConfig) -> list[Finding]:
     """Every profile's credential_process: the program exists, and credproc lines do not loop."""
     found = []
     for name in sorted(cfg.profiles):
-        command = get_str(cfg.profiles[name], "credential_process")
+        command = _line(cfg.profiles[name], "credential_process")
         if not command:
             continue
         try:
@@ -241,6 +243,19 @@ def _missing_program(world: World, program: str) -> str | None:
     if world.which(program, path=world.environ.get("PATH", os.defpath)) is None:
         return "which is not on PATH"
     return None
+
+
+def _way_problems(world: World, directory: str) -> list[Finding]:
+    """A symlink of another user's at the folder's name, or a folder above it others can change."""
+    if not hasattr(os, "geteuid"):
+        return []
+    try:
+        cachedir.resolve_checked(directory, paths.home(world.environ), os.geteuid())
+    except cachedir.UnsafeFolder as exc:
+        return [Finding(PROBLEM, "cache", f"cache folder {directory} is not used: {exc.why}", exc.fix)]
+    except OSError:
+        pass
+    return []
 
 
 def _mode_problems(directory: str) -> list[Finding]:
@@ -287,7 +302,7 @@ def check_cache(world: World, profile: str) -> list[Finding]:
     directory = paths.cache_dir(world.environ, world.platform)
     if not os.path.isdir(directory):
         return [Finding(INFO, "cache", f"{directory} (not created yet: nothing cached)")]
-    problems = _mode_problems(directory)
+    problems = _way_problems(world, directory) or _mode_problems(directory)
     if problems:
         return problems
     found = [Finding(OK, "cache", f"{directory} (mode 0700)")]
@@ -309,7 +324,16 @@ def _chain(cfg: AwsConfig, profile: str) -> Iterator[str]:
     while name and name in cfg.profiles and name not in seen:
         seen.add(name)
         yield name
-        name = get_str(cfg.profiles[name], "source_profile")
+        name = _line(cfg.profiles[name], "source_profile")
+
+
+def _line(section: config.Section, key: str) -> str | None:
+    """A key's value, None for a nested block: the resolution finding already says what is wrong,
+    and the other checks still run."""
+    try:
+        return get_str(section, key)
+    except ConfigError:
+        return None
 
 
 def sso_token_path(environ: Mapping[str, str], cache_name: str) -> str:
@@ -323,40 +347,32 @@ def check_sso(world: World, cfg: AwsConfig, profile: str) -> list[Finding]:
     found = []
     for name in _chain(cfg, profile):
         section = cfg.profiles[name]
-        session = get_str(section, "sso_session")
-        start_url = get_str(section, "sso_start_url")
+        session = _line(section, "sso_session")
+        start_url = _line(section, "sso_start_url")
         if not session and not start_url:
             continue
         key = session or start_url or ""
-        what = f"sso-session {session!r}" if session else f"SSO start URL {start_url}"
-        found.append(_token_state(world, sso_token_path(world.environ, key), what, name))
+        what = hoptree.sso_label({"sso_session": session or "", "sso_start_url": start_url or ""})
+        found.append(_token_state(world, key, what, name))
     if not found and profile in cfg.profiles:  # a missing profile has its FAIL line already
         found.append(Finding(INFO, "sso", f"profile {profile!r} does not use IAM Identity Center"))
     return found
 
 
-def _token_state(world: World, path: str, what: str, profile: str) -> Finding:
+def _token_state(world: World, cache_id: str, what: str, profile: str) -> Finding:
     """Read through the SSO module's own reader, so doctor judges a token exactly as login does."""
-    from credproc.sources.sso import token_cache
-
-    login = f"run `credproc login --profile {profile}`"
-    if not os.path.exists(path):
-        return Finding(PROBLEM, "sso", f"no SSO token for {what} ({path})", login)
-    token = token_cache.load(path)
-    if token is None:
-        return Finding(PROBLEM, "sso", f"the SSO token file for {what} is unreadable ({path})", login)
-    now = world.clock()
-    left = token.seconds_left(now)
-    if left > 0:
-        return Finding(OK, "sso", f"SSO token for {what}: valid, {_minutes(left)} min left")
-    if token.refreshable(now):
-        return Finding(
-            WARN,
-            "sso",
-            f"SSO token for {what} expired; it has a refresh token, so the next "
-            "use refreshes it without a browser",
-        )
-    return Finding(PROBLEM, "sso", f"SSO token for {what} expired {_minutes(-left)} min ago", login)
+    token = hoptree.token_state(world.environ, cache_id, world.clock())
+    problem = hoptree.token_problem(token, what)
+    if problem is not None:
+        return Finding(PROBLEM, "sso", problem, f"run `credproc login --profile {profile}`")
+    if token.state == hoptree.VALID:
+        return Finding(OK, "sso", f"SSO token for {what}: valid, {token.minutes_left} min left")
+    return Finding(
+        WARN,
+        "sso",
+        f"SSO token for {what} expired; it has a refresh token, so the next "
+        "use refreshes it without a browser",
+    )
 
 
 def check_keyring(world: World) -> list[Finding]:
@@ -465,10 +481,66 @@ def check_clock(world: World, cfg: AwsConfig | None, profile: str) -> list[Findi
     return [Finding(OK, "clock", text)]
 
 
+def resolution_tree(world: World, cfg: AwsConfig, profile: str) -> hoptree.Tree:
+    """The profile's hops, drawn from the resolution code itself (credproc.hoptree); local only."""
+    directory: str | None = paths.cache_dir(world.environ, world.platform)
+    if directory and os.path.isdir(directory) and not cachefile.trusted_dir(directory):
+        directory = None  # credproc ignores such a folder: nothing in it counts as cached
+    probe = hoptree.Probe(
+        now=world.clock(),
+        cache_dir=directory,
+        refresh_window=cachefile.refresh_window(None, world.environ) or cachefile.DEFAULT_REFRESH_WINDOW,
+        program_missing=lambda program: _missing_program(world, program),
+        explain=lambda name, exc: _explain(cfg, name, exc),
+    )
+    return hoptree.build(_context(world, cfg), profile, probe)
+
+
+def check_aws_cli(tree: hoptree.Tree) -> list[Finding]:
+    """Which botocore provider the AWS CLI uses for the profile, and whether that runs credproc."""
+    cli, name = tree.aws_cli, tree.profile
+    if cli is None:
+        return []
+    if cli.provider is None and tree.root.kind is None:
+        return [Finding(INFO, "aws cli", f"the AWS CLI gets no credentials from profile {name!r} either")]
+    if cli.provider is None:
+        return [
+            Finding(
+                INFO,
+                "aws cli",
+                f"the AWS CLI finds no credentials in profile {name!r}: only credproc reads its source",
+                f"`credproc configure {name}` adds a credential_process line through which the AWS CLI "
+                "and SDKs use credproc",
+            )
+        ]
+    if cli.through_credproc:
+        text = f"the AWS CLI runs credproc for profile {name!r} (botocore's {cli.provider} provider)"
+    elif cli.stops_at is not None:
+        stop = cli.stops_at
+        return [
+            Finding(
+                INFO,
+                "aws cli",
+                f"the AWS CLI resolves profile {name!r} itself (botocore's {cli.provider} provider), but "
+                f"finds no credentials in profile {stop!r}: only credproc reads its source",
+                f"`credproc configure {stop}` adds a credential_process line through which the AWS CLI "
+                "and SDKs use credproc",
+            )
+        ]
+    else:
+        text = (
+            f"the AWS CLI resolves profile {name!r} itself (botocore's {cli.provider} provider, not credproc)"
+        )
+    return [Finding(INFO, "aws cli", text)]
+
+
 def run(world: World, profile: str) -> Report:
     findings, cfg = check_files(world)
+    tree = None
     if cfg is not None:
         findings += check_resolution(world, cfg, profile)
+        tree = resolution_tree(world, cfg, profile)
+        findings += check_aws_cli(tree)
         findings += check_credential_processes(world, cfg)
         findings += check_container_shadow(world, cfg)
         findings += check_sso(world, cfg, profile)
@@ -476,7 +548,7 @@ def run(world: World, profile: str) -> Report:
     findings += check_cache(world, profile)
     findings += check_keyring(world)
     findings += check_clock(world, cfg, profile)
-    return Report(profile, tuple(_dedupe(findings)))
+    return Report(profile, tuple(_dedupe(findings)), tree)
 
 
 def _dedupe(findings: list[Finding]) -> Iterator[Finding]:
@@ -497,22 +569,160 @@ def render(report: Report) -> str:
         lines.append(f"{MARKS[f.level]} {f.topic:<18} {f.text}")
         if f.hint:
             lines.append(f"{'':6} {'':<18} → {f.hint}")
+    if report.tree is not None:
+        lines += ["", "resolution tree:", *tree_lines(report.tree)]
     n = len(report.problems)
     lines.append("healthy" if not n else f"{n} problem{'s' if n != 1 else ''} found")
     # findings quote servers and files: no control character reaches the terminal, no forged line
     return "\n".join(safetext.printable(line) for line in lines) + "\n"
 
 
+def tree_lines(tree: hoptree.Tree) -> list[str]:
+    lines = [f"profile {tree.profile!r}"]
+    _draw(tree.root, "", True, lines)
+    return lines
+
+
+def _draw(hop: hoptree.Hop, indent: str, last: bool, lines: list[str]) -> None:
+    """One hop: its label and source, then what is known of it, then the hops it is built on."""
+    lines.append(f"{indent}{'└─' if last else '├─'} {hop.label}{_what(hop)}")
+    inner = indent + ("   " if last else "│  ")
+    body = inner + ("│  " if hop.parents else "   ")
+    lines += [body + line for line in _facts(hop)]
+    for i, parent in enumerate(hop.parents):
+        _draw(parent, inner, i == len(hop.parents) - 1, lines)
+
+
+def _what(hop: hoptree.Hop) -> str:
+    if hop.kind is None:
+        return ""
+    return f"  [{hop.kind}, profile {hop.profile!r}]" if hop.profile else f"  [{hop.kind}]"
+
+
+def _facts(hop: hoptree.Hop) -> list[str]:
+    # The label already names most of a hop; repeat only what it does not show as a word of its own.
+    found = [f"{key}: {value}" for key, value in hop.details if not _shown_in(value, hop.label)]
+    if hop.kind is not None:
+        found.append(f"cache: {_cache_text(hop.cache)}")
+    if hop.sso_token is not None:
+        found.append(f"sso token: {_token_text(hop.sso_token)}")
+    if hop.error is not None:
+        found.append(f"FAIL: {hop.error.message}")
+        if hop.error.hint:
+            found.append(f"  → {hop.error.hint}")
+    return found
+
+
+def _shown_in(value: str, label: str) -> bool:
+    import re
+
+    return re.search(rf"(?<!\S){re.escape(value)}(?!\S)", label) is not None
+
+
+def _until(expires: int) -> str:
+    return format_expiration(datetime.fromtimestamp(expires, tz=timezone.utc))
+
+
+def _cache_text(state: hoptree.CacheState | None) -> str:
+    if state is None:
+        return "unknown (the hops it is built on do not resolve)"
+    if state.state == hoptree.UNUSABLE:
+        return "unknown (credproc does not use the cache folder, see above)"
+    if state.state == hoptree.NEVER:
+        return "never (long-term keys are not written to disk)"
+    if state.state == hoptree.NOT_CACHED or state.expires is None:
+        return "nothing cached"
+    if state.state == hoptree.EXPIRED:
+        return f"expired at {_until(state.expires)}"
+    refresh = "" if state.fresh else "; the next use refreshes it"
+    return f"cached until {_until(state.expires)}, {state.minutes_left} min left{refresh}"
+
+
+def _token_text(token: hoptree.TokenState) -> str:
+    minutes = token.minutes_left
+    if token.state == hoptree.VALID:
+        return f"valid, {minutes} min left"
+    if token.state == hoptree.REFRESHABLE:
+        return "expired, refreshable without a browser"
+    if token.state == hoptree.TOKEN_EXPIRED:
+        return f"expired {-(minutes or 0)} min ago"
+    return token.state  # missing or unreadable: the FAIL line below says where
+
+
+# The version of the JSON form (`doctor --json`, described in the README): bumped only when a
+# key changes meaning or goes away; new keys may appear without a bump.
+JSON_VERSION = 1
+
+
+def to_json(report: Report) -> str:
+    tree = report.tree
+    failing = tree.root.failing() if tree is not None else None
+    data = {
+        "version": JSON_VERSION,
+        "profile": report.profile,
+        "healthy": report.healthy,
+        "problems": len(report.problems),
+        "aws_cli": _json_aws_cli(tree.aws_cli) if tree is not None else None,
+        "first_failure": _json_failure(failing),
+        "tree": _json_hop(tree.root) if tree is not None else None,
+        "findings": [
+            {"level": f.level, "topic": f.topic, "text": f.text, "hint": f.hint} for f in report.findings
+        ],
+    }
+    # ensure_ascii: a control or invisible character in a quoted file or server reply stays escaped
+    return json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+
+
+def _json_aws_cli(cli: hoptree.AwsCli | None) -> dict[str, object] | None:
+    if cli is None:
+        return None
+    return {"provider": cli.provider, "through_credproc": cli.through_credproc, "stops_at": cli.stops_at}
+
+
+def _json_failure(hop: hoptree.Hop | None) -> dict[str, object] | None:
+    if hop is None or hop.error is None:
+        return None
+    return {"profile": hop.profile, "label": hop.label, "message": hop.error.message, "hint": hop.error.hint}
+
+
+def _json_hop(hop: hoptree.Hop) -> dict[str, object]:
+    cache = hop.cache
+    token = hop.sso_token
+    return {
+        "profile": hop.profile,
+        "kind": hop.kind,
+        "label": hop.label,
+        "details": dict(hop.details),
+        "cache": None
+        if cache is None
+        else {
+            "state": cache.state,
+            "expires": None if cache.expires is None else _until(cache.expires),
+            "minutes_left": cache.minutes_left,
+            "fresh": cache.fresh,
+        },
+        "sso_token": None
+        if token is None
+        else {"state": token.state, "path": token.path, "minutes_left": token.minutes_left},
+        "error": None if hop.error is None else {"message": hop.error.message, "hint": hop.error.hint},
+        "parents": [_json_hop(parent) for parent in hop.parents],
+    }
+
+
 @click.command("doctor")
 @options.profile_option
 @click.option("--offline", is_flag=True, help="Do not ask STS for the time (skips the clock check).")
-def command(profile: str | None, offline: bool) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="The same report as one JSON object (schema in the README)."
+)
+def command(profile: str | None, offline: bool, as_json: bool) -> None:
     """Explain how a profile resolves, what is cached, and what is wrong (exit 1 when anything is)."""
     environ = dict(os.environ)
     world = World(environ=environ, platform=sys.platform, offline=offline)
     report = run(world, selected_profile(profile, environ))
-    output.payload(render(report))
+    output.payload(to_json(report) if as_json else render(report))
     if not report.healthy:
         n = len(report.problems)
         plural = "s" if n != 1 else ""
-        raise ConfigError(f"doctor found {n} problem{plural}", "see the lines marked FAIL above")
+        where = 'the findings of level "problem"' if as_json else "the lines marked FAIL above"
+        raise ConfigError(f"doctor found {n} problem{plural}", f"see {where}")

@@ -1,6 +1,7 @@
 """``credproc logout``: Logout at the portal, remove the token files, and remove every cached
 credential that was derived from those sessions (the SSO role credentials themselves and the
-assume-role answers built on top of them), so nothing signed-out lingers in credproc's cache."""
+assume-role answers built on top of them), so nothing signed-out lingers in credproc's cache,
+nor in the AWS CLI v2's (``~/.aws/cli/cache``, see credproc.sources.sso.cli_cache)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import click
 from credproc import aws, config, options, output
 from credproc.cache import Cache, CachedItem
 from credproc.commands.login import runtime, target
-from credproc.config import AwsConfig
+from credproc.config import AwsConfig, get_str
 from credproc.errors import CredprocError, UsageError
-from credproc.sources.sso import portal, settings, token_cache
+from credproc.sources.sso import cli_cache, portal, settings, token_cache
 from credproc.sources.sso.runtime import Runtime
 from credproc.sources.sso.settings import SsoSession
 
@@ -25,6 +26,7 @@ class Outcome:
     sessions: list[str] = field(default_factory=list)  # labels of the sessions signed out
     tokens_removed: int = 0
     cache_removed: int = 0
+    cli_cache_removed: int = 0  # the AWS CLI v2's cached role credentials
 
 
 def profiles_of(config: AwsConfig, environ: Mapping[str, str], cache_ids: Iterable[str] | None) -> set[str]:
@@ -70,7 +72,24 @@ def logout(rt: Runtime, config: AwsConfig, cache: Cache, sessions: list[SsoSessi
         return item.meta.profile in doomed or (cache_ids is None and item.meta.source == "sso")
 
     cleared = cache.clear(derived) if cache.enabled else 0
-    return Outcome([s.label for s, _ in targets], removed, cleared)
+    if sessions is None:
+        cli_removed = cli_cache.remove_all(rt.environ)
+    else:
+        cli_removed = sum(
+            cli_cache.remove_roles(rt.environ, s, _roles_of(config, rt.environ, s)) for s in sessions
+        )
+    return Outcome([s.label for s, _ in targets], removed, cleared, cli_removed)
+
+
+def _roles_of(config: AwsConfig, environ: Mapping[str, str], session: SsoSession) -> list[tuple[str, str]]:
+    """The (account, role) pairs the profiles of ``session`` ask it for (what the AWS CLI caches)."""
+    roles = []
+    for name, section in config.profiles.items():
+        account = get_str(section, "sso_account_id")
+        role = get_str(section, "sso_role_name")
+        if account and role and settings.sso_root(config, environ, name) == session.cache_id:
+            roles.append((account, role))
+    return roles
 
 
 def _session_of_file(
@@ -107,6 +126,6 @@ def command(profile: str | None, sso_session: str | None, all_: bool) -> None:
     done = logout(runtime(environ), cfg, cache, sessions)
     names = ", ".join(done.sessions) or "no SSO session"
     output.info(
-        f"signed out of {names}; removed {done.tokens_removed} token file(s) and "
-        f"{done.cache_removed} cached credential(s)"
+        f"signed out of {names}; removed {done.tokens_removed} token file(s), "
+        f"{done.cache_removed} cached credential(s) and {done.cli_cache_removed} of the AWS CLI's"
     )

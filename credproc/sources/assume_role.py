@@ -100,6 +100,30 @@ class AssumeRoleSource(SourceDefaults):
             answer = sts.assume_role(**params)
         return aws.sts_credentials(f"AssumeRole {self.role_arn}", answer)
 
+    def deps(self) -> list[str]:
+        # The parent's files (an SSO token file): a role assumed with an SSO session's credentials
+        # is not served from the cache once that session is signed out.
+        return self.parent.deps()
+
     def describe(self) -> list[str]:
         mfa = f" with MFA {self.mfa_serial}" if self.mfa_serial else ""
         return [f"assume {self.role_arn}{mfa}", *self.parent.describe()]
+
+    def parents(self) -> tuple[Source, ...]:
+        return (self.parent,)
+
+    def details(self) -> dict[str, str]:
+        found = {"role_arn": self.role_arn, "region": self.region}
+        optional = {
+            "mfa_serial": self.mfa_serial,
+            "role_session_name": self.session_name,
+            "source_identity": self.source_identity,
+            "endpoint": self.endpoint,
+        }
+        found.update({k: v for k, v in optional.items() if v})
+        if self.duration != DEFAULT_DURATION:
+            found["duration_seconds"] = str(self.duration)
+        return found
+
+    def botocore_method(self) -> str | None:
+        return "assume-role"

@@ -43,16 +43,39 @@ class Source(Protocol):
 
     def deps(self) -> list[str]: ...
 
+    def parents(self) -> tuple[Source, ...]: ...
+
+    def details(self) -> dict[str, str]: ...
+
+    def botocore_method(self) -> str | None: ...
+
 
 class SourceDefaults:
     """What most sources share, as class attributes: a source states only what differs
-    (``kind`` always; ``cacheable = False`` for long-term keys; ``deps`` for files it reads)."""
+    (``kind`` always; ``cacheable = False`` for long-term keys; ``deps`` for files it reads).
+
+    Read-only introspection, for ``doctor`` (which draws a resolution from the sources that
+    ``resolve.build_source`` returns, so it follows any change of the provider order):
+    ``parents`` are the hops this one is built on (what signs its call); ``details`` are what a
+    person needs to know of the hop, never a secret (key ids masked, a program's name without
+    its arguments); ``botocore_method`` is the botocore provider (its ``METHOD``, as
+    ``aws configure list`` names it) that gives this answer for the source's profile, None for
+    credproc's own sources, which botocore does not have."""
 
     kind: ClassVar[str]
     cacheable: ClassVar[bool] = True
 
     def deps(self) -> list[str]:
         return []
+
+    def parents(self) -> tuple[Source, ...]:
+        return ()
+
+    def details(self) -> dict[str, str]:
+        return {}
+
+    def botocore_method(self) -> str | None:
+        return None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ KNOWN = ("Environment", "EcsContainer", "Ec2InstanceMetadata")
 
 
 def environment_source(ctx: Context, profile: str) -> StaticSource:
+    """botocore's EnvProvider: an empty variable counts as unset, and AWS_SECURITY_TOKEN (the old
+    name) is taken before AWS_SESSION_TOKEN."""
     key = ctx.environ.get("AWS_ACCESS_KEY_ID")
     secret = ctx.environ.get("AWS_SECRET_ACCESS_KEY")
     if not key or not secret:
@@ -21,7 +23,7 @@ def environment_source(ctx: Context, profile: str) -> StaticSource:
             f"profile {profile!r} has credential_source = Environment, "
             "but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"
         )
-    token = ctx.environ.get("AWS_SESSION_TOKEN") or None
+    token = ctx.environ.get("AWS_SECURITY_TOKEN") or ctx.environ.get("AWS_SESSION_TOKEN") or None
     return StaticSource(key, secret, token, profile=profile, origin="environment")
 
 
@@ -67,6 +69,12 @@ class MetadataSource(SourceDefaults):
 
     def describe(self) -> list[str]:
         return [f"credentials from {self.which}"]
+
+    def details(self) -> dict[str, str]:
+        return {"credential_source": self.which}
+
+    def botocore_method(self) -> str | None:
+        return "container-role" if self.which == "EcsContainer" else "iam-role"
 
 
 def metadata_source(ctx: Context, profile: str, which: str) -> MetadataSource:

@@ -21,6 +21,9 @@ class KeyringSource(StaticSource):
     origin: str = "OS keyring"
     kind = "keyring"
 
+    def botocore_method(self) -> str | None:
+        return None  # botocore never reads the keyring
+
 
 def keys_source(name: str) -> KeyringSource | None:
     keys = keystore.get_keys(name)

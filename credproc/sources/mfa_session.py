@@ -61,6 +61,12 @@ class MfaSessionSource(SourceDefaults):
     def describe(self) -> list[str]:
         return [f"MFA session {self.serial} ({self.duration}s)", *self.parent.describe()]
 
+    def parents(self) -> tuple[Source, ...]:
+        return (self.parent,)
+
+    def details(self) -> dict[str, str]:
+        return {"mfa_serial": self.serial, "duration_seconds": str(self.duration)}
+
 
 def parse_session_duration(value: str | None, profile: str) -> int:
     return durations.whole_seconds(

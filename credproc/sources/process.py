@@ -52,16 +52,7 @@ def split_command(command: str, windows: bool | None = None) -> list[str]:
 def credproc_target(argv: list[str], environ: Mapping[str, str]) -> str | None:
     """The profile a command asks credproc for, or None when it is not ``credproc credential-process``
     with nothing but a profile (and flags that do not change the answer)."""
-    if not argv:
-        return None
-    prog = (ntpath if is_windows() else os.path).basename(argv[0]).lower()
-    rest: list[str]
-    if prog in ("credproc", "credproc.exe"):
-        rest = argv[1:]
-    elif prog.startswith("python") and argv[1:3] == ["-m", "credproc"]:
-        rest = argv[3:]
-    else:
-        return None
+    rest = credproc_arguments(argv)
     if not rest or rest[0] != "credential-process":
         return None
     from credproc import cachekey, fastpath
@@ -71,6 +62,19 @@ def credproc_target(argv: list[str], environ: Mapping[str, str]) -> str | None:
     if options is None or set(options) - {"profile"} - cachekey.NON_ANSWER:
         return None
     return selected_profile(options.get("profile"), environ)
+
+
+def credproc_arguments(argv: list[str]) -> list[str] | None:
+    """The arguments after the program when ``argv`` runs credproc (``credproc ...`` or
+    ``python -m credproc ...``), else None."""
+    if not argv:
+        return None
+    prog = (ntpath if is_windows() else os.path).basename(argv[0]).lower()
+    if prog in ("credproc", "credproc.exe"):
+        return argv[1:]
+    if prog.startswith("python") and argv[1:3] == ["-m", "credproc"]:
+        return argv[3:]
+    return None
 
 
 def guard_stack(environ: Mapping[str, str]) -> tuple[str, ...]:
@@ -118,18 +122,35 @@ class ProcessSource(SourceDefaults):
     def describe(self) -> list[str]:
         return [f"run credential_process: {program_label(self.command)}"]
 
+    def details(self) -> dict[str, str]:
+        return {"program": program_name(self.command)}
+
+    def botocore_method(self) -> str | None:
+        return "custom-process"
+
 
 def program_label(command: str) -> str:
     """The command line as shown in listings and errors: the program's name only, since the
     arguments may carry a password."""
+    name, has_arguments = _program(command)
+    return name + (" …" if has_arguments else "")
+
+
+def program_name(command: str) -> str:
+    """The base name of the program a command line runs, without any of its arguments."""
+    return _program(command)[0]
+
+
+def _program(command: str) -> tuple[str, bool]:
+    """The program's base name (a placeholder in parentheses for a line that cannot be parsed or
+    is empty), and whether arguments follow it."""
     try:
         argv = split_command(command)
     except ConfigError:
-        return "(a command line that cannot be parsed)"
+        return "(a command line that cannot be parsed)", False
     if not argv:
-        return "(an empty command line)"
-    name = (ntpath if is_windows() else os.path).basename(argv[0]) or argv[0]
-    return name + (" …" if len(argv) > 1 else "")
+        return "(an empty command line)", False
+    return (ntpath if is_windows() else os.path).basename(argv[0]) or argv[0], len(argv) > 1
 
 
 def run_helper(argv: list[str], env: Mapping[str, str], what: str) -> tuple[int, bytes]:

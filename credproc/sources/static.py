@@ -8,6 +8,18 @@ from dataclasses import dataclass, field
 from credproc.credentials import Credentials
 from credproc.sources.base import Context, SourceDefaults
 
+# botocore's provider for keys from each place (its METHOD names).
+BOTOCORE_METHODS = {
+    "credentials file": "shared-credentials-file",
+    "config file": "config-file",
+    "environment": "env",
+}
+
+
+def masked_key_id(access_key_id: str) -> str:
+    """An access key id as every listing shows it: the prefix that tells its type (AKIA, ASIA)."""
+    return f"{access_key_id[:4]}…"
+
 
 @dataclass(frozen=True)
 class StaticSource(SourceDefaults):
@@ -31,4 +43,10 @@ class StaticSource(SourceDefaults):
         return Credentials(self.access_key_id, self.secret_access_key, self.session_token)
 
     def describe(self) -> list[str]:
-        return [f"static keys {self.access_key_id[:4]}… from the {self.origin}"]
+        return [f"static keys {masked_key_id(self.access_key_id)} from the {self.origin}"]
+
+    def details(self) -> dict[str, str]:
+        return {"key": masked_key_id(self.access_key_id), "from": self.origin}
+
+    def botocore_method(self) -> str | None:
+        return BOTOCORE_METHODS.get(self.origin)

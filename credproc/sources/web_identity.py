@@ -67,3 +67,9 @@ class WebIdentitySource(SourceDefaults):
 
     def describe(self) -> list[str]:
         return [f"assume {self.role_arn} with the web identity token in {self.token_file}"]
+
+    def details(self) -> dict[str, str]:
+        return {"role_arn": self.role_arn, "web_identity_token_file": self.token_file, "region": self.region}
+
+    def botocore_method(self) -> str | None:
+        return "assume-role-with-web-identity"

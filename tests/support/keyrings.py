@@ -42,7 +42,7 @@ class MemoryKeyring(KeyringBackend):
     priority = -10  # never chosen by keyring's auto-detection, only by set_keyring()
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring is unannotated
         self.store: dict[tuple[str, str], str] = {}
         self.locked = False
 

@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.support import leaks
 
-VARIANTS = {
+VARIANTS: dict[str, type[mldsa.MLDSA44PrivateKey | mldsa.MLDSA65PrivateKey | mldsa.MLDSA87PrivateKey]] = {
     "mldsa44": mldsa.MLDSA44PrivateKey,
     "mldsa65": mldsa.MLDSA65PrivateKey,
     "mldsa87": mldsa.MLDSA87PrivateKey,

@@ -6,7 +6,7 @@ Three parts:
 - ``worlds()``: a hypothesis strategy for a config file + credentials file + environment + SSO
   token cache, built from profile *ingredients* (static keys in either file, partial keys, both
   token names, role_arn over source_profile / credential_source / web_identity_token_file,
-  credential_process, sso_session and legacy SSO, mfa_serial, ``[default]`` and
+  credential_process, sso_session and legacy SSO, mfa_serial, login_session, ``[default]`` and
   ``[profile default]``, a quoted name, chains and loops through six names). The files are only
   text: botocore is the oracle, so nothing here models what they mean.
 - ``Harness.botocore(name)``: botocore 1.43's own chain (a Session with the profile set, as
@@ -89,12 +89,22 @@ PROCESSES: dict[str, dict[str, object] | None] = {
     "notoken": {"Version": 1, "AccessKeyId": "AKIAPROCESSNOTOKEN00", "SecretAccessKey": "proc-secret-2"},
     "badversion": {"Version": 2, "AccessKeyId": "AKIAPROCESSV2000000", "SecretAccessKey": "proc-secret-3"},
     "fail": None,
+    # For botocore's own ProcessProvider cases (tests/test_parity.py), never drawn by worlds():
+    "noversion": {"AccessKeyId": "AKIAPROCESSNOVER0000", "SecretAccessKey": "proc-secret-4"},
+    "nokey": {"Version": 1, "SecretAccessKey": "proc-secret-5"},
+    "nosecret": {"Version": 1, "AccessKeyId": "AKIAPROCESSNOSECRET0"},
 }
 
 
 def write_process_scripts(directory: Path) -> None:
-    """Tiny sh scripts (no Python start-up per run): print fixed keys, or fail."""
+    """Tiny sh scripts (no Python start-up per run): print fixed keys, or fail; ``proc-args``
+    prints its first two arguments as the key pair (how the command line was split)."""
     directory.mkdir(parents=True, exist_ok=True)
+    args = directory / "proc-args"
+    args.write_text(
+        '#!/bin/sh\nprintf \'{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s"}\\n\' "$1" "$2"\n'
+    )
+    args.chmod(stat.S_IRWXU)
     for name, answer in PROCESSES.items():
         script = directory / f"proc-{name}"
         if answer is None:
@@ -277,6 +287,8 @@ def _profile(draw: st.DrawFn, name: str) -> list[Line]:
         lines.append(("config", "mfa_serial", f"arn:aws:iam::{ACCOUNT}:mfa/keys-{tag}"))
     if not draw(st.integers(0, 3)):
         lines.append(("config", "region", "eu-west-1"))
+    if not draw(st.integers(0, 24)):  # `aws login`: botocore without awscrt refuses the profile
+        lines.append((draw(FILES), "login_session", f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/{tag}"))
     return lines
 
 
@@ -541,15 +553,16 @@ class Harness:
     log: list[Call] = field(default_factory=list)
     home: Path | None = None
     last_stderr: str = ""
+    root: Path | None = None  # the worlds' one folder (None: a new temporary folder each)
 
     @contextlib.contextmanager
     def world(self, world: World) -> Iterator[Harness]:
         emulator = self.sso.reset()
         self.log = self.sts.recorder.log = []
         record_sso(emulator, self.log)
-        with tempfile.TemporaryDirectory(prefix="parity-") as tmp:
+        with self._scratch() as tmp:
             home = Path(tmp) / "home"
-            (home / ".aws").mkdir(parents=True)
+            (home / ".aws").mkdir(parents=True, exist_ok=True)
             self.home = home
             for path, text in (
                 (home / ".aws" / "config", world.config),
@@ -577,6 +590,20 @@ class Harness:
             }
             with _environ(env), _quick_botocore():
                 yield self
+
+    @contextlib.contextmanager
+    def _scratch(self) -> Iterator[str]:
+        """One folder for every world, emptied of files before each: a fresh temporary folder per
+        world cost more than resolving it (rmdir is slow on this file system), and no file of a
+        world survives into the next (folders may: an empty one changes no answer)."""
+        if self.root is None:
+            with tempfile.TemporaryDirectory(prefix="parity-") as tmp:
+                yield tmp
+            return
+        for folder, _, files in os.walk(self.root):
+            for name in files:
+                os.unlink(os.path.join(folder, name))
+        yield str(self.root)
 
     def _calls(self) -> list[Call]:
         calls = list(self.log)
@@ -694,7 +721,9 @@ def running(tmp: Path) -> Iterator[Harness]:
     write_process_scripts(bin_dir)
     with MotoServer() as sts, SsoEmulator() as sso:
         try:
-            yield Harness(sts=sts, sso=sso, bin_dir=bin_dir)
+            root = tmp / "world"
+            root.mkdir(exist_ok=True)
+            yield Harness(sts=sts, sso=sso, bin_dir=bin_dir, root=root)
         finally:
             shutil.rmtree(bin_dir, ignore_errors=True)
 

@@ -12,10 +12,12 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -91,7 +93,7 @@ class Ca:
         return cls(name, k, cert)
 
     def _builder(
-        self, subject: str, public_key: object, days: tuple[float, float]
+        self, subject: str, public_key: CertificatePublicKeyTypes, days: tuple[float, float]
     ) -> x509.CertificateBuilder:
         now = _now()
         serial = x509.random_serial_number()
@@ -101,14 +103,14 @@ class Ca:
             .subject_name(_name(subject))
             .issuer_name(self.cert.subject)
             .public_key(public_key)
-            .serial_number(serial)  # type: ignore[arg-type]
+            .serial_number(serial)
             .not_valid_before(now + timedelta(days=days[0]))
             .not_valid_after(now + timedelta(days=days[1]))
             # Key identifiers: Python 3.13's strict X.509 verification (VERIFY_X509_STRICT) wants them,
             # as every public CA sets them.
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),  # type: ignore[arg-type]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                 critical=False,
             )
         )
@@ -132,7 +134,7 @@ class Ca:
         days: tuple[float, float] = (-1, 10),
     ) -> x509.Certificate:
         return (
-            self._builder(subject, public_key, days)
+            self._builder(subject, cast(CertificatePublicKeyTypes, public_key), days)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
@@ -144,7 +146,7 @@ class Ca:
     def server(self, public_key: object) -> x509.Certificate:
         """A TLS server certificate for 127.0.0.1 and localhost (the emulator's HTTPS mode)."""
         return (
-            self._builder("127.0.0.1", public_key, (-1, 10))
+            self._builder("127.0.0.1", cast(CertificatePublicKeyTypes, public_key), (-1, 10))
             .add_extension(
                 x509.SubjectAlternativeName(
                     [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]

@@ -4,7 +4,8 @@ give different answers, and pytest runs every rule below against it.
 
 The rules are what the rest of credproc relies on: the cache names entries by ``identity`` and
 writes only ``cacheable`` sources; ``describe()[0]`` is the one line shown in messages and cache
-listings; ``deps`` are files whose change must invalidate the answer; sources are values (frozen,
+listings; ``deps`` are files whose change must invalidate the answer; ``parents``, ``details``
+and ``botocore_method`` are what doctor draws a resolution from; sources are values (frozen,
 equal when built from the same inputs); no secret ever appears in anything but ``fetch``'s answer.
 """
 
@@ -75,9 +76,26 @@ class SourceContract:
     def test_deps_are_paths(self) -> None:
         assert all(isinstance(path, str) and path for path in self.source().deps())
 
+    def test_parents_are_sources_folded_into_the_identity(self) -> None:
+        source = self.source()
+        for parent in source.parents():
+            assert parent.identity and parent.identity in source.identity
+
+    def test_details_are_one_line_texts(self) -> None:
+        details = self.source().details()
+        assert all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in details.items())
+        assert not any("\n" in v for v in details.values())
+
+    def test_botocore_method_is_one_botocore_has(self) -> None:
+        from botocore import credentials
+
+        methods = {getattr(c, "METHOD", None) for c in vars(credentials).values() if isinstance(c, type)}
+        method = self.source().botocore_method()
+        assert method is None or method in methods
+
     def test_no_secret_in_identity_description_or_repr(self) -> None:
         source = self.source()
-        shown = "\0".join([source.identity, *source.describe(), repr(source)])
+        shown = "\0".join([source.identity, *source.describe(), *source.details().values(), repr(source)])
         for secret in self.secrets:
             assert secret not in shown
 

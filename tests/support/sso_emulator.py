@@ -470,12 +470,12 @@ class Handler(BaseHTTPRequestHandler):
                 self._error(err)
                 return
         if fault is not None and fault.kind == "truncate":  # the full length declared, half sent
-            body = json.dumps(answer or {}).encode()
+            payload = json.dumps(answer or {}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
+            self.wfile.write(payload[: len(payload) // 2])
             self.close_connection = True
             return
         self._json(answer or {})

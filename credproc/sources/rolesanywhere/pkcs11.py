@@ -106,10 +106,10 @@ def parse_uri(text: str) -> Pkcs11Uri:
 
 
 def _safe(text: str) -> str:
-    """The URI without its PIN, for messages."""
-    head, _, query = text.partition("?")
-    kept = [item for item in query.split("&") if item and not item.lower().startswith("pin-value=")]
-    return head + ("?" + "&".join(kept) if kept else "")
+    """The URI without its PIN, for messages (the one rule, beside the source that shows it)."""
+    from credproc.sources.rolesanywhere.source import without_pin
+
+    return without_pin(text)
 
 
 def _strip(value: object) -> str:

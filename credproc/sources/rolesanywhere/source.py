@@ -65,8 +65,9 @@ FLAG_OPTIONS = CORE_FLAGS + EXTRA_FLAGS
 class RolesAnywhereSource(SourceDefaults):
     where: str  # "profile 'x'" or "the command line", for messages
     profile: str | None
-    certificate: str  # absolute paths
-    private_key: str | None
+    # Absolute paths, or PKCS#11 URIs, which may carry the PIN (``pin-value``): out of repr.
+    certificate: str = field(repr=False)
+    private_key: str | None = field(repr=False)
     intermediates: str | None
     trust_anchor_arn: str
     profile_arn: str
@@ -92,8 +93,8 @@ class RolesAnywhereSource(SourceDefaults):
             [
                 "rolesanywhere",
                 self.certificate_digest,
-                self.certificate,
-                self.private_key or "",
+                without_pin(self.certificate),  # the PIN opens the token; it does not change the answer
+                without_pin(self.private_key or ""),
                 self.intermediates or "",
                 self.trust_anchor_arn,
                 self.profile_arn,
@@ -161,7 +162,19 @@ class RolesAnywhereSource(SourceDefaults):
         return pkcs11.Pkcs11Opener(self.pkcs11_lib, pkcs11.terminal_pin(ctx.terminal, lookup), self.reuse_pin)
 
     def describe(self) -> list[str]:
-        return [f"Roles Anywhere {self.role_arn} with certificate {self.certificate}"]
+        return [f"Roles Anywhere {self.role_arn} with certificate {without_pin(self.certificate)}"]
+
+    def details(self) -> dict[str, str]:
+        found = {
+            "role_arn": self.role_arn,
+            "certificate": without_pin(self.certificate),
+            "trust_anchor_arn": self.trust_anchor_arn,
+            "profile_arn": self.profile_arn,
+            "region": self.region,
+        }
+        if self.private_key:
+            found["private_key"] = without_pin(self.private_key)  # a path or a reference, not the key
+        return found
 
     def deps(self) -> list[str]:
         return [
@@ -188,6 +201,15 @@ def _duration(raw: str | None, where: str) -> int:
 
 # Values that name a key or certificate inside a device, not a file (PKCS#11 URIs, TPM handles).
 REFERENCE_PREFIXES = ("pkcs11:", "handle:")
+
+
+def without_pin(reference: str) -> str:
+    """A path or PKCS#11 URI as shown anywhere: a URI's ``pin-value`` is a secret and is dropped."""
+    head, sep, query = reference.partition("?")
+    if not sep:
+        return reference
+    kept = [item for item in query.split("&") if item and not item.lower().startswith("pin-value=")]
+    return head + ("?" + "&".join(kept) if kept else "")
 
 
 def _path(raw: str | None, environ: Mapping[str, str]) -> str | None:

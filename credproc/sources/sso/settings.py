@@ -96,6 +96,75 @@ def from_profile(environ: Mapping[str, str], config: AwsConfig, profile: str) ->
     )
 
 
+# What botocore's SSOProvider needs once a profile has sso_account_id or sso_role_name.
+REQUIRED = ("sso_role_name", "sso_account_id", "sso_start_url", "sso_region")
+
+
+def for_credentials(
+    environ: Mapping[str, str], config: AwsConfig, profile: str
+) -> tuple[SsoSession, str, str]:
+    """The session, account and role of a profile botocore's SSOProvider takes (one with an
+    sso_account_id or sso_role_name line), checked as that provider checks them: the named
+    [sso-session] exists, every key it shares with the profile has the same value, and the four
+    REQUIRED keys are there, in the profile or its session."""
+    section = config.profile(profile)
+    resolved: dict[str, object] = dict(section)
+    session: Section = {}
+    session_name: str | None = None
+    if "sso_session" in section:
+        session_name = get_str(section, "sso_session") or ""
+        if session_name not in config.sso_sessions:
+            raise ConfigError(
+                f"profile {profile!r} uses sso_session {session_name!r}, but [sso-session {session_name}] "
+                f"is not in {config.config_file}"
+            )
+        session = config.sso_sessions[session_name]
+        for key, value in session.items():
+            if key in resolved and resolved[key] != value:
+                raise ConfigError(
+                    f"profile {profile!r} sets {key} = {resolved[key]}, but [sso-session {session_name}] "
+                    f"says {value}",
+                    "remove the key from the profile; the sso-session section is enough",
+                )
+            resolved[key] = value
+    missing = [key for key in REQUIRED if key not in resolved]
+    if missing:
+        raise ConfigError(
+            f"profile {profile!r} uses IAM Identity Center but lacks {', '.join(missing)}",
+            "add them, or let `credproc configure sso` write the profiles",
+        )
+    start_url, region = get_str(resolved, "sso_start_url"), get_str(resolved, "sso_region")
+    if not start_url or not region:
+        raise ConfigError(f"profile {profile!r} has an empty sso_start_url or sso_region")
+    account, role = account_and_role(resolved, profile)
+    found = SsoSession(
+        name=session_name,
+        start_url=start_url,
+        region=region,
+        scopes=_scopes(get_str(session, "sso_registration_scopes")) if session_name else DEFAULT_SCOPES,
+        oidc_endpoint=aws.endpoint_url(environ, config, profile, "sso_oidc"),
+        portal_endpoint=aws.endpoint_url(environ, config, profile, "sso"),
+    )
+    return found, account, role
+
+
+def token_provider_problem(config: AwsConfig, profile: str) -> str | None:
+    """What stops botocore from making any AWS client for ``profile``: its SSOTokenProvider reads
+    the profile's sso_session when a client is created, and refuses a session that is missing,
+    empty or without sso_start_url / sso_region. None when there is nothing wrong."""
+    section = config.profiles.get(profile, {})
+    if "sso_session" not in section:
+        return None
+    name = get_str(section, "sso_session") or ""
+    session = config.sso_sessions.get(name)
+    if not session:
+        return f"its sso_session {name!r} names no [sso-session {name}] with settings"
+    missing = [key for key in ("sso_start_url", "sso_region") if key not in session]
+    if missing:
+        return f"its [sso-session {name}] lacks {', '.join(missing)}"
+    return None
+
+
 def account_and_role(section: Section, profile: str) -> tuple[str, str]:
     account, role = get_str(section, "sso_account_id"), get_str(section, "sso_role_name")
     if not account or not role:

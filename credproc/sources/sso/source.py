@@ -2,8 +2,13 @@
 
 The token comes from the AWS CLI's own cache (refreshed there when it runs low); the role
 credentials are cached like any hop, under an identity that names the session, start URL,
-account and role, never the token. Without ``--auto-login`` an expired session is exit 4 with the
-exact login command; with it, one single-flight login (browser, or a code on the terminal).
+account and role, never the token. The token file is a dependency of that entry (and of every
+entry built on it, see ``deps``): when the file is gone (`aws sso logout`, `credproc logout`) or
+was rewritten (another sign-in, a refresh), the cached role credentials are a miss, so a
+signed-out session is never served from the cache, whoever signed it out.
+
+Without ``--auto-login`` an expired session is exit 4 with the exact login command; with it, one
+single-flight login (browser, or a code on the terminal).
 """
 
 from __future__ import annotations
@@ -31,7 +36,13 @@ class SsoSource(SourceDefaults):
     session: SsoSession
     account_id: str
     role_name: str
+    token_file: str = ""  # the AWS CLI's token file of the session (not part of the identity)
     kind = "sso"
+
+    def deps(self) -> list[str]:
+        # Checked on every hit with one stat (cachefile.Entry.deps_unchanged): the credentials are
+        # bound to the sign-in that produced them, not only to their own expiry.
+        return [self.token_file] if self.token_file else []
 
     @property
     def identity(self) -> str:
@@ -79,6 +90,20 @@ class SsoSource(SourceDefaults):
     def describe(self) -> list[str]:
         return [f"IAM Identity Center role {self.role_name} in {self.account_id} via {self.session.label}"]
 
+    def details(self) -> dict[str, str]:
+        s = self.session
+        where = {"sso_session": s.name} if s.name is not None else {}
+        return {
+            **where,
+            "sso_start_url": s.start_url,
+            "sso_region": s.region,
+            "sso_account_id": self.account_id,
+            "sso_role_name": self.role_name,
+        }
+
+    def botocore_method(self) -> str | None:
+        return "sso"
+
 
 def runtime(ctx: Context) -> Runtime:
     from credproc.sources.sso.runtime import Runtime
@@ -109,9 +134,11 @@ def detect(ctx: Context, record: ProfileRecord) -> Source | None:
     if not record.uses_sso:
         return None
     name = record.name
-    session = settings.from_profile(ctx.environ, ctx.config, name)
-    account, role = settings.account_and_role(record.section, name)
-    source = SsoSource(name, session, account, role)
+    from credproc.sources.sso import token_cache
+
+    session, account, role = settings.for_credentials(ctx.environ, ctx.config, name)
+    token_file = token_cache.token_path(ctx.environ, session.cache_id)
+    source = SsoSource(name, session, account, role, token_file)
     if ctx.auto_login:
         # Sign in before the credential cache takes its per-answer locks: a person may take
         # minutes in the browser, and the other runs should wait on the session's login lock

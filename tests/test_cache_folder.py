@@ -1,0 +1,194 @@
+"""Which cache folder credproc uses, and that it reads and writes only the one it checked.
+
+The folder is trusted as OpenSSH trusts ``~/.ssh`` (every folder above it owned by root or us and
+writable by no one else unless sticky; a symlink to it ours), opened once, and then named only
+through that handle; each entry's checksum covers the key it is stored under. These tests need no
+second user (the attacks that do are in test_cache_local_users.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from credproc import cachekey
+from credproc.cache import Cache, EntryMeta
+from credproc.credentials import Credentials
+from tests.conftest import AwsFiles, run_credproc
+from tests.support.moto_sts import MotoSTS
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners and modes")
+
+
+def _creds(key_id: str) -> Credentials:
+    expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)
+    return Credentials(key_id, "secret-of-" + key_id, "token-of-" + key_id, expires)
+
+
+def _key_id(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, done.stderr
+    return str(json.loads(done.stdout)["AccessKeyId"])
+
+
+def test_an_entry_moved_to_another_keys_name_is_a_miss(chain: AwsFiles, sts: MotoSTS, tmp_path: Path) -> None:
+    top = _key_id(run_credproc("credential-process", "--profile", "top"))
+    middle = _key_id(run_credproc("credential-process", "--profile", "middle"))
+    cache = tmp_path / "cache"
+    top_key = cachekey.answer_key({"profile": "top"}, os.environ)
+    middle_key = cachekey.answer_key({"profile": "middle"}, os.environ)
+    # Ours, 0600, whole and intact: only the name is wrong (what a folder swap could arrange).
+    os.replace(cache / f"{middle_key}.entry", cache / f"{top_key}.entry")
+    assert Cache.open(dict(os.environ), 0, print).fresh(top_key) is None
+    again = _key_id(run_credproc("credential-process", "--profile", "top"))  # fast path, then full CLI
+    assert again != middle and again == top  # top's own hops are still cached: the same answer
+
+
+def test_the_folder_swapped_by_path_after_it_was_opened_is_never_used(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    cache = Cache.open(dict(os.environ), 0, warnings.append)
+    cache.store("p-one", _creds("ASIAORIGINALORIGINAL"), EntryMeta(profile="one"))
+    moved = tmp_path / "moved"
+    os.rename(tmp_path / "cache", moved)
+    # Another folder of ours now has the path, with a whole entry for the same key.
+    Cache.open(dict(os.environ), 0, warnings.append).store(
+        "p-one", _creds("ASIAIMPOSTORIMPOSTOR"), EntryMeta(profile="one")
+    )
+    found = cache.fresh("p-one")
+    assert found is not None and found.access_key_id == "ASIAORIGINALORIGINAL"
+    cache.store("p-two", _creds("ASIASECONDSECONDSEC"), EntryMeta(profile="two"))
+    assert cache.obtain("p-three", lambda: _creds("ASIATHIRDTHIRDTHIRD"), EntryMeta()).access_key_id
+    assert sorted(p.name for p in moved.iterdir()) == [
+        "p-one.entry",
+        "p-three.entry",
+        "p-three.lock",
+        "p-two.entry",
+    ]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["p-one.entry"]
+    assert warnings == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "why"),
+    [
+        (0o777, "is writable by other users"),
+        (0o757, "is writable by other users"),
+        (0o1777, None),  # sticky, as /tmp: others cannot rename what is ours there
+        (0o755, None),
+    ],
+    ids=["0777", "0757", "1777", "0755"],  # group-writable: tests/test_cache_local_users.py
+)
+def test_a_cache_folder_below_one_others_can_write_is_not_used(
+    chain: AwsFiles, sts: MotoSTS, tmp_path: Path, mode: int, why: str | None
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    env = dict(os.environ, CREDPROC_CACHE_DIR=str(shared / "credproc"))
+    runs = [run_credproc("credential-process", "--profile", "top", env=env) for _ in range(2)]
+    answers = [_key_id(done) for done in runs]
+    if why is None:
+        assert answers[0] == answers[1]  # the second from the cache
+        assert [done.stderr for done in runs] == ["", ""]
+        assert sts.calls["AssumeRole"] == 2  # the second run was a hit
+        return
+    for done in runs:
+        assert (
+            f"warning: cache folder {shared / 'credproc'} is not used: {shared} above it {why}" in done.stderr
+        )
+        assert "continuing without a cache (fix: set CREDPROC_CACHE_DIR to a folder only you" in done.stderr
+    assert sts.calls["AssumeRole"] == 4
+    assert list(shared.iterdir()) == []  # not even made there
+
+
+def test_a_symlinked_folder_on_the_way_is_judged_by_where_it_leads(
+    chain: AwsFiles, sts: MotoSTS, tmp_path: Path
+) -> None:
+    open_ = tmp_path / "open"
+    (open_ / "real").mkdir(parents=True)
+    open_.chmod(0o777)
+    link = tmp_path / "link"
+    link.symlink_to(open_ / "real")
+    env = dict(os.environ, CREDPROC_CACHE_DIR=str(link / "credproc"))
+    done = run_credproc("credential-process", "--profile", "top", env=env)
+    assert _key_id(done)
+    assert f"is not used: {open_} above it is writable by other users" in done.stderr
+
+
+def test_an_own_symlink_to_an_own_cache_folder_is_followed(
+    chain: AwsFiles, sts: MotoSTS, tmp_path: Path
+) -> None:
+    real = tmp_path / "dotfiles" / "credproc-cache"
+    real.mkdir(parents=True, mode=0o700)
+    link = tmp_path / "linked-cache"
+    link.symlink_to(real)
+    env = dict(os.environ, CREDPROC_CACHE_DIR=str(link))
+    runs = [run_credproc("credential-process", "--profile", "top", env=env) for _ in range(2)]
+    assert _key_id(runs[0]) == _key_id(runs[1])
+    assert [done.stderr for done in runs] == ["", ""]
+    assert sts.calls["AssumeRole"] == 2
+    assert link.is_symlink() and list(real.glob("p-*.entry"))
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o750, 0o704], ids=oct)
+def test_an_own_cache_folder_others_can_read_is_made_0700(
+    chain: AwsFiles, sts: MotoSTS, tmp_path: Path, mode: int
+) -> None:
+    cache = tmp_path / "cache"
+    first = run_credproc("credential-process", "--profile", "top")
+    assert first.stderr == ""
+    cache.chmod(mode)
+    # The fast path does not serve from it; the full CLI tightens it, says so, and serves the entry.
+    tightened = run_credproc("credential-process", "--profile", "top")
+    assert _key_id(tightened) == _key_id(first)
+    assert f"warning: cache folder {cache} was open to other users (mode {mode:04o}); made it 0700" in (
+        tightened.stderr
+    )
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    again = run_credproc("credential-process", "--profile", "top")
+    assert again.stderr == "" and again.stdout == first.stdout
+    assert sts.calls["AssumeRole"] == 2
+
+
+@pytest.mark.parametrize("mode", [0o702, 0o703], ids=oct)  # group-writable: test_cache_local_users.py
+def test_an_own_cache_folder_others_can_write_is_not_used(
+    chain: AwsFiles, sts: MotoSTS, tmp_path: Path, mode: int
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(mode)
+    done = run_credproc("credential-process", "--profile", "top")
+    assert _key_id(done)
+    assert f"cache folder {cache} is not used: it is writable by other users" in done.stderr
+    assert f"fix: remove it, or chmod 700 {cache}" in done.stderr
+    assert list(cache.iterdir()) == [] and stat.S_IMODE(cache.stat().st_mode) == mode
+
+
+def test_doctor_names_the_folder_above_the_cache_that_others_can_change(
+    chain: AwsFiles, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    (shared / "credproc").mkdir(parents=True, mode=0o700)
+    shared.chmod(0o777)
+    env = dict(os.environ, CREDPROC_CACHE_DIR=str(shared / "credproc"))
+    done = run_credproc("doctor", "--profile", "top", "--offline", env=env)
+    assert done.returncode == 1
+    assert (
+        f"cache folder {shared / 'credproc'} is not used: {shared} above it is writable by other users"
+        in (done.stdout)
+    )
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open descriptors in /proc")
+def test_a_dropped_cache_closes_its_folder_handle(tmp_path: Path) -> None:
+    def handles() -> int:
+        names = os.listdir("/proc/self/fd")
+        return sum(1 for n in names if os.path.realpath(f"/proc/self/fd/{n}") == str(tmp_path / "cache"))
+
+    for n in range(20):  # as in-process runs or a long-lived server do
+        Cache.open(dict(os.environ), 0, print).store(f"p-{n}", _creds("ASIADROPPEDDROPPEDDR"), EntryMeta())
+    assert handles() == 0
