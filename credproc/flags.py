@@ -106,9 +106,9 @@ RA_DEVICES = (
     Flag("--pkcs11-lib", RA_HELP + "PKCS#11 module for pkcs11: URIs.", metavar="PATH"),
     Flag("--reuse-pin", RA_HELP + "use the token's user PIN also for always-authenticate keys."),
     Flag(
-        "--tpm-key-password", RA_HELP + "password of a TPM key (TPM keys: not supported yet).", metavar="PW"
+        "--tpm-key-password", RA_HELP + "password of the TPM key (handle:0x... or TSS2 file).", metavar="PW"
     ),
-    Flag("--no-tpm-key-password", RA_HELP + "the TPM key has no password (TPM keys: not supported yet)."),
+    Flag("--no-tpm-key-password", RA_HELP + "the TPM key has no password: do not ask for one."),
     Flag(
         "--cert-selector",
         RA_HELP + "certificate-store selector (Windows/macOS stores only; none on Linux).",

@@ -197,8 +197,13 @@ def test_region_other_than_the_trust_anchors_is_signed_for(material: Path) -> No
 def test_tpm_keys_say_what_they_are(material: Path) -> None:
     cert = str(material / "certs" / "ec-prime256v1-sha256-cert.pem")
     argv = ["credential-process", "--certificate", cert, "--private-key", "handle:0x81000101"]
-    result = run_credproc(*argv, "--no-tpm-key-password", *ARNS, "--no-cache")
-    assert result.returncode == 1 and "cannot use TPM keys yet" in result.stderr
+    # A TCTI where no TPM listens (the real TPM tests: tests/test_rolesanywhere_tpm.py).
+    env = {**os.environ, "TPM2TOOLS_TCTI": "swtpm:host=127.0.0.1,port=9"}
+    result = run_credproc(*argv, "--no-tpm-key-password", *ARNS, "--no-cache", env=env)
+    assert result.returncode == 1, result.stderr
+    assert "cannot reach the TPM" in result.stderr or "tpm2-pytss" in result.stderr
+    assert result.stderr.count("credproc: error:") == 1 and "Traceback" not in result.stderr
+    assert result.stdout == ""
 
 
 def test_use_latest_expiring_certificate_is_accepted_with_a_file(material: Path) -> None:

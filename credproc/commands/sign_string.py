@@ -1,6 +1,6 @@
 """``credproc sign-string``: aws_signing_helper's signing test, with its output formats.
 
-Signs the helper's fixed string (never stdin) with the key (file, combo, PKCS#12 or PKCS#11) and
+Signs the helper's fixed string (never stdin) with the key (file, combo, PKCS#12, PKCS#11 or TPM) and
 prints the signature: ``--format json`` (default; a JSON string of the hex), ``text`` (hex) or
 ``bin`` (raw bytes), without a trailing newline.
 """
@@ -61,10 +61,19 @@ def run(opts: dict[str, object], fmt: str, digest: str) -> bytes:
             pkcs11.terminal_pin(terminal),
             bool(given.get("reuse_pin")),
         )
+    from credproc.sources.rolesanywhere import tpm
+    from credproc.sources.rolesanywhere.source import tpm_password
+
+    tpm_opener = tpm.TpmOpener(
+        environ, tpm.terminal_password(terminal), tpm_password({k: str(v) for k, v in given.items()})
+    )
     try:
-        loaded = material.load(certificate, private_key, None, Passphrases(environ, terminal), token=opener)
+        loaded = material.load(
+            certificate, private_key, None, Passphrases(environ, terminal), token=opener, tpm=tpm_opener
+        )
         return diagnostics.render_signature(diagnostics.sign_fixed_string(loaded, digest), fmt)
     finally:
+        tpm_opener.close()
         if opener is not None:
             opener.close()
 

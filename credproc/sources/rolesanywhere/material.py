@@ -75,6 +75,8 @@ class TokenKey(Protocol):
     def sign_string(self, message: bytes) -> bytes: ...
 
 
+# Opens a TPM key: (handle:0x... or file path, the TSS2 PRIVATE KEY block or None, its certificate).
+TpmOpen = Callable[[str, bytes | None, x509.Certificate], TokenKey]
 # Called with (file path, attempt number from 0); returns a passphrase or raises: ConfigError when a
 # stored passphrase proved wrong, NeedsHumanError when no one can be asked.
 PassphraseSource = Callable[[str, int], str]
@@ -119,10 +121,15 @@ def mldsa_variant(data: bytes) -> str | None:
 
 
 def tpm_key_message(what: str, value: str) -> ConfigError:
+    if what.startswith("certificate"):
+        return ConfigError(
+            f"{what} {value} is a TPM key (a TSS2 PRIVATE KEY file), not a certificate",
+            "pass it as --private-key (rolesanywhere_private_key) and the certificate as --certificate",
+        )
     return ConfigError(
         f"{what} {value} is a TPM key (a TSS2 PRIVATE KEY file or a handle:0x... reference): "
-        "credproc cannot use TPM keys yet",
-        "use a key file, a PKCS#12 bundle or a PKCS#11 token (--pkcs11-lib) meanwhile",
+        "this command cannot use TPM keys",
+        "credential-process, serve, update and the profile keys take them",
     )
 
 
@@ -314,6 +321,7 @@ def load(
     *,
     warn: Warn = _ignore,
     token: Callable[[str, str | None, x509.Certificate | None], Material] | None = None,
+    tpm: TpmOpen | None = None,
 ) -> Material:
     """Read the certificate, key and chain named by the user.
 
@@ -324,9 +332,15 @@ def load(
     ``token(certificate, private_key, file_certificate)`` opens a PKCS#11 token when the certificate
     or the key is a ``pkcs11:`` URI (see ``credproc.sources.rolesanywhere.pkcs11``); without it such a URI is
     refused with a message saying what it is.
+
+    ``tpm(reference, pem, certificate)`` opens a TPM key (``credproc.sources.rolesanywhere.tpm``):
+    a ``handle:0x...`` (``pem`` None) or a ``TSS2 PRIVATE KEY`` file (its bytes); without it such
+    a key is refused the same way.
     """
     if private_key and private_key.startswith(TPM_HANDLE_PREFIX):
-        raise tpm_key_message("private key", private_key)
+        if tpm is None:
+            raise tpm_key_message("private key", private_key)
+        return _with_intermediates(_tpm_material(certificate, private_key, None, tpm), intermediates)
     if _is_pkcs11(certificate) or _is_pkcs11(private_key):
         if token is None:
             which = certificate if _is_pkcs11(certificate) else private_key
@@ -348,9 +362,9 @@ def load(
         certs = load_certificates(cert_data, certificate, "certificate")
         if not private_key:
             labels = [label for label, _ in pem_blocks(cert_data)]
-            if TPM_PEM_LABEL in labels:
+            if TPM_PEM_LABEL in labels and tpm is None:
                 raise tpm_key_message("certificate file", certificate)
-            if not any(label.endswith("PRIVATE KEY") for label in labels):
+            if TPM_PEM_LABEL not in labels and not any(label.endswith("PRIVATE KEY") for label in labels):
                 raise ConfigError(
                     "Roles Anywhere needs a private key with a PEM or DER certificate",
                     "set rolesanywhere_private_key (or --private-key), use a .p12/.pfx bundle, or a "
@@ -358,6 +372,11 @@ def load(
                 )
             private_key = certificate  # a combo file: the key is in the certificate file
         key_data = cert_data if private_key == certificate else read_file(private_key, "private key")
+        if tpm is not None and b"-----BEGIN " + TPM_PEM_LABEL.encode() in key_data:
+            block = next(b for label, b in pem_blocks(key_data) if label == TPM_PEM_LABEL)
+            return _with_intermediates(
+                Material(certs[0], tuple(certs[1:]), tpm(private_key, block, certs[0])), intermediates
+            )
         key = (
             load_pkcs12(key_data, private_key, ask, warn).key
             if is_pkcs12(private_key, key_data)
@@ -366,6 +385,16 @@ def load(
         # A PEM certificate file may carry its chain after the leaf, as many CAs deliver it.
         material = Material(certs[0], tuple(certs[1:]), key)
     return _with_intermediates(material, intermediates)
+
+
+def _tpm_material(certificate: str, reference: str, pem: bytes | None, tpm: TpmOpen) -> Material:
+    cert_data = read_file(certificate, "certificate")
+    if is_pkcs12(certificate, cert_data):
+        raise ConfigError(
+            f"{certificate} is a PKCS#12 bundle holding its own key; a TPM key needs a PEM or DER certificate"
+        )
+    certs = load_certificates(cert_data, certificate, "certificate")
+    return Material(certs[0], tuple(certs[1:]), tpm(reference, pem, certs[0]))
 
 
 def _with_intermediates(material: Material, intermediates: str | None) -> Material:

@@ -38,6 +38,7 @@ PROFILE_KEYS = frozenset(
         "rolesanywhere_pkcs11_lib",
         "rolesanywhere_reuse_pin",
         "rolesanywhere_pin_from_keyring",
+        "rolesanywhere_no_tpm_key_password",
     }
 )
 # Flags that can only mean Roles Anywhere: one of them switches the flag form on.
@@ -80,6 +81,8 @@ class RolesAnywhereSource(SourceDefaults):
     pkcs11_lib: str | None = None  # the PKCS#11 module for pkcs11: URIs
     reuse_pin: bool = False  # the user PIN also for keys that log in at every use
     pin_from_keyring: bool = False  # the token PIN from the keyring (passphrase:pkcs11:<token label>)
+    # A TPM key's password: --tpm-key-password, "" with --no-tpm-key-password, None to ask if needed.
+    tpm_key_password: str | None = field(default=None, repr=False)
     # Proxies from the environment: always for profiles; on the command line only with --with-proxy,
     # as aws_signing_helper has it (it makes the CreateSession call through a proxy only then).
     use_proxy: bool = True
@@ -110,10 +113,20 @@ class RolesAnywhereSource(SourceDefaults):
         from credproc.sources.rolesanywhere.passphrase import Passphrases
 
         asker = Passphrases(ctx.environ, ctx.terminal, self.profile)
+        from credproc.sources.rolesanywhere import tpm
+
         opener = self._token_opener(ctx)
+        # Opens nothing (and imports nothing) unless the key turns out to be a TPM key.
+        tpm_opener = tpm.TpmOpener(ctx.environ, tpm.terminal_password(ctx.terminal), self.tpm_key_password)
         try:
             loaded = material.load(
-                self.certificate, self.private_key, self.intermediates, asker, warn=ctx.warn, token=opener
+                self.certificate,
+                self.private_key,
+                self.intermediates,
+                asker,
+                warn=ctx.warn,
+                token=opener,
+                tpm=tpm_opener,
             )
             checks.check_all(loaded, self.certificate, self.private_key, ctx.clock())
             creds = client.create_session(
@@ -128,6 +141,7 @@ class RolesAnywhereSource(SourceDefaults):
                 now=ctx.clock,
             )
         finally:
+            tpm_opener.close()  # the TPM's loaded key and connection end with the signing
             if opener is not None:
                 opener.close()  # the token's sessions end with the signing
         return creds.with_region(self.region)
@@ -260,8 +274,16 @@ def build(
         pkcs11_lib=_path(values.get("pkcs11_lib"), ctx.environ),
         reuse_pin=_flag(values.get("reuse_pin")),
         pin_from_keyring=_flag(values.get("pin_from_keyring")),
+        tpm_key_password=tpm_password(values),
         use_proxy=use_proxy,
     )
+
+
+def tpm_password(values: Mapping[str, str | None]) -> str | None:
+    if _flag(values.get("no_tpm_key_password")):
+        return ""
+    password = values.get("tpm_key_password")
+    return str(password) if password else None
 
 
 def _flag(raw: object) -> bool:
