@@ -76,9 +76,11 @@ def in_shard(module: str, shard: str) -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     shard = config.getoption("--module-shard")
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        found = getattr(item, "module", None)  # pytest.Function has it; other items may not
+        module = found.__name__.rsplit(".", 1)[-1] if found else ""
         if module in SDK_MODULES:
             item.add_marker(pytest.mark.sdk)
         if module in E2E_MODULES or item.get_closest_marker("slow"):
@@ -117,7 +119,7 @@ def no_keyring_of_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from tests.support.keyrings import FailingKeyring
 
-    monkeypatch.setattr(keyring.core, "_keyring_backend", FailingKeyring())
+    monkeypatch.setattr(keyring.core, "_keyring_backend", FailingKeyring())  # type: ignore[no-untyped-call]  # keyring is unannotated
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.keyrings.FailingKeyring")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
 

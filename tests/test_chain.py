@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,8 @@ from tests.support.cachetools import age_all, entries
 from tests.support.moto_sts import MotoSTS
 
 
-def _creds(stdout: str) -> dict[str, object]:
-    data = json.loads(stdout)
+def _creds(stdout: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(stdout)
     assert data["Version"] == 1
     assert str(data["AccessKeyId"]).startswith("ASIA")
     return data
@@ -28,7 +29,7 @@ def test_two_hop_chain_resolves_with_one_assume_role_per_hop(chain: AwsFiles, st
     done = run_credproc("credential-process", "--profile", "top")
     assert done.returncode == 0, done.stderr
     creds = _creds(done.stdout)
-    assert creds["Expiration"].endswith("Z")  # type: ignore[union-attr]
+    assert creds["Expiration"].endswith("Z")
     assert sts.calls["AssumeRole"] == 2
     assert done.stderr == ""
 

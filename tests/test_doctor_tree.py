@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from credproc import keystore, resolve
+from credproc import hoptree, keystore, resolve
 from credproc.cache import Cache
 from credproc.commands import doctor
 from credproc.credentials import format_expiration
@@ -56,7 +57,7 @@ def _expect(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
 
 
-def _json(profile: str) -> tuple[int, dict[str, object]]:
+def _json(profile: str) -> tuple[int, dict[str, Any]]:
     done = run_in_process("doctor", "--profile", profile, "--offline", "--json")
     assert "Traceback" not in done.stderr
     return done.returncode, json.loads(done.stdout)
@@ -109,9 +110,7 @@ def test_keys_in_the_credentials_file_are_named_there(aws_files: AwsFiles) -> No
     )
     report = _report("dev")
     assert f"file: {aws_files.credentials}" in _tree(report)
-    assert report.tree is not None and report.tree.aws_cli == doctor.hoptree.AwsCli(
-        "shared-credentials-file", False
-    )
+    assert report.tree is not None and report.tree.aws_cli == hoptree.AwsCli("shared-credentials-file", False)
 
 
 # ---- a chain of three hops, the middle one cached --------------------------------------------
@@ -445,7 +444,7 @@ def test_a_roles_anywhere_profile_names_its_certificate(aws_files: AwsFiles, ra_
         """
     )
     # botocore ignores rolesanywhere_* keys: without a credproc line the AWS CLI finds nothing here.
-    assert report.tree is not None and report.tree.aws_cli == doctor.hoptree.AwsCli(None, False)
+    assert report.tree is not None and report.tree.aws_cli == hoptree.AwsCli(None, False)
     assert (
         "       aws cli            the AWS CLI finds no credentials in profile 'ra': only credproc reads its source"
         in doctor.render(report)
@@ -542,7 +541,7 @@ def test_a_credproc_line_for_another_profile_is_followed_and_goes_through_credpr
     tree = _report("w").tree
     assert tree is not None
     assert (tree.root.profile, tree.root.kind) == ("dev", "static")
-    assert tree.aws_cli == doctor.hoptree.AwsCli("custom-process", True)
+    assert tree.aws_cli == hoptree.AwsCli("custom-process", True)
 
 
 def test_a_credproc_line_with_its_own_flags_goes_through_credproc(aws_files: AwsFiles) -> None:
@@ -553,7 +552,7 @@ def test_a_credproc_line_with_its_own_flags_goes_through_credproc(aws_files: Aws
     )
     tree = _report("f").tree
     assert tree is not None and tree.root.kind == "credential-process"
-    assert tree.aws_cli == doctor.hoptree.AwsCli("custom-process", True)
+    assert tree.aws_cli == hoptree.AwsCli("custom-process", True)
 
 
 # ---- keys in the keyring ---------------------------------------------------------------------
@@ -585,7 +584,7 @@ def test_a_chain_on_keyring_keys_says_where_the_aws_cli_finds_nothing(
         """
     )
     assert report.tree is not None
-    assert report.tree.aws_cli == doctor.hoptree.AwsCli("assume-role", False, stops_at="base")
+    assert report.tree.aws_cli == hoptree.AwsCli("assume-role", False, stops_at="base")
     text = doctor.render(report)
     assert "but finds no credentials in profile 'base': only credproc reads its source" in text
     assert BASE_SECRET not in text
@@ -603,7 +602,7 @@ def test_a_chain_on_keyring_keys_with_their_credproc_line_is_whole_for_the_aws_c
     )
     tree = _report("top").tree
     assert tree is not None and tree.root.parents[0].kind == "keyring"
-    assert tree.aws_cli == doctor.hoptree.AwsCli("assume-role", False, stops_at=None)
+    assert tree.aws_cli == hoptree.AwsCli("assume-role", False, stops_at=None)
 
 
 def test_an_mfa_session_on_keyring_keys_is_its_own_hop(aws_files: AwsFiles, memory: MemoryKeyring) -> None:
@@ -749,7 +748,7 @@ def test_the_tree_follows_a_change_of_the_provider_order(
     monkeypatch.setattr(resolve, "chain", lambda: reordered)
     tree = _report("base").tree
     assert tree is not None and (tree.root.kind, tree.root.parents) == ("static", ())
-    assert tree.aws_cli == doctor.hoptree.AwsCli("config-file", False)
+    assert tree.aws_cli == hoptree.AwsCli("config-file", False)
 
 
 def test_the_aws_cli_provider_follows_where_the_process_provider_stands(
@@ -764,12 +763,12 @@ def test_the_aws_cli_provider_follows_where_the_process_provider_stands(
     )
     tree = _report("dev").tree
     assert tree is not None and tree.root.kind == "static"  # credproc, called so, answers with the keys
-    assert tree.aws_cli == doctor.hoptree.AwsCli("custom-process", True)  # botocore's order: process first
+    assert tree.aws_cli == hoptree.AwsCli("custom-process", True)  # botocore's order: process first
     reordered = _reordered("process_provider", "config_file_keys_provider")
     monkeypatch.setattr(resolve, "chain", lambda: reordered)
     tree = _report("dev").tree
     assert tree is not None and tree.root.kind == "static"
-    assert tree.aws_cli == doctor.hoptree.AwsCli("config-file", False)
+    assert tree.aws_cli == hoptree.AwsCli("config-file", False)
 
 
 # ---- the other states a hop can be in ----------------------------------------------------------
@@ -808,7 +807,7 @@ def test_a_web_identity_token_file_that_is_missing_fails_at_its_hop(
     tree = _report("w").tree
     assert tree is not None and tree.root.kind == "web-identity" and tree.root.error is not None
     assert tree.root.error.message == f"cannot read web_identity_token_file {token}"
-    assert tree.aws_cli == doctor.hoptree.AwsCli("assume-role-with-web-identity", False)
+    assert tree.aws_cli == hoptree.AwsCli("assume-role-with-web-identity", False)
     token.write_text("eyJ.a.b")
     tree = _report("w").tree
     assert tree is not None and tree.root.error is None
@@ -838,11 +837,11 @@ def test_a_profile_whose_lines_cannot_be_read_fails_at_its_own_hop(aws_files: Aw
     )
     report = _report("x")
     assert report.tree is not None and report.tree.aws_cli is None
-    assert report.tree.root == doctor.hoptree.Hop(
+    assert report.tree.root == hoptree.Hop(
         "x",
         None,
         "profile 'x'",
-        error=doctor.hoptree.Failure("source_profile must be a single value, not a nested block"),
+        error=hoptree.Failure("source_profile must be a single value, not a nested block"),
     )
     assert not report.healthy
 

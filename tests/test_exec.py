@@ -222,7 +222,9 @@ def test_server_mode_forwards_signals_and_passes_the_exit_status_through(
     try:
         assert proc.stdout is not None
         ready = proc.stdout.readline()
-        assert ready.startswith("daprd: ready http://127.0.0.1:"), ready + proc.stderr.read()
+        assert ready.startswith("daprd: ready http://127.0.0.1:"), ready + (
+            proc.stderr.read() if proc.stderr else ""
+        )
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
     finally:
@@ -265,7 +267,7 @@ def test_serve_prints_the_variables_serves_them_and_stops_cleanly(chain: AwsFile
     )
     try:
         assert proc.stdout is not None
-        lines = []
+        lines: list[str] = []
         while not lines or lines[-1] != "}\n":
             line = proc.stdout.readline()
             assert line, proc.stderr.read() if proc.stderr else ""

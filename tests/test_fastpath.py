@@ -122,7 +122,7 @@ def test_the_click_commands_take_their_options_from_the_flag_table(command: str)
         for p in click_command.params
         if p.param_type_name == "option" and (p.name != "debug" or "debug" in dests)
     ]
-    assert [(p.name, sorted(p.opts), p.is_flag) for p in options] == [  # type: ignore[attr-defined]
+    assert [(p.name, sorted(p.opts), p.is_flag) for p in options] == [
         (f.dest, sorted([f.long, *([f.short] if f.short else [])]), not f.takes_value) for f in table
     ]
 

@@ -20,11 +20,11 @@ from credproc.credentials import Credentials
 from credproc.errors import ConfigError, NeedsHumanError
 from credproc.sources.base import Context
 from credproc.sources.rolesanywhere import source as rolesanywhere
-from credproc.terminal import ScriptedTerminal
 from tests.conftest import require
 from tests.support import ra_pki, swtpm
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
 from tests.support.runner import run_in_process
+from tests.support.terminals import ScriptedTerminal
 from tests.test_signing_helper_oracle import HELPER
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
@@ -124,7 +124,7 @@ def test_a_tpm_key_without_a_password_signs_in_the_tpm(
 ) -> None:
     # A handle needs --no-tpm-key-password not to be asked; a file says emptyAuth itself.
     extra = {"no_tpm_key_password": "true"} if "handle" in name else {}
-    assert fetch(emulator, keys, name, **extra).access_key_id.startswith("ASIARAEMU")
+    assert fetch(emulator, keys, name, None, **extra).access_key_id.startswith("ASIARAEMU")
     accepted_with(emulator, algorithm)
 
 

@@ -176,7 +176,8 @@ def _action(environ: dict[str, Any]) -> str:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
-    return parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+    action: str = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+    return action
 
 
 @dataclass

@@ -35,7 +35,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -408,7 +408,7 @@ def outcome(calls: Sequence[Call], key: str, secret: str, token: str | None) -> 
     by_key = {c.returned: f"#{i}" for i, c in enumerate(calls) if c.returned}
     by_token = {c.returned_token: f"#{i}" for i, c in enumerate(calls) if c.returned_token}
 
-    def name(value: str | None, names: dict[str | None, str]) -> str | None:
+    def name(value: str | None, names: Mapping[str, str]) -> str | None:
         return names.get(value, value) if value else None
 
     steps = tuple((c.op, *c.target, name(c.signer, by_key), name(c.signer_token, by_token)) for c in calls)
@@ -789,7 +789,12 @@ def minimal(harness: Harness, world: World, profile: str) -> tuple[World, Differ
         for attr in ("config", "credentials"):
             text = getattr(current, attr)
             for i in reversed(range(len(text.splitlines()))):
-                candidates.append(replace(current, **{attr: _lines_without(text, i)}))
+                without = _lines_without(text, i)
+                candidates.append(
+                    replace(current, config=without)
+                    if attr == "config"
+                    else replace(current, credentials=without)
+                )
         candidates += [
             replace(current, env=current.env[:i] + current.env[i + 1 :]) for i in range(len(current.env))
         ]
