@@ -8,6 +8,7 @@ first, as aws_signing_helper does, so a malformed one is named even where no sto
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,17 @@ def test_a_selector_file_that_is_not_an_array_of_pairs_is_refused(tmp_path: Path
 def test_a_missing_selector_file_is_named_with_the_reason(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"cannot read the cert selector file .*absent.json: No such file"):
         stores.parse_selector(f"file://{tmp_path / 'absent.json'}")
+
+
+def test_a_fifo_or_a_device_as_selector_file_is_refused_at_once(tmp_path: Path) -> None:
+    """Read through the one small-file reader: a FIFO with no writer would block an open() forever."""
+    fifo = tmp_path / "selector.fifo"
+    os.mkfifo(fifo)
+    for path, kind in ((str(fifo), "FIFO"), ("/dev/zero", "device")):
+        with pytest.raises(
+            ConfigError, match=f"cannot read the cert selector file {re.escape(path)}: it is .*{kind}"
+        ):
+            stores.parse_selector(f"file://{path}")
 
 
 @dataclass

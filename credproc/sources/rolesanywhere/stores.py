@@ -12,9 +12,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
+from credproc import smallfile
 from credproc.errors import ConfigError
 
 SELECTOR_KEYS = ("x509Subject", "x509Issuer", "x509Serial")
@@ -50,7 +50,8 @@ def parse_selector(raw: str) -> Selector:
     if raw.startswith("file://"):
         path = raw[len("file://") :]
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            # The one small-file reader: a FIFO or a device here is refused, never a hang.
+            text = smallfile.read(path, smallfile.TOKEN_LIMIT).decode("utf-8", "replace")
         except OSError as exc:
             raise ConfigError(f"cannot read the cert selector file {path}: {exc.strerror}") from None
         try:
