@@ -24,7 +24,7 @@ from credproc.cache import NoCache
 from credproc.config import AwsConfig, Section
 from credproc.errors import ConfigError
 from credproc.sources.base import Context
-from credproc.sources.process import guard_stack
+from credproc.sources.process import credproc_target, guard_stack, split_command
 from credproc.terminal import Terminal
 
 # A credential_process line that is not credproc (see botocore_skips_the_line).
@@ -70,6 +70,12 @@ def _with_probe(cfg: AwsConfig, name: str) -> AwsConfig:
 
 def botocore_skips_the_line(environ: Mapping[str, str], cfg: AwsConfig, name: str) -> str | None:
     """Why botocore would not run profile ``name``'s credential_process line (None: it runs it)."""
+    if "credential_process" in cfg.credentials_profiles.get(name, {}):
+        # botocore lays the credentials file's lines over the config file's (Session.full_config)
+        return (
+            "its credential_process line in the credentials file overrides this one for the AWS CLI "
+            "and SDKs, so this line never runs"
+        )
     ctx = _context(environ, _with_probe(cfg, name))
     try:
         source = resolve.build_source(ctx, name)
@@ -101,3 +107,23 @@ def no_source_behind_the_line(environ: Mapping[str, str], cfg: AwsConfig, name: 
         except ConfigError as exc:
             return f"credproc, run by this line, will refuse profile {name!r}: {exc.message}"
     return None  # (chain always ends with the keyring)
+
+
+def replaced_command(environ: Mapping[str, str], before: AwsConfig, name: str) -> str | None:
+    """The warning when the edit replaces a credential_process line of profile ``name`` that is
+    not credproc: botocore ran that command, credproc will not (the command is not repeated: it
+    may hold a secret)."""
+    command = config_mod.get_str(before.config_profiles.get(name, {}), "credential_process")
+    if not command:
+        return None
+    try:
+        target = credproc_target(split_command(command), environ)
+    except ConfigError:
+        target = None
+    if target is not None:
+        return None
+    return (
+        f"profile {name!r} had a credential_process line that is not credproc; it is replaced, and "
+        "credproc does not run that command, so the profile's credentials change (to keep them, put "
+        "that line in another profile and use --resolve OTHER)"
+    )

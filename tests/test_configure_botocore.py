@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import botocore.session
 import pytest
 from botocore.exceptions import BotoCoreError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from credproc.commands import configure as configure_cmd
@@ -150,10 +151,19 @@ def _header(name: str, in_config: bool) -> str:
     return f'[profile "{name}"]' if " " in name else f"[profile {name}]"
 
 
+def _spellings(name: str) -> list[str]:
+    """Headers botocore reads as profile ``name`` in the config file."""
+    if name == "default":
+        return ["[default]", "[profile default]", '[profile "default"]']
+    quoted = [f'[profile "{name}"]', f"[profile  '{name}']"]
+    return quoted if " " in name else [f"[profile {name}]", f"[profile   {name}]", *quoted]
+
+
 @st.composite
 def files(draw: st.DrawFn) -> tuple[str, str, str]:
     config, credentials = [], []
-    for name in NAMES:
+    # A name may get two sections (spelt alike: botocore refuses the file; spelt apart: the later wins).
+    for name in draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=6)):
         for in_config, out in ((True, config), (False, credentials)):
             if not draw(st.booleans()):
                 continue
@@ -171,8 +181,20 @@ def files(draw: st.DrawFn) -> tuple[str, str, str]:
                 lines.append(f"source_profile = {other}")
             if in_config and draw(st.booleans()):
                 lines.append("region = eu-west-1")
-            out.append(_header(name, in_config) + "\n" + "".join(line.rstrip() + "\n" for line in lines))
+            header = draw(st.sampled_from(_spellings(name))) if in_config else _header(name, False)
+            out.append(header + "\n" + "".join(line.rstrip() + "\n" for line in lines))
     return "\n".join(config), "\n".join(credentials), draw(st.sampled_from(NAMES))
+
+
+def files_parse(files: AwsFiles) -> bool:
+    session = botocore.session.Session()
+    session.set_config_variable("config_file", str(files.config))
+    session.set_config_variable("credentials_file", str(files.credentials))
+    try:
+        session.full_config  # noqa: B018 - parsing both files is the point
+    except BotoCoreError:
+        return False
+    return True
 
 
 def reaching(files: AwsFiles, profile: str) -> set[str]:
@@ -195,8 +217,11 @@ def reaching(files: AwsFiles, profile: str) -> set[str]:
     return found
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=files())
+# Two sections botocore reads as one profile, the later winning: the edit must land in that one.
+@example(world=("[profile a]\nregion = x\n\n[profile   a]\n", "", "a"))
+@example(world=("[profile default]\nregion = x\n[default]\naws_access_key_id = AKIAD\n", "", "default"))
 def test_configure_never_changes_another_profiles_answer(
     aws_files: AwsFiles, world: tuple[str, str, str]
 ) -> None:
@@ -208,7 +233,48 @@ def test_configure_never_changes_another_profiles_answer(
     # signs with the same keys then only if credproc gives them, which running it would show. The
     # others must not change at all, and they are resolved without running any process.
     uses_it = reaching(aws_files, profile)
+    readable = files_parse(aws_files)
     before = answers(aws_files, [n for n in names if n != profile and n not in uses_it])
     configure_in_process(profile)
     assert answers(aws_files, list(before)) == before
-    assert profile in profile_names(aws_files)
+    if readable:  # the edited profile exists now, and botocore reads the written line in it
+        session = botocore.session.Session()
+        session.set_config_variable("config_file", str(aws_files.config))
+        written = session.full_config["profiles"][profile]["credential_process"]
+        assert written == configure_cmd.credential_process_line(CREDPROC, profile, windows=False)
+
+
+def _process_script(folder: Path, key_id: str) -> str:
+    script = folder / f"{key_id}.py"
+    body = {"Version": 1, "AccessKeyId": key_id, "SecretAccessKey": "s-p", "SessionToken": "tok-p"}
+    script.write_text(f"import json\nprint(json.dumps({body!r}))\n")
+    return configure_cmd.quote_posix([sys.executable, str(script)])
+
+
+def test_replacing_a_command_that_is_not_credproc_says_the_answer_changes(
+    aws_files: AwsFiles, tmp_path: Path
+) -> None:
+    line = _process_script(tmp_path, "AKIAPROCESS000000000")
+    aws_files.config.write_text(
+        f"[profile dev]\ncredential_process = {line}\n"
+        "aws_access_key_id = AKIACONFIGDEV0000000\naws_secret_access_key = s-c\naws_session_token = t\n"
+    )
+    before = botocore_answer(aws_files, "dev")
+    assert before == ("custom-process", "AKIAPROCESS000000000", "s-p", "tok-p")  # botocore runs it
+    warnings = configure_in_process("dev")
+    assert warnings.startswith("profile 'dev' had a credential_process line that is not credproc")
+    assert "never run" not in warnings  # the old false claim
+    assert line not in warnings
+    assert botocore_answer(aws_files, "dev") == ("custom-process", "AKIACONFIGDEV0000000", "s-c", "t")
+
+
+def test_a_credential_process_in_the_credentials_file_overrides_the_written_line(
+    aws_files: AwsFiles, tmp_path: Path
+) -> None:
+    line = _process_script(tmp_path, "AKIACREDSPROCESS0000")
+    aws_files.credentials.write_text(f"[dev]\ncredential_process = {line}\n")
+    aws_files.config.write_text("[profile dev]\nregion = eu-west-1\n")
+    before = botocore_answer(aws_files, "dev")
+    warnings = configure_in_process("dev")
+    assert "credentials file overrides this one" in warnings
+    assert botocore_answer(aws_files, "dev") == before

@@ -126,21 +126,25 @@ def _warnings(
     """What botocore and credproc will do with the written line, asked of their resolution
     (credproc.configure_judge), so a warning is given exactly when it is true."""
     try:
+        before = configure_judge.edited_config(environ, edit.before, display)
         cfg = configure_judge.edited_config(environ, edit.after, display)
     except ConfigError as exc:  # e.g. an unparsable credentials file: botocore fails on every profile
         return (f"profile {profile!r} will not resolve: {exc.message}",)
+    found: list[str] = []
+    replaced = configure_judge.replaced_command(environ, before, profile)
+    if replaced is not None:
+        found.append(replaced)
     skipped = configure_judge.botocore_skips_the_line(environ, cfg, profile)
     if skipped is not None:
-        return (
+        found.append(
             f"profile {profile!r}: {skipped}; to go through credproc, keep the source in another "
-            "profile and use --resolve OTHER",
+            "profile and use --resolve OTHER"
         )
-    if resolve not in (None, profile):
-        return ()
-    missing = configure_judge.no_source_behind_the_line(environ, cfg, profile)
-    if missing is not None:
-        return (missing,)
-    return ()
+    elif resolve in (None, profile):
+        missing = configure_judge.no_source_behind_the_line(environ, cfg, profile)
+        if missing is not None:
+            found.append(missing)
+    return tuple(found)
 
 
 def plan(
