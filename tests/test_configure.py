@@ -145,7 +145,7 @@ def test_unset_removes_keys_and_their_nested_blocks(aws_files: AwsFiles) -> None
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["bad name"], "cannot be written"),
+        ([""], "cannot be written"),
         (["dev", "--set", "novalue"], "--set takes KEY=VALUE"),
         (["dev", "--set", "bad key=1"], "not a valid name"),
         (["dev", "--set", "credential_process=x"], "written by configure itself"),
