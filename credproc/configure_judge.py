@@ -36,7 +36,10 @@ def edited_config(environ: Mapping[str, str], config_text: str, display_path: st
     own parser, through a private temporary copy)."""
     with tempfile.TemporaryDirectory(prefix="credproc-configure-") as folder:
         path = os.path.join(folder, "config")
-        with open(path, "w", encoding="utf-8", newline="") as fh:
+        # The copy may hold keys: 0600 in mkdtemp's 0700 folder, removed on the way out.
+        with open(
+            os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8", newline=""
+        ) as fh:
             fh.write(config_text)
         loaded = config_mod.load({**environ, "AWS_CONFIG_FILE": path})
     return dataclasses.replace(loaded, config_file=display_path)
