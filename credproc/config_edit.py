@@ -95,22 +95,36 @@ def profile_of(header: str) -> str | None:
 
 
 def header_for(profile: str) -> str:
+    """The header of a new section for ``profile``: bare when shlex reads the name back as it is,
+    else quoted (double quotes, as the AWS docs write ``[profile "my profile"]``, when they can hold
+    the name; shlex's own quoting otherwise)."""
     if profile == "default":
         return "[default]"
-    return f"[profile {profile}]"
+    try:
+        bare = shlex.split(profile) == [profile] and not any(c in profile for c in "[]")
+    except ValueError:  # an unbalanced quote
+        bare = False
+    if bare:
+        return f"[profile {profile}]"
+    if not any(c in profile for c in '"\\'):
+        return f'[profile "{profile}"]'
+    return f"[profile {shlex.quote(profile)}]"
 
 
 def check_profile_name(profile: str) -> None:
-    # A name botocore reads back as itself: shlex must give exactly ["profile", name] unquoted.
+    """Refuse a name botocore cannot read back as itself from the header configure would write:
+    botocore keeps a ``[profile X]`` section when ``shlex.split`` of its header gives two words."""
+    header = header_for(profile)
+    read_back = SECTION.match(header)
     if (
         not profile
-        or any(c in profile for c in "[]\r\n\"'#;\\")
-        or profile != profile.strip()
-        or len(profile.split()) != 1
+        or any(c in profile for c in "\r\n")
+        or read_back is None
+        or profile_of(read_back.group("header")) != profile
     ):
         raise ConfigError(
             f"profile name {profile!r} cannot be written to the config file",
-            "use letters, digits and - _ . @ + = , / only",
+            "botocore would not read that name back from a [profile ...] header",
         )
 
 

@@ -146,7 +146,7 @@ def test_unset_removes_keys_and_their_nested_blocks(aws_files: AwsFiles) -> None
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["bad name"], "cannot be written"),
+        ([""], "cannot be written"),
         (["dev", "--set", "novalue"], "--set takes KEY=VALUE"),
         (["dev", "--set", "bad key=1"], "not a valid name"),
         (["dev", "--set", "credential_process=x"], "written by configure itself"),
@@ -203,17 +203,36 @@ def test_a_profile_named_like_a_subcommand_is_configured_through_configure_profi
 
 
 def test_configure_warns_when_botocore_would_bypass_the_credential_process(aws_files: AwsFiles) -> None:
-    aws_files.write_config("[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = b\n")
+    aws_files.write_config(
+        "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = b\n"
+        f"[profile b]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = s\n"
+    )
     done = run_credproc("configure", "dev", "--credproc-path", "/opt/credproc")
     assert done.returncode == 0
-    assert "credproc: warning: profile 'dev' also has role_arn" in done.stderr
+    assert (
+        "credproc: warning: profile 'dev': the AWS CLI and SDKs resolve it with botocore's assume-role"
+        in (done.stderr)
+    )
 
 
 def test_configure_warns_when_the_profile_has_no_source_but_the_keyring(aws_files: AwsFiles) -> None:
     done = run_credproc("configure", "lonely", "--region", "x", "--credproc-path", "/opt/credproc")
     assert done.returncode == 0
     assert "credproc: warning: profile 'lonely' has no source of credentials besides this line" in done.stderr
-    for args in (["ra", "--set", "rolesanywhere_certificate=/c.pem"], ["wrap", "--resolve", "lonely"]):
+    ra = [
+        "ra",
+        "--set=rolesanywhere_certificate=/c.pem",
+        "--set=rolesanywhere_private_key=/k.pem",
+        "--set=rolesanywhere_trust_anchor_arn=arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/a1b2c3d4-0000-4000-8000-000000000001",
+        "--set=rolesanywhere_profile_arn=arn:aws:rolesanywhere:us-east-1:123456789012:profile/a1b2c3d4-0000-4000-8000-000000000002",
+        "--set=rolesanywhere_role_arn=arn:aws:iam::123456789012:role/r",
+    ]
+    done = run_credproc("configure", *ra[:2], "--credproc-path", "/opt/credproc")
+    assert done.returncode == 0, done.stderr
+    assert "warning: credproc, run by this line, will refuse profile 'ra': Roles Anywhere" in done.stderr
+    done = run_credproc("configure", *ra, "--credproc-path", "/opt/credproc")
+    assert "will refuse profile 'ra': certificate file /c.pem does not exist" in done.stderr
+    for args in (["wrap", "--resolve", "lonely"],):
         done = run_credproc("configure", *args, "--credproc-path", "/opt/credproc")
         assert done.returncode == 0, done.stderr
         assert "warning" not in done.stderr, args
@@ -223,7 +242,7 @@ def test_keys_in_the_credentials_file_also_bypass_the_credential_process(aws_fil
     aws_files.write_credentials(f"[keyed]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = s\n")
     done = run_credproc("configure", "keyed", "--credproc-path", "/opt/credproc")
     assert done.returncode == 0
-    assert "credproc: warning: profile 'keyed' also has aws_access_key_id" in done.stderr
+    assert "botocore's shared-credentials-file provider, which comes before credential_process" in done.stderr
 
 
 def test_the_installed_credproc_is_found_on_path_when_not_started_as_credproc(

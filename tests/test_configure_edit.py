@@ -182,10 +182,23 @@ def test_removing_a_key_that_is_not_there_changes_nothing() -> None:
     assert not config_edit.set_profile(before, "nobody", {}, ["region"]).changed
 
 
-@pytest.mark.parametrize("name", ["", "a b", "x]y", "a\nb", "quo'te", 'dq"', "semi;colon", " lead"])
+@pytest.mark.parametrize("name", ["", "a\nb", "a\rb"])
 def test_profile_names_that_would_not_read_back_are_refused(name: str) -> None:
     with pytest.raises(ConfigError):
         config_edit.set_profile("", name, {"region": "x"})
+
+
+@pytest.mark.parametrize(
+    "name", ["a b", "x]y", "[x]", "quo'te", 'dq"', "both'\"", "semi;colon", "#hash", " lead", "back\\slash"]
+)
+def test_every_name_botocore_accepts_is_written_so_botocore_reads_it_back(name: str, tmp_path: Path) -> None:
+    before = "[profile other]\nregion = y\n"
+    edit = config_edit.set_profile(before, name, {"region": "x"})
+    profiles = _parse(edit.after, tmp_path)["profiles"]
+    assert isinstance(profiles, dict)
+    assert profiles == {"other": {"region": "y"}, name: {"region": "x"}}
+    again = config_edit.set_profile(edit.after, name, {"region": "z"})  # found again, edited in place
+    assert again.after == edit.after.replace("region = x", "region = z")
 
 
 @pytest.mark.parametrize(

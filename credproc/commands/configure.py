@@ -30,24 +30,13 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from credproc import atomic, config, config_edit, options, output, paths, smallfile, validate
+from credproc import atomic, config, config_edit, configure_judge, options, output, paths, smallfile, validate
 from credproc.commands.login import runtime
 from credproc.errors import ConfigError, UpstreamError, UsageError
 from credproc.platform import is_windows
 from credproc.sources.sso import settings as sso_settings
 from credproc.sources.sso.portal import Assignment
 
-# Keys that make botocore resolve the profile itself, before it ever looks at credential_process.
-BOTOCORE_FIRST = (
-    "role_arn",
-    "web_identity_token_file",
-    "sso_session",
-    "sso_start_url",
-    "aws_access_key_id",
-    "credential_source",
-)
-# Keys that give a profile a source credproc resolves (besides keys in the keyring).
-SOURCE_KEYS = frozenset({*BOTOCORE_FIRST, "source_profile", "aws_secret_access_key"})
 # cmd.exe acts on these even inside a command line it passes on; inside double quotes only % (and !
 # with delayed expansion) still expand, and a quote cannot be escaped at all.
 CMD_SPECIAL = set(" \t&|<>^(),;=")
@@ -130,47 +119,31 @@ def _read(path: str) -> str:
         raise ConfigError(f"cannot edit {path}: it is not UTF-8 text") from None
 
 
-def _block_keys(text: str, profile: str) -> set[str]:
-    lines = config_edit.classify(text)
-    span = config_edit.find_section(lines, profile)
-    if span is None:
-        return set()
-    return {line.key for line in lines[span.start : span.stop] if line.kind == "option" and line.key}
-
-
 def _warnings(
-    text: str, profile: str, with_process: bool, resolve: str | None, credentials_keys: set[str]
+    environ: Mapping[str, str], edit: config_edit.Edit, display: str, profile: str, resolve: str | None
 ) -> tuple[str, ...]:
-    if not with_process:
-        return ()
-    keys = _block_keys(text, profile) | credentials_keys
-    first = [k for k in BOTOCORE_FIRST if k in keys]
-    if first:
-        return (
-            f"profile {profile!r} also has {', '.join(first)}: the AWS CLI and SDKs use "
-            f"{'that' if len(first) == 1 else 'those'} themselves and never run its credential_process; "
-            "to go through credproc, keep the source in another profile and use --resolve OTHER",
-        )
-    if (
-        resolve in (None, profile)
-        and not keys & SOURCE_KEYS
-        and not any(k.startswith("rolesanywhere_") for k in keys)
-    ):
-        return (
-            f"profile {profile!r} has no source of credentials besides this line: credproc will look "
-            f"for keys in the keyring (`credproc keys add {profile}`), or add a source with --set",
-        )
-    return ()
-
-
-def _credentials_file_keys(environ: Mapping[str, str], profile: str) -> set[str]:
-    from credproc.config import parse as _parse
-
+    """What botocore and credproc will do with the written line, asked of their resolution
+    (credproc.configure_judge), so a warning is given exactly when it is true."""
     try:
-        section = _parse(paths.aws_credentials_file(environ), as_profiles=False).get(profile, {})
-    except ConfigError:
-        return set()
-    return set(section)
+        before = configure_judge.edited_config(environ, edit.before, display)
+        cfg = configure_judge.edited_config(environ, edit.after, display)
+    except ConfigError as exc:  # e.g. an unparsable credentials file: botocore fails on every profile
+        return (f"profile {profile!r} will not resolve: {exc.message}",)
+    found: list[str] = []
+    replaced = configure_judge.replaced_command(environ, before, profile)
+    if replaced is not None:
+        found.append(replaced)
+    skipped = configure_judge.botocore_skips_the_line(environ, cfg, profile)
+    if skipped is not None:
+        found.append(
+            f"profile {profile!r}: {skipped}; to go through credproc, keep the source in another "
+            "profile and use --resolve OTHER"
+        )
+    elif resolve in (None, profile):
+        missing = configure_judge.no_source_behind_the_line(environ, cfg, profile)
+        if missing is not None:
+            found.append(missing)
+    return tuple(found)
 
 
 def plan(
@@ -195,9 +168,7 @@ def plan(
             )
         updates["credential_process"] = credential_process_line(command, resolve or profile, windows)
     edit = config_edit.set_profile(_read(path), profile, updates, removals)
-    warnings = _warnings(
-        edit.after, profile, command is not None, resolve, _credentials_file_keys(environ, profile)
-    )
+    warnings = _warnings(environ, edit, display, profile, resolve) if command is not None else ()
     return Plan(path, display, edit, warnings)
 
 
@@ -394,9 +365,8 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
 
 def _profiles_after(config_text: str, environ: Mapping[str, str]) -> set[str]:
     """The profile names once the edit is written (the edited config text, and the credentials file)."""
-    names = {m.group(1).strip() for m in re.finditer(r"^\s*\[\s*profile\s+([^\]]+)\]", config_text, re.M)}
-    if re.search(r"^\s*\[\s*default\s*\]", config_text, re.M):
-        names.add("default")
+    headers = [line.header for line in config_edit.classify(config_text) if line.header is not None]
+    names = {name for name in map(config_edit.profile_of, headers) if name is not None}
     return names | set(options.profile_names(environ))
 
 
