@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from credproc import paths, smallfile
@@ -29,6 +29,23 @@ class AwsConfig:
     # Each file's own sections, before the merge: botocore treats keys differently by file.
     config_profiles: Mapping[str, Section] = field(default_factory=dict)
     credentials_profiles: Mapping[str, Section] = field(default_factory=dict)
+
+    def with_credential_process(self, name: str, command: str) -> AwsConfig:
+        """A copy in which profile ``name``'s credential_process line (where it has one, in either
+        file) is ``command``: how doctor and configure ask the chain what would answer instead."""
+
+        def swapped(sections: Mapping[str, Section]) -> dict[str, Section]:
+            out = dict(sections)
+            if name in out and "credential_process" in out[name]:
+                out[name] = {**out[name], "credential_process": command}
+            return out
+
+        return replace(
+            self,
+            profiles=swapped(self.profiles),
+            config_profiles=swapped(self.config_profiles),
+            credentials_profiles=swapped(self.credentials_profiles),
+        )
 
     def profile(self, name: str) -> Section:
         try:

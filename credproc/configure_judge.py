@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from credproc import config as config_mod
 from credproc import resolve
 from credproc.cache import NoCache
-from credproc.config import AwsConfig, Section
+from credproc.config import AwsConfig
 from credproc.errors import ConfigError
 from credproc.sources.base import Context
 from credproc.sources.process import credproc_target, guard_stack, split_command
@@ -56,21 +56,6 @@ def _context(environ: Mapping[str, str], cfg: AwsConfig) -> Context:
     )
 
 
-def _with_probe(cfg: AwsConfig, name: str) -> AwsConfig:
-    def swapped(sections: Mapping[str, Section]) -> dict[str, Section]:
-        out = dict(sections)
-        if name in out and "credential_process" in out[name]:
-            out[name] = {**out[name], "credential_process": PROBE_COMMAND}
-        return out
-
-    return dataclasses.replace(
-        cfg,
-        profiles=swapped(cfg.profiles),
-        config_profiles=swapped(cfg.config_profiles),
-        credentials_profiles=swapped(cfg.credentials_profiles),
-    )
-
-
 def botocore_skips_the_line(environ: Mapping[str, str], cfg: AwsConfig, name: str) -> str | None:
     """Why botocore would not run profile ``name``'s credential_process line (None: it runs it)."""
     if "credential_process" in cfg.credentials_profiles.get(name, {}):
@@ -79,7 +64,7 @@ def botocore_skips_the_line(environ: Mapping[str, str], cfg: AwsConfig, name: st
             "its credential_process line in the credentials file overrides this one for the AWS CLI "
             "and SDKs, so this line never runs"
         )
-    ctx = _context(environ, _with_probe(cfg, name))
+    ctx = _context(environ, cfg.with_credential_process(name, PROBE_COMMAND))
     try:
         source = resolve.build_source(ctx, name)
     except ConfigError as exc:

@@ -341,23 +341,6 @@ def with_standins(config: AwsConfig, names: Iterable[str]) -> AwsConfig:
     )
 
 
-def _with_command(config: AwsConfig, name: str, command: str) -> AwsConfig:
-    """A copy of ``config`` in which profile ``name``'s credential_process line is ``command``."""
-
-    def swapped(sections: Mapping[str, Section]) -> dict[str, Section]:
-        out = dict(sections)
-        if name in out and "credential_process" in out[name]:
-            out[name] = {**out[name], "credential_process": command}
-        return out
-
-    return dataclasses.replace(
-        config,
-        profiles=swapped(config.profiles),
-        config_profiles=swapped(config.config_profiles),
-        credentials_profiles=swapped(config.credentials_profiles),
-    )
-
-
 def aws_cli(ctx: Context, name: str, top: Source | None) -> AwsCli | None:
     """The provider botocore uses for profile ``name``, from credproc's own resolution.
 
@@ -419,7 +402,7 @@ def _source_profile(ctx: Context, name: str | None) -> str | None:
 
 
 def _process_first(ctx: Context, name: str) -> bool:
-    probe_ctx = dataclasses.replace(ctx, config=_with_command(ctx.config, name, PROBE_COMMAND))
+    probe_ctx = dataclasses.replace(ctx, config=ctx.config.with_credential_process(name, PROBE_COMMAND))
     try:
         source = build_source(probe_ctx, name)
     except CredprocError:
