@@ -7,6 +7,7 @@ Wine starts in about a second once its prefix exists (.ci/install.d/55-wine.sh m
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -19,15 +20,31 @@ from hypothesis import strategies as st
 
 from tests.conftest import BASE_KEY_ID, BASE_SECRET, AwsFiles, require, run_credproc
 
-# Read at import: the hermetic_env fixture removes every CREDPROC_* variable before a test runs.
+# Read at import: the hermetic_env fixture removes every CREDPROC_* variable before a test runs. The
+# defaults are the paths .ci/install.d/55-wine.sh and 70-go.sh use.
+ROOT = Path(__file__).resolve().parent.parent
 WINE = shutil.which("wine")
-WINEPREFIX = os.environ.get("CREDPROC_WINEPREFIX") or "/var/cache/credproc-wine/" + (
-    re.sub(
-        r"[^A-Za-z0-9.~+-]", "", subprocess.run([WINE, "--version"], capture_output=True, text=True).stdout
-    )
-    if WINE
-    else "none"
-)
+
+
+def _key(*paths: Path) -> str:
+    return hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
+
+
+def _default_prefix() -> str:
+    version = subprocess.run([WINE or "wine", "--version"], capture_output=True, text=True).stdout
+    shim = _key(ROOT / "tests/go/winshim/bcryptprimitives.c")[:8]
+    return f"/var/cache/credproc-wine/{re.sub(r'[^A-Za-z0-9.~+-]', '', version)}-{shim}"
+
+
+def _default_showenv() -> str:
+    sources = ROOT / "tests/go/showenv"
+    key = _key(sources / "go.mod", *sorted(sources.glob("*.go")))[:12]
+    cache = os.environ.get("CREDPROC_GO_CACHE", "/var/cache/credproc-go")
+    return f"{cache}/showenv-{key}-windows-amd64/showenv.exe"
+
+
+WINEPREFIX = os.environ.get("CREDPROC_WINEPREFIX") or (_default_prefix() if WINE else "")
+SHOWENV = Path(os.environ.get("CREDPROC_TEST_SHOWENV_WINDOWS") or _default_showenv())
 CMD_FIT = re.compile(r"[\x20-\x7e]*")  # what credproc's cmd format can carry, less " % ! ^
 CMD_REFUSED = set('"%!^')
 CANARY_FRAGMENTS = (
@@ -180,3 +197,33 @@ def test_unset_script_removes_the_variables_in_cmd(tmp_path: Path) -> None:
     seen = tmp_path / "seen.txt"
     assert _dumped(seen, "AWS_SESSION_TOKEN") is None
     assert _dumped(seen, "CREDPROC_PROFILE") is None
+
+
+def test_a_windows_program_started_by_cmd_sees_the_env_scripts_variables_not_an_inline_one(
+    aws_files: AwsFiles, tmp_path: Path
+) -> None:
+    """The same with a real Windows program (tests/go/showenv, built with GOOS=windows; Go >= 1.22
+    runs under Wine 8.0 only with the ProcessPrng shim 55-wine.sh builds into the prefix)."""
+    require(
+        "showenv.exe",
+        SHOWENV.is_file(),
+        ".ci/install.d/70-go.sh builds it (or set CREDPROC_TEST_SHOWENV_WINDOWS)",
+    )
+    shutil.copy(SHOWENV, tmp_path / "showenv.exe")  # cmd finds a program in its current folder first
+    _write_profiles(aws_files, ["tok&(x)|<y>"])
+    inline = _wine(["cmd", "/c", "AWS_SESSION_TOKEN=inline showenv.exe AWS_SESSION_TOKEN"], tmp_path)
+    assert inline.returncode == 9009 % 256 and inline.stdout == "", (inline.stdout, inline.stderr)
+
+    done = run_credproc("env", "--format", "cmd", "--profile", "p0")
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "env.cmd").write_text(done.stdout, encoding="ascii", newline="")
+    names = "AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_PROFILE"
+    ran = _wine(["cmd", "/c", f"call env.cmd>nul& showenv.exe {names}"], tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        f'AWS_ACCESS_KEY_ID true "{BASE_KEY_ID}"',
+        f'AWS_SECRET_ACCESS_KEY true "{BASE_SECRET}"',
+        'AWS_SESSION_TOKEN true "tok&(x)|<y>"',
+        'AWS_REGION true "us-east-1"',
+        'AWS_PROFILE false ""',
+    ]
