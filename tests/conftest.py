@@ -56,6 +56,7 @@ E2E_MODULES = {
     "test_dapr_cli",
     "test_go_sdkv2",
     "test_go_peers",
+    "test_wine_cmd",
 }
 
 

@@ -9,7 +9,7 @@
 #                                   version bump builds anew and a warm machine builds nothing
 # and exports the path of each binary for the tests (see also README.md):
 #   CREDPROC_TEST_DAPRD  CREDPROC_TEST_SIGNING_HELPER  CREDPROC_TEST_AWS_VAULT  CREDPROC_TEST_GRANTED
-#   CREDPROC_TEST_GO_SDKV2  CREDPROC_TEST_DAPR_CLI
+#   CREDPROC_TEST_GO_SDKV2  CREDPROC_TEST_DAPR_CLI  CREDPROC_TEST_SHOWENV_WINDOWS (a tiny .exe for wine)
 #   (and CREDPROC_TEST_DAPRD_WINDOWS with CREDPROC_GO_WINDOWS=1, see below)
 # A build that fails fails CI. Builds run under `nice -n 19`: the machine is shared.
 CREDPROC_GO_CACHE=${CREDPROC_GO_CACHE:-/var/cache/credproc-go}
@@ -94,6 +94,12 @@ CREDPROC_TEST_GRANTED=$(_go_build granted "$_v" granted "$_go_root/granted" \
 _v=$(cat "$_go_root/sdkv2/go.mod" "$_go_root/sdkv2/go.sum" "$_go_root/sdkv2"/*.go | sha256sum | cut -c1-12)
 CREDPROC_TEST_GO_SDKV2=$(_go_build sdkv2 "$_v" sdkv2 "$_go_root/sdkv2" . -ldflags "-s -w")
 
-export CREDPROC_TEST_DAPRD CREDPROC_TEST_DAPR_CLI CREDPROC_TEST_SIGNING_HELPER CREDPROC_TEST_AWS_VAULT \
+# A tiny Windows program for the wine tests (tests/test_wine_cmd.py): what a child started by cmd.exe
+# sees. Keyed by its sources; it runs under wine with the ProcessPrng shim of 55-wine.sh.
+_v=$(cat "$_go_root/showenv/go.mod" "$_go_root/showenv"/*.go | sha256sum | cut -c1-12)
+CREDPROC_TEST_SHOWENV_WINDOWS=$(GOOS=windows GOARCH=amd64 CGO_ENABLED=0 _go_build showenv "$_v-windows-amd64" \
+  showenv.exe "$_go_root/showenv" . -ldflags "-s -w")
+
+export CREDPROC_TEST_DAPRD CREDPROC_TEST_DAPR_CLI CREDPROC_TEST_SHOWENV_WINDOWS CREDPROC_TEST_SIGNING_HELPER CREDPROC_TEST_AWS_VAULT \
   CREDPROC_TEST_GRANTED CREDPROC_TEST_GO_SDKV2
 unset _v _go_root

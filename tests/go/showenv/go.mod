@@ -1,0 +1,3 @@
+module credproc.test/showenv
+
+go 1.22
