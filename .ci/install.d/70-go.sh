@@ -60,7 +60,7 @@ CREDPROC_TEST_DAPRD=$(_go_build daprd "$_v" daprd "$_go_root/daprd" github.com/d
   -tags stablecomponents -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${_v#v}")
 
 # daprd.exe for the wine tests of issue 13: a second full compile (as long as the first when cold),
-# so only where asked for: CREDPROC_GO_WINDOWS=1 (the wine tests' install step sets it).
+# so only where asked for: CREDPROC_GO_WINDOWS=1 (no test runs daprd.exe under wine yet).
 if [ "${CREDPROC_GO_WINDOWS:-0}" = 1 ]; then
   CREDPROC_TEST_DAPRD_WINDOWS=$(GOOS=windows GOARCH=amd64 CGO_ENABLED=0 _go_build daprd "$_v-windows-amd64" \
     daprd.exe "$_go_root/daprd" github.com/dapr/dapr/cmd/daprd \
