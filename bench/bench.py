@@ -38,7 +38,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import peers  # noqa: E402  (bench/ is sys.path[0]: this runs as a script)
+import gopeers  # noqa: E402  (bench/ is sys.path[0]: this runs as a script)
+import peers  # noqa: E402
 import startup  # noqa: E402
 
 from tests.support import ra_world  # noqa: E402
@@ -85,6 +86,14 @@ GOALS = (  # (slower row, faster row, minimum ratio) from issue #8; clean venv a
     ("aws-sso-util credential-process hit, SSO", "credproc hit, SSO (clean venv)", 16.0),
     ("aws-export-credentials hit, 2-hop", "credproc hit, 2-hop (script)", 9.0),
     ("aws-sso-util credential-process hit, SSO", "credproc hit, SSO (script)", 16.0),
+    # issue #13: the Go peers. "at least 1x" is "credproc's hit faster than the peer's".
+    (gopeers.SIGNING_HELPER, "credproc hit, Roles Anywhere (clean venv)", 10.0),
+    (gopeers.SIGNING_HELPER, "credproc hit, Roles Anywhere (script)", 10.0),
+    (gopeers.GRANTED, "credproc hit, 2-hop (clean venv)", 1.0),
+    (gopeers.GRANTED, "credproc hit, 2-hop (script)", 1.0),
+    (gopeers.VAULT_HIT, "credproc hit, 2-hop (clean venv)", 1.0),
+    (gopeers.VAULT_HIT, "credproc hit, 2-hop (script)", 1.0),
+    (gopeers.VAULT_AS_IS, "credproc hit, 2-hop (script)", 1.0),
 )
 
 
@@ -578,6 +587,22 @@ def goals_table(rows: list[Row]) -> list[str]:
     return lines
 
 
+def parallel_goals(results: list[dict[str, Any]], peer: list[dict[str, Any]]) -> list[str]:
+    """Issue #13: N cold runs at once make one upstream call per hop; aws_signing_helper makes N."""
+    lines = []
+    for theirs in peer:
+        ours = next((r for r in results if r["profile"] == "ra" and r["n"] == theirs["n"]), None)
+        if ours is None:
+            continue
+        met = ours["calls"] == ours["expected"] and theirs["calls"] == theirs["n"]
+        lines.append(
+            f"| {theirs['n']} parallel cold runs, Roles Anywhere: credproc 1 CreateSession, "
+            f"aws_signing_helper {theirs['n']} | {ours['calls']} vs {theirs['calls']} | "
+            f"{'yes' if met else 'NO'} |"
+        )
+    return lines
+
+
 def parallel_table(results: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| parallel cold runs | profile | wall ms (all done) | upstream calls | expected | distinct keys |",
@@ -595,6 +620,7 @@ def report(
     settings: Settings,
     rows: list[Row],
     parallel: list[dict[str, Any]],
+    peer_parallel: list[dict[str, Any]],
     server: dict[str, Any] | None,
     signing: dict[str, float],
     installed: dict[str, peers.Installed],
@@ -610,7 +636,8 @@ def report(
         versions = ", ".join(f"{k} {v}" for k, v in inst.versions.items())
         out.append(f"- clean venv {inst.bin.parent.name}: {versions}")
     out += [f"- note: {n}" for n in notes]
-    out += ["", *main_table(rows), "", *goals_table(rows), "", *parallel_table(parallel), ""]
+    out += ["", *main_table(rows), "", *goals_table(rows), *parallel_goals(parallel, peer_parallel), ""]
+    out += [*parallel_table(parallel + peer_parallel), ""]
     if server is not None:
         out += [
             "| `exec --server` endpoint | requests | p50 ms | p99 ms | requests/s | server max RSS MB |",
@@ -654,25 +681,32 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     installed = install_peers(settings, notes)
     with world() as w:
-        for profile in HOPS:  # fill the caches the hit rows read
-            subprocess.run(
-                [sys.executable, "-m", "credproc", "credential-process", "--profile", profile],
-                env=w.env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-        rows = credproc_rows(w) + peer_rows(w, installed)
-        measure(rows, settings.runs, settings.warmup, w.upstream_calls)
+        with ExitStack() as go:
+            # The Go peers first: aws-vault's setup adds a profile to the config credproc reads.
+            go_rows = go.enter_context(gopeers.prepared(w, Row, notes)) if settings.with_peers else []
+            for profile in HOPS:  # fill the caches the hit rows read
+                subprocess.run(
+                    [sys.executable, "-m", "credproc", "credential-process", "--profile", profile],
+                    env=w.env,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+            rows = credproc_rows(w) + peer_rows(w, installed) + go_rows
+            measure(rows, settings.runs, settings.warmup, w.upstream_calls)
         # Every source at the first size; the larger sizes for the 2-hop chain only (the case of
         # issue #2), which keeps the default run near three minutes on two cores.
         first, *more = settings.parallel
         parallel = [parallel_cold(w, profile, first) for profile in HOPS]
         parallel += [parallel_cold(w, "top", n) for n in more]
+        theirs = gopeers.parallel_signing_helper(w, first) if settings.with_peers else None
+        peer_parallel = [theirs] if theirs else []
         server = server_load(w, settings.requests) if has_exec(w.env) else None
         signing = signing_cost(w, settings.signatures)
         lookups = lookup_cost(w, settings.requests)
     start_up = startup.measure(settings.runs, [startup.Tree("this tree", REPO)])
-    print(report(settings, rows, parallel, server, signing, installed, notes, start_up, lookups))
+    print(
+        report(settings, rows, parallel, peer_parallel, server, signing, installed, notes, start_up, lookups)
+    )
     if settings.json_path:
         settings.json_path.write_text(
             json.dumps(
@@ -689,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
                         for r in rows
                     },
                     "parallel": parallel,
+                    "peer_parallel": peer_parallel,
                     "server": server,
                     "signing_us": signing,
                     "lookup_us": lookups,
