@@ -446,7 +446,11 @@ def server_load(w: World, requests: int) -> dict[str, Any]:
         str(REPO / "bench" / "serverload.py"),
         str(requests),
     ]
-    result = json.loads(spawn(argv, w.env, capture=True)[1])
+    return server_summary(json.loads(spawn(argv, w.env, capture=True)[1]), requests)
+
+
+def server_summary(result: dict[str, Any], requests: int) -> dict[str, Any]:
+    """bench/serverload.py's answer, as the report shows it."""
     rss = result["server_max_rss_kb"]
 
     def summary(latencies: list[float], total: float, how: str) -> dict[str, Any]:
@@ -621,7 +625,8 @@ def report(
     rows: list[Row],
     parallel: list[dict[str, Any]],
     peer_parallel: list[dict[str, Any]],
-    server: dict[str, Any] | None,
+    servers: dict[str, dict[str, Any]],
+    imds: dict[str, dict[str, Any]] | None,
     signing: dict[str, float],
     installed: dict[str, peers.Installed],
     notes: list[str],
@@ -638,19 +643,30 @@ def report(
     out += [f"- note: {n}" for n in notes]
     out += ["", *main_table(rows), "", *goals_table(rows), *parallel_goals(parallel, peer_parallel), ""]
     out += [*parallel_table(parallel + peer_parallel), ""]
-    if server is not None:
+    if servers:
         out += [
             "| `exec --server` endpoint | requests | p50 ms | p99 ms | requests/s | server max RSS MB |",
             "|---|---:|---:|---:|---:|---:|",
         ]
         out += [
-            f"| {r['how']} | {r['requests']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"| {who}: {r['how']} | {r['requests']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
             f"{r['throughput_rps']:.0f} | {server['max_rss_mb']} |"
+            for who, server in servers.items()
             for r in server["runs"]
         ]
         out += [""]
     else:
         out += ["(`exec --server` not in this tree: endpoint not measured)", ""]
+    if imds:
+        out += [
+            "| IMDSv2 server, same certificate, flags | GETs | p50 ms | p99 ms | upstream calls |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        out += [
+            f"| `{who}` | {r['requests']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['calls']} |"
+            for who, r in imds.items()
+        ]
+        out += [""]
     out += ["| Roles Anywhere: sign one CreateSession (in process) | median µs |", "|---|---:|"]
     out += [f"| `sign_create_session`, {kind} key | {us:.0f} |" for kind, us in signing.items()]
     if lookups is not None:
@@ -680,19 +696,20 @@ def main(argv: list[str] | None = None) -> int:
     settings = parse(argv)
     notes: list[str] = []
     installed = install_peers(settings, notes)
-    with world() as w:
-        with ExitStack() as go:
-            # The Go peers first: aws-vault's setup adds a profile to the config credproc reads.
-            go_rows = go.enter_context(gopeers.prepared(w, Row, notes)) if settings.with_peers else []
-            for profile in HOPS:  # fill the caches the hit rows read
-                subprocess.run(
-                    [sys.executable, "-m", "credproc", "credential-process", "--profile", profile],
-                    env=w.env,
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                )
-            rows = credproc_rows(w) + peer_rows(w, installed) + go_rows
-            measure(rows, settings.runs, settings.warmup, w.upstream_calls)
+    with world() as w, ExitStack() as go:
+        # The Go peers first: aws-vault's setup adds a profile to the config credproc reads.
+        go_peers = (
+            go.enter_context(gopeers.prepared(w, Row, notes)) if settings.with_peers else gopeers.Prepared()
+        )
+        for profile in HOPS:  # fill the caches the hit rows read
+            subprocess.run(
+                [sys.executable, "-m", "credproc", "credential-process", "--profile", profile],
+                env=w.env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        rows = credproc_rows(w) + peer_rows(w, installed) + go_peers.rows
+        measure(rows, settings.runs, settings.warmup, w.upstream_calls)
         # Every source at the first size; the larger sizes for the 2-hop chain only (the case of
         # issue #2), which keeps the default run near three minutes on two cores.
         first, *more = settings.parallel
@@ -701,11 +718,36 @@ def main(argv: list[str] | None = None) -> int:
         theirs = gopeers.parallel_signing_helper(w, first) if settings.with_peers else None
         peer_parallel = [theirs] if theirs else []
         server = server_load(w, settings.requests) if has_exec(w.env) else None
+        servers: dict[str, Any] = {}
+        if server is not None:
+            servers["`credproc exec --server --profile top`"] = server
+        vault = gopeers.ecs_server(go_peers, w, settings.requests)
+        if vault is not None:
+            servers["`aws-vault exec --ecs-server top-mfa` (cached)"] = server_summary(
+                json.loads(vault), settings.requests
+            )
+        imds = (
+            gopeers.imds_servers(w, [*launcher(), "serve"], settings.requests)
+            if settings.with_peers
+            else None
+        )
         signing = signing_cost(w, settings.signatures)
         lookups = lookup_cost(w, settings.requests)
     start_up = startup.measure(settings.runs, [startup.Tree("this tree", REPO)])
     print(
-        report(settings, rows, parallel, peer_parallel, server, signing, installed, notes, start_up, lookups)
+        report(
+            settings,
+            rows,
+            parallel,
+            peer_parallel,
+            servers,
+            imds,
+            signing,
+            installed,
+            notes,
+            start_up,
+            lookups,
+        )
     )
     if settings.json_path:
         settings.json_path.write_text(
@@ -725,6 +767,8 @@ def main(argv: list[str] | None = None) -> int:
                     "parallel": parallel,
                     "peer_parallel": peer_parallel,
                     "server": server,
+                    "servers": servers,
+                    "imds": imds,
                     "signing_us": signing,
                     "lookup_us": lookups,
                     "notes": notes,

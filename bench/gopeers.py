@@ -20,14 +20,19 @@ be made to work is left out with the reason in the report's notes, never silentl
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
+import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import stsrelay
 
@@ -84,6 +89,12 @@ class PeerFailed(Exception):
     pass
 
 
+@dataclass
+class Prepared(Generic[R]):
+    rows: list[R] = field(default_factory=list)
+    vault: tuple[str, dict[str, str]] | None = None  # aws-vault and its environment, once it worked
+
+
 def binary(name: str) -> str | None:
     path = PATHS[name]
     return str(path) if path.is_file() and os.access(path, os.X_OK) else None
@@ -131,12 +142,12 @@ def signing_helper_argv(w: World, exe: str) -> list[str]:
     ]
 
 
-def signing_helper(w: World, exe: str, make: MakeRow[R], stack: ExitStack) -> list[R]:
+def signing_helper(w: World, exe: str, make: MakeRow[R], stack: ExitStack, out: Prepared[R]) -> list[R]:
     argv = signing_helper_argv(w, exe)
     return [filled(w, make(SIGNING_HELPER, argv, go_env(w)), argv, go_env(w))]
 
 
-def granted(w: World, exe: str, make: MakeRow[R], stack: ExitStack) -> list[R]:
+def granted(w: World, exe: str, make: MakeRow[R], stack: ExitStack, out: Prepared[R]) -> list[R]:
     config = w.home / ".granted" / "config"
     config.parent.mkdir(exist_ok=True)
     # The file keyring in the temporary HOME; STDOUT: never a browser; no update check (a network call).
@@ -147,7 +158,7 @@ def granted(w: World, exe: str, make: MakeRow[R], stack: ExitStack) -> list[R]:
     return [filled(w, make(GRANTED, argv, env), argv, env)]
 
 
-def aws_vault(w: World, exe: str, make: MakeRow[R], stack: ExitStack) -> list[R]:
+def aws_vault(w: World, exe: str, make: MakeRow[R], stack: ExitStack, out: Prepared[R]) -> list[R]:
     relay = stack.enter_context(stsrelay.StsRelay(w.home / "sts-relay", w.sts.port))
     with (w.home / ".aws" / "config").open("a") as config:
         config.write(MFA_PROFILE)
@@ -164,13 +175,14 @@ def aws_vault(w: World, exe: str, make: MakeRow[R], stack: ExitStack) -> list[R]
     rows = [filled(w, make(VAULT_AS_IS, as_is, env), as_is, env)]
     row = make(VAULT_HIT, hit, env)
     filled(w, row, [*hit[:-1], "--mfa-token=123456", hit[-1]], env)
+    out.vault = (exe, env)
     return [*rows, row]
 
 
 @contextmanager
-def prepared(w: World, make: MakeRow[R], notes: list[str]) -> Iterator[list[R]]:
+def prepared(w: World, make: MakeRow[R], notes: list[str]) -> Iterator[Prepared[R]]:
     """The Go peers' rows, ready to measure; the relay aws-vault needs runs until the block ends."""
-    rows: list[R] = []
+    out: Prepared[R] = Prepared()
     setups = (("aws_signing_helper", signing_helper), ("granted", granted), ("aws-vault", aws_vault))
     with ExitStack() as stack:
         for name, setup in setups:
@@ -179,10 +191,10 @@ def prepared(w: World, make: MakeRow[R], notes: list[str]) -> Iterator[list[R]]:
                 notes.append(f"{name}: not measured: no executable at {PATHS[name]} (.ci/install.d/70-go.sh)")
                 continue
             try:
-                rows += setup(w, exe, make, stack)
+                out.rows += setup(w, exe, make, stack, out)
             except (PeerFailed, ValueError, OSError, subprocess.TimeoutExpired) as exc:
                 notes.append(f"{name}: not measured: {exc}")
-        yield rows
+        yield out
 
 
 def parallel_signing_helper(w: World, n: int) -> dict[str, Any] | None:
@@ -211,3 +223,134 @@ def parallel_signing_helper(w: World, n: int) -> dict[str, Any] | None:
         "expected": n,
         "distinct_keys": len({json.loads(out)["AccessKeyId"] for out in outputs}),
     }
+
+
+# ---- the servers: aws_signing_helper serve beside credproc serve (IMDSv2), aws-vault's ECS server --
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Imds:
+    """An IMDSv2 client as the SDKs are: one token (PUT), the role name, then credentials GETs."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.token = ""
+        self.path = ""
+
+    def request(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def ready(self, deadline: float) -> None:
+        while True:
+            try:
+                status, body = self.request(
+                    "PUT", IMDS_TOKEN, {"X-aws-ec2-metadata-token-ttl-seconds": "300"}
+                )
+                if status == 200:
+                    self.token = body.decode()
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise PeerFailed(f"no IMDS answer on port {self.port}")
+            time.sleep(0.05)
+        status, body = self.request("GET", IMDS_CREDS, {"X-aws-ec2-metadata-token": self.token})
+        if status != 200:
+            raise PeerFailed(f"role listing: HTTP {status}")
+        self.path = IMDS_CREDS + body.decode().strip()
+
+    def get(self) -> float:
+        """One credentials GET on its own connection; ms. A bad answer ends the run."""
+        started = time.perf_counter()
+        status, body = self.request("GET", self.path, {"X-aws-ec2-metadata-token": self.token})
+        elapsed = (time.perf_counter() - started) * 1000
+        if status != 200 or "AccessKeyId" not in json.loads(body):
+            raise SystemExit(f"IMDS benchmark: HTTP {status} from port {self.port}")
+        return elapsed
+
+
+IMDS_TOKEN = "/latest/api/token"  # noqa: S105  (a path)
+IMDS_CREDS = "/latest/meta-data/iam/security-credentials/"
+
+
+def imds_servers(w: World, credproc: list[str], requests: int) -> dict[str, Any] | None:
+    """`aws_signing_helper serve` and `credproc serve` with the same flags, side by side: the
+    latency of one credentials GET (interleaved), and the upstream calls the measured GETs made."""
+    exe = binary("aws_signing_helper")
+    if exe is None:
+        return None
+    flags = signing_helper_argv(w, exe)[2:]
+    servers = {"aws_signing_helper serve": ([exe, "serve"], go_env(w)), "credproc serve": (credproc, w.env)}
+    with ExitStack() as stack:
+        clients = {}
+        for name, (argv, env) in servers.items():
+            port = free_port()
+            proc = subprocess.Popen(
+                [*argv, *flags, "--port", str(port)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            stack.callback(proc.wait, 10)
+            stack.callback(proc.terminate)
+            clients[name] = Imds(port)
+            clients[name].ready(time.monotonic() + 30)
+            clients[name].get()  # the first fills the server's credentials
+        latencies: dict[str, list[float]] = {name: [] for name in clients}
+        calls = dict.fromkeys(clients, 0)
+        for _ in range(requests):
+            for name, client in clients.items():
+                before = w.upstream_calls()
+                latencies[name].append(client.get())
+                calls[name] += w.upstream_calls() - before
+    return {
+        name: {
+            "requests": requests,
+            "p50_ms": statistics.median(values),
+            "p99_ms": sorted(values)[min(len(values) - 1, int(len(values) * 0.99))],
+            "calls": calls[name],
+        }
+        for name, values in latencies.items()
+    }
+
+
+def ecs_server(prepared: Prepared[R], w: World, requests: int) -> bytes | None:
+    """`aws-vault exec --ecs-server` with bench/serverload.py as its child: what `credproc exec
+    --server` is measured with, on aws-vault's cached profile."""
+    if prepared.vault is None:
+        return None
+    exe, env = prepared.vault
+    # v7.2.0 refuses --ecs-server with its terminal MFA prompt, the only driver it offers on Linux
+    # unless zenity, kdialog or ykman is on PATH. The profile's credentials are cached, so no prompt
+    # is due: a `zenity` that fails loudly satisfies the check and would end the run if ever asked.
+    tools = w.home / "no-prompt-bin"
+    tools.mkdir(exist_ok=True)
+    (tools / "zenity").write_text('#!/bin/sh\necho "bench: aws-vault asked for an MFA code" >&2\nexit 1\n')
+    (tools / "zenity").chmod(0o755)
+    env = {**env, "PATH": f"{tools}{os.pathsep}{env.get('PATH', '')}"}
+    load = str(Path(__file__).resolve().parent / "serverload.py")
+    argv = [
+        exe,
+        "exec",
+        "--prompt=zenity",
+        "--ecs-server",
+        "top-mfa",
+        "--",
+        sys.executable,
+        load,
+        str(requests),
+    ]
+    return run(argv, env)

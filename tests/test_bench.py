@@ -105,6 +105,14 @@ def check_go_peers(results: dict[str, Any]) -> None:
         assert row["warmup_calls"] >= 1, (prefix, row)
     [theirs] = results["peer_parallel"]  # N helpers at once: N CreateSessions, N sets of keys
     assert theirs["calls"] == theirs["n"] == theirs["distinct_keys"] > 1, theirs
+    # Both IMDSv2 servers answered every credentials GET from what their first GET fetched.
+    assert {who: r["calls"] for who, r in results["imds"].items()} == {
+        "aws_signing_helper serve": 0,
+        "credproc serve": 0,
+    }
+    assert all(r["requests"] == 50 for r in results["imds"].values())
+    vault = results["servers"]["`aws-vault exec --ecs-server top-mfa` (cached)"]
+    assert vault["requests"] == 50  # serverload.py checked each answer
 
 
 def check_exec(results: dict[str, Any]) -> None:
