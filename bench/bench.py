@@ -3,9 +3,11 @@
 Prints Markdown tables: medians and ratios against ``python -c pass`` on the same interpreter
 (credproc's cache hits for a 2-hop assume-role chain, an IAM Identity Center profile and a Roles
 Anywhere profile; boto3; the peers aws-export-credentials and aws-sso-util, each installed from
-PyPI into its own clean venv under bench/.venvs/), the ratios against the goals, parallel cold
-runs with the upstream calls they made, ``exec`` overhead, the ``--server`` endpoint's latency
-and throughput, and the in-process cost of one Roles Anywhere signature.
+PyPI into its own clean venv under bench/.venvs/; the Go peers aws_signing_helper, aws-vault and
+granted as .ci/install.d/70-go.sh builds them, see bench/gopeers.py), the ratios against the goals,
+parallel cold runs with the upstream calls they made, ``exec`` overhead, the ``--server`` endpoint's
+latency and throughput beside aws-vault's ECS server, ``serve`` beside aws_signing_helper's, and the
+in-process cost of one Roles Anywhere signature.
 
 Only public tools: Python's own clock and subprocess; GNU time (``/usr/bin/time -f %M``) for each
 command's peak RSS, in a separate untimed run.
@@ -681,7 +683,7 @@ def parse(argv: list[str] | None) -> Settings:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=None, help="interleaved runs per row (default 40)")
     parser.add_argument("--quick", action="store_true", help="few runs and small loads (smoke test)")
-    parser.add_argument("--no-peers", action="store_true", help="skip aws-export-credentials, aws-sso-util")
+    parser.add_argument("--no-peers", action="store_true", help="skip every peer (PyPI and Go)")
     parser.add_argument(
         "--venvs", type=Path, default=REPO / "bench" / ".venvs", help="where the peers' venvs are kept"
     )
