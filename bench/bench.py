@@ -3,9 +3,11 @@
 Prints Markdown tables: medians and ratios against ``python -c pass`` on the same interpreter
 (credproc's cache hits for a 2-hop assume-role chain, an IAM Identity Center profile and a Roles
 Anywhere profile; boto3; the peers aws-export-credentials and aws-sso-util, each installed from
-PyPI into its own clean venv under bench/.venvs/), the ratios against the goals, parallel cold
-runs with the upstream calls they made, ``exec`` overhead, the ``--server`` endpoint's latency
-and throughput, and the in-process cost of one Roles Anywhere signature.
+PyPI into its own clean venv under bench/.venvs/; the Go peers aws_signing_helper, aws-vault and
+granted as .ci/install.d/70-go.sh builds them, see bench/gopeers.py), the ratios against the goals,
+parallel cold runs with the upstream calls they made, ``exec`` overhead, the ``--server`` endpoint's
+latency and throughput beside aws-vault's ECS server, ``serve`` beside aws_signing_helper's, and the
+in-process cost of one Roles Anywhere signature.
 
 Only public tools: Python's own clock and subprocess; GNU time (``/usr/bin/time -f %M``) for each
 command's peak RSS, in a separate untimed run.
@@ -38,7 +40,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import peers  # noqa: E402  (bench/ is sys.path[0]: this runs as a script)
+import gopeers  # noqa: E402  (bench/ is sys.path[0]: this runs as a script)
+import peers  # noqa: E402
 import startup  # noqa: E402
 
 from tests.support import ra_world  # noqa: E402
@@ -85,6 +88,14 @@ GOALS = (  # (slower row, faster row, minimum ratio) from issue #8; clean venv a
     ("aws-sso-util credential-process hit, SSO", "credproc hit, SSO (clean venv)", 16.0),
     ("aws-export-credentials hit, 2-hop", "credproc hit, 2-hop (script)", 9.0),
     ("aws-sso-util credential-process hit, SSO", "credproc hit, SSO (script)", 16.0),
+    # issue #13: the Go peers. "at least 1x" is "credproc's hit faster than the peer's".
+    (gopeers.SIGNING_HELPER, "credproc hit, Roles Anywhere (clean venv)", 10.0),
+    (gopeers.SIGNING_HELPER, "credproc hit, Roles Anywhere (script)", 10.0),
+    (gopeers.GRANTED, "credproc hit, 2-hop (clean venv)", 1.0),
+    (gopeers.GRANTED, "credproc hit, 2-hop (script)", 1.0),
+    (gopeers.VAULT_HIT, "credproc hit, 2-hop (clean venv)", 1.0),
+    (gopeers.VAULT_HIT, "credproc hit, 2-hop (script)", 1.0),
+    (gopeers.VAULT_AS_IS, "credproc hit, 2-hop (script)", 1.0),
 )
 
 
@@ -437,7 +448,11 @@ def server_load(w: World, requests: int) -> dict[str, Any]:
         str(REPO / "bench" / "serverload.py"),
         str(requests),
     ]
-    result = json.loads(spawn(argv, w.env, capture=True)[1])
+    return server_summary(json.loads(spawn(argv, w.env, capture=True)[1]), requests)
+
+
+def server_summary(result: dict[str, Any], requests: int) -> dict[str, Any]:
+    """bench/serverload.py's answer, as the report shows it."""
     rss = result["server_max_rss_kb"]
 
     def summary(latencies: list[float], total: float, how: str) -> dict[str, Any]:
@@ -578,6 +593,22 @@ def goals_table(rows: list[Row]) -> list[str]:
     return lines
 
 
+def parallel_goals(results: list[dict[str, Any]], peer: list[dict[str, Any]]) -> list[str]:
+    """Issue #13: N cold runs at once make one upstream call per hop; aws_signing_helper makes N."""
+    lines = []
+    for theirs in peer:
+        ours = next((r for r in results if r["profile"] == "ra" and r["n"] == theirs["n"]), None)
+        if ours is None:
+            continue
+        met = ours["calls"] == ours["expected"] and theirs["calls"] == theirs["n"]
+        lines.append(
+            f"| {theirs['n']} parallel cold runs, Roles Anywhere: credproc 1 CreateSession, "
+            f"aws_signing_helper {theirs['n']} | {ours['calls']} vs {theirs['calls']} | "
+            f"{'yes' if met else 'NO'} |"
+        )
+    return lines
+
+
 def parallel_table(results: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| parallel cold runs | profile | wall ms (all done) | upstream calls | expected | distinct keys |",
@@ -595,7 +626,9 @@ def report(
     settings: Settings,
     rows: list[Row],
     parallel: list[dict[str, Any]],
-    server: dict[str, Any] | None,
+    peer_parallel: list[dict[str, Any]],
+    servers: dict[str, dict[str, Any]],
+    imds: dict[str, dict[str, Any]] | None,
     signing: dict[str, float],
     installed: dict[str, peers.Installed],
     notes: list[str],
@@ -610,20 +643,32 @@ def report(
         versions = ", ".join(f"{k} {v}" for k, v in inst.versions.items())
         out.append(f"- clean venv {inst.bin.parent.name}: {versions}")
     out += [f"- note: {n}" for n in notes]
-    out += ["", *main_table(rows), "", *goals_table(rows), "", *parallel_table(parallel), ""]
-    if server is not None:
+    out += ["", *main_table(rows), "", *goals_table(rows), *parallel_goals(parallel, peer_parallel), ""]
+    out += [*parallel_table(parallel + peer_parallel), ""]
+    if servers:
         out += [
             "| `exec --server` endpoint | requests | p50 ms | p99 ms | requests/s | server max RSS MB |",
             "|---|---:|---:|---:|---:|---:|",
         ]
         out += [
-            f"| {r['how']} | {r['requests']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"| {who}: {r['how']} | {r['requests']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
             f"{r['throughput_rps']:.0f} | {server['max_rss_mb']} |"
+            for who, server in servers.items()
             for r in server["runs"]
         ]
         out += [""]
     else:
         out += ["(`exec --server` not in this tree: endpoint not measured)", ""]
+    if imds:
+        out += [
+            "| IMDSv2 server, same certificate, flags | GETs | p50 ms | p99 ms | upstream calls |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        out += [
+            f"| `{who}` | {r['requests']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['calls']} |"
+            for who, r in imds.items()
+        ]
+        out += [""]
     out += ["| Roles Anywhere: sign one CreateSession (in process) | median µs |", "|---|---:|"]
     out += [f"| `sign_create_session`, {kind} key | {us:.0f} |" for kind, us in signing.items()]
     if lookups is not None:
@@ -638,7 +683,7 @@ def parse(argv: list[str] | None) -> Settings:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=None, help="interleaved runs per row (default 40)")
     parser.add_argument("--quick", action="store_true", help="few runs and small loads (smoke test)")
-    parser.add_argument("--no-peers", action="store_true", help="skip aws-export-credentials, aws-sso-util")
+    parser.add_argument("--no-peers", action="store_true", help="skip every peer (PyPI and Go)")
     parser.add_argument(
         "--venvs", type=Path, default=REPO / "bench" / ".venvs", help="where the peers' venvs are kept"
     )
@@ -653,7 +698,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = parse(argv)
     notes: list[str] = []
     installed = install_peers(settings, notes)
-    with world() as w:
+    with world() as w, ExitStack() as go:
+        # The Go peers first: aws-vault's setup adds a profile to the config credproc reads.
+        go_peers = (
+            go.enter_context(gopeers.prepared(w, Row, notes)) if settings.with_peers else gopeers.Prepared()
+        )
         for profile in HOPS:  # fill the caches the hit rows read
             subprocess.run(
                 [sys.executable, "-m", "credproc", "credential-process", "--profile", profile],
@@ -661,18 +710,47 @@ def main(argv: list[str] | None = None) -> int:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-        rows = credproc_rows(w) + peer_rows(w, installed)
+        rows = credproc_rows(w) + peer_rows(w, installed) + go_peers.rows
         measure(rows, settings.runs, settings.warmup, w.upstream_calls)
         # Every source at the first size; the larger sizes for the 2-hop chain only (the case of
         # issue #2), which keeps the default run near three minutes on two cores.
         first, *more = settings.parallel
         parallel = [parallel_cold(w, profile, first) for profile in HOPS]
         parallel += [parallel_cold(w, "top", n) for n in more]
+        theirs = gopeers.parallel_signing_helper(w, first) if settings.with_peers else None
+        peer_parallel = [theirs] if theirs else []
         server = server_load(w, settings.requests) if has_exec(w.env) else None
+        servers: dict[str, Any] = {}
+        if server is not None:
+            servers["`credproc exec --server --profile top`"] = server
+        vault = gopeers.ecs_server(go_peers, w, settings.requests)
+        if vault is not None:
+            servers["`aws-vault exec --ecs-server top-mfa` (cached)"] = server_summary(
+                json.loads(vault), settings.requests
+            )
+        imds = (
+            gopeers.imds_servers(w, [*launcher(), "serve"], settings.requests)
+            if settings.with_peers
+            else None
+        )
         signing = signing_cost(w, settings.signatures)
         lookups = lookup_cost(w, settings.requests)
     start_up = startup.measure(settings.runs, [startup.Tree("this tree", REPO)])
-    print(report(settings, rows, parallel, server, signing, installed, notes, start_up, lookups))
+    print(
+        report(
+            settings,
+            rows,
+            parallel,
+            peer_parallel,
+            servers,
+            imds,
+            signing,
+            installed,
+            notes,
+            start_up,
+            lookups,
+        )
+    )
     if settings.json_path:
         settings.json_path.write_text(
             json.dumps(
@@ -689,7 +767,10 @@ def main(argv: list[str] | None = None) -> int:
                         for r in rows
                     },
                     "parallel": parallel,
+                    "peer_parallel": peer_parallel,
                     "server": server,
+                    "servers": servers,
+                    "imds": imds,
                     "signing_us": signing,
                     "lookup_us": lookups,
                     "notes": notes,

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import require
+from tests.test_go_peers import PATHS, PEERS
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench" / "bench.py"
@@ -25,6 +26,8 @@ BENCH = REPO / "bench" / "bench.py"
 def run_quick(tmp_path: Path) -> tuple[str, dict[str, Any]]:
     out = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # The Go peers where this test found them: hermetic_env hides the CREDPROC_* variables.
+    env.update({peer.variable: str(PATHS[peer.name]) for peer in PEERS})
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     done = subprocess.run(
         [sys.executable, str(BENCH), "--quick", "--json", str(out)],
@@ -76,6 +79,42 @@ def check_peers(rows: dict[str, Any], notes: list[str]) -> None:
         assert rows[peer]["warmup_calls"] >= 1, peer
 
 
+def row_named(rows: dict[str, Any], prefix: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [row for name, row in rows.items() if name.startswith(prefix)]
+    assert len(found) == 1, (prefix, sorted(rows))
+    return found[0]
+
+
+def check_go_peers(results: dict[str, Any]) -> None:
+    """Each Go peer ran against the emulators (its first run made calls) and was measured: a
+    missing binary fails in CI as the Go tests do (.ci/install.d/70-go.sh builds them)."""
+    for name, path in PATHS.items():
+        if name != "daprd":
+            require(name, path.is_file() and os.access(path, os.X_OK), f"no executable at {path}")
+    assert not [n for n in results["notes"] if "not measured" in n], results["notes"]
+    rows = results["rows"]
+    # (row, upstream calls per timed run): the helper has no cache, aws-vault caches no role without MFA
+    for prefix, calls in (
+        ("aws_signing_helper credential-process, Roles Anywhere", 1),
+        ("granted credential-process hit, 2-hop", 0),
+        ("aws-vault export --format=json, 2-hop", 2),
+        ("aws-vault export --format=json hit", 0),
+    ):
+        row = row_named(rows, prefix)
+        assert row["calls_per_run"] == calls, (prefix, row)
+        assert row["warmup_calls"] >= 1, (prefix, row)
+    [theirs] = results["peer_parallel"]  # N helpers at once: N CreateSessions, N sets of keys
+    assert theirs["calls"] == theirs["n"] == theirs["distinct_keys"] > 1, theirs
+    # Both IMDSv2 servers answered every credentials GET from what their first GET fetched.
+    assert {who: r["calls"] for who, r in results["imds"].items()} == {
+        "aws_signing_helper serve": 0,
+        "credproc serve": 0,
+    }
+    assert all(r["requests"] == 50 for r in results["imds"].values())
+    vault = results["servers"]["`aws-vault exec --ecs-server top-mfa` (cached)"]
+    assert vault["requests"] == 50  # serverload.py checked each answer
+
+
 def check_exec(results: dict[str, Any]) -> None:
     if not (REPO / "credproc" / "server.py").exists():
         return  # exec --server is not in this tree yet
@@ -94,6 +133,7 @@ def test_quick_run_reports_every_measurement_and_hits_stay_off_the_network(tmp_p
     check_tables(text)
     check_calls(results["rows"], results["parallel"])
     check_peers(results["rows"], results["notes"])
+    check_go_peers(results)
     require("GNU time", Path("/usr/bin/time").exists(), "apt-get install time (.ci/install.d/80-bench.sh)")
     assert all(row["max_rss_kb"] > 0 for row in results["rows"].values())
     check_exec(results)
