@@ -47,9 +47,10 @@ CASES: dict[str, Case] = {
     "malformed config": Case("[profile p\nrole_arn = x\n", 1, "cannot parse"),
     "config not utf-8": Case("[profile p]\nregion = \xff\xfe\n", 1, "not UTF-8"),
     "empty web identity token": Case(
-        f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = /dev/null\n",
+        # An empty regular file (/dev/null, a device, is refused as such: tests/test_odd_files.py).
+        f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = ~/empty-token\n",
         1,
-        "web_identity_token_file /dev/null is empty",
+        "empty-token is empty",
     ),
     "nested value botocore cannot read": Case("[profile p]\ns3 =\n  no_equals_sign\n", 1, "syntax error"),
     "nested block where a value belongs": Case(
@@ -190,6 +191,7 @@ def write_case(case: Case, aws_files: AwsFiles) -> None:
         case.config.encode("latin-1") if "\xff" in case.config else case.config.encode()
     )
     aws_files.write_credentials(CHAIN_CREDENTIALS)
+    (aws_files.home / "empty-token").write_bytes(b"")  # for the empty web identity token row
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -367,7 +367,9 @@ def test_update_without_the_helpers_flags_names_them() -> None:
 def test_update_names_a_credentials_file_it_cannot_read(
     ec_emulator: tuple[Emulator, dict[str, object]], tmp_path: Path
 ) -> None:
-    with pytest.raises(ConfigError, match=f"^cannot read {re.escape(str(tmp_path))}: Is a directory$"):
+    with pytest.raises(
+        ConfigError, match=f"^cannot read {re.escape(str(tmp_path))}: it is a folder, not a regular file$"
+    ):
         keep_updated(ec_emulator[1], "ra", str(tmp_path), once=True)
 
 
