@@ -161,7 +161,7 @@ EXEC: tuple[Flag, ...] = (PROFILE, SERVER, CHILD_REGION, CHILD_REFRESH_WINDOW, *
 
 
 def parse(
-    table: Sequence[Flag], argv: Sequence[str], *, command: bool = False
+    table: Sequence[Flag], argv: Sequence[str], *, command: bool = False, hit_only: bool = True
 ) -> tuple[dict[str, str], list[str]] | None:
     """Read ``argv`` as click reads these flags, or give up (``None``) on anything else.
 
@@ -169,6 +169,8 @@ def parse(
     ``-p=a`` is the profile ``=a``, as click has it). Flags without a value are ``"1"``. With
     ``command``, ``--`` ends the flags and what follows (never empty) is returned as the command;
     without, nothing may follow. Giving up is always safe: the full CLI then parses and explains.
+    ``hit_only`` gives up on flags that set the cache aside (``--no-cache``): the fast paths' rule;
+    a caller that only asks which profile a command names reads them too.
     """
     longs = {f.long: f for f in table}
     shorts = {f.short: f for f in table if f.short}
@@ -192,7 +194,7 @@ def parse(
             value, eq = arg[2:], "=" if len(arg) > 2 else ""
             if eq and not flag.takes_value:  # bundled short flags: none exist, so nothing to read
                 return None
-        if not flag.fast:
+        if hit_only and not flag.fast:
             return None
         if not flag.takes_value:
             options[flag.dest] = "1"

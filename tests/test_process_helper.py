@@ -294,6 +294,8 @@ def test_a_helper_that_closes_stdout_but_lingers_is_killed_at_the_time_limit(
         ),
         (["python3", "-m", "pip", "credential-process"], None),
         (["credproc", "credential-process"], "from-env"),
+        # --no-cache sets the cache aside but names the same profile: still credproc for it.
+        (["credproc", "credential-process", "--profile", "q", "--no-cache"], "q"),
         # A flag that changes the answer (or one the fast parser does not know) is another request.
         (["credproc", "credential-process", "--profile", "p", "--role-arn", "arn:aws:iam::1:role/r"], None),
         (["credproc", "credential-process", "--profile", "p", "--bogus"], None),

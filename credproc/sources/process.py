@@ -55,13 +55,14 @@ def credproc_target(argv: list[str], environ: Mapping[str, str]) -> str | None:
     rest = credproc_arguments(argv)
     if not rest or rest[0] != "credential-process":
         return None
-    from credproc import cachekey, fastpath
+    from credproc import cachekey, flags
     from credproc.profiles import selected_profile
 
-    options = fastpath.parse_args(rest[1:])
-    if options is None or set(options) - {"profile"} - cachekey.NON_ANSWER:
+    # Every flag click reads, --no-cache included: it changes where the answer comes from, not which.
+    parsed = flags.parse(flags.CREDENTIAL_PROCESS, rest[1:], hit_only=False)
+    if parsed is None or set(parsed[0]) - {"profile"} - cachekey.NON_ANSWER:
         return None
-    return selected_profile(options.get("profile"), environ)
+    return selected_profile(parsed[0].get("profile"), environ)
 
 
 def credproc_arguments(argv: list[str]) -> list[str] | None:
