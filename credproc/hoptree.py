@@ -28,7 +28,7 @@ from credproc.sources.base import Context, Source
 from credproc.sources.process import credproc_arguments, credproc_target, split_command
 
 # A stand-in profile's keys: well-formed, obviously fake, only ever in a config copy in memory.
-STANDIN_KEY_ID = "AKIACREDPROCSTANDIN0"
+STANDIN_KEY_ID = "credproc-doctor-stand-in"  # not key-shaped on purpose: never sent, never mistaken for one
 STANDIN_SECRET = "credproc-doctor-stand-in-not-a-secret"  # noqa: S105 - a placeholder, never sent
 # A credential_process line that is not credproc: put in place of a profile's own credproc line, it
 # shows whether the process provider comes before the provider credproc chose (see aws_cli).
