@@ -47,6 +47,11 @@ WINDOWS_UNIT = [
 ]
 
 
+def machine_cache() -> Path:
+    """Where CI keeps what outlives a clone (the checkout is fresh each run)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "credproc-ci"
+
+
 def this_python() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -76,8 +81,13 @@ def format_check(session: nox.Session) -> None:
 
 @nox.session
 def types(session: nox.Session) -> None:
-    """mypy strict, over the files pyproject.toml's [tool.mypy] names."""
-    session.run(sys.executable, "-m", "mypy", external=True)
+    """mypy strict, over the files pyproject.toml's [tool.mypy] names.
+
+    The cache lives on the machine, not in the checkout: CI runs on a fresh clone, where a cold mypy
+    run costs about 30 s and a warm one about 1 s. mypy revalidates every entry against the file's
+    hash, so a cache shared by checkouts gives the same answer as none."""
+    cache = os.environ.get("MYPY_CACHE_DIR") or str(machine_cache() / "mypy")
+    session.run(sys.executable, "-m", "mypy", external=True, env={"MYPY_CACHE_DIR": cache})
 
 
 def run_tests(session: nox.Session, version: str) -> None:
@@ -100,6 +110,8 @@ def run_tests(session: nox.Session, version: str) -> None:
             "--cov=credproc",
             "--cov-branch",
             "--cov-report=term",
+            # The slowest tests in every CI log, so a slow test is seen the day it lands.
+            "--durations=25",
             f"--cov-fail-under={COVERAGE_FLOOR}",
             *session.posargs,
             external=True,
