@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 
 IS_WINDOWS: bool = sys.platform == "win32"
-IS_MACOS: bool = sys.platform == "darwin"
 
 
 def is_windows() -> bool:
