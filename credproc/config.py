@@ -199,7 +199,6 @@ class ProfileRecord:
     """
 
     name: str
-    in_credentials_file: bool = False
     credentials_keys: StaticKeys | None = None
     config_keys: StaticKeys | None = None
     # An aws_access_key_id or aws_secret_access_key line in either file (AssumeRoleProvider's
@@ -220,7 +219,6 @@ class ProfileRecord:
     credential_process: str | None = None
     # botocore's SSO trigger: an sso_account_id or sso_role_name line, even an empty one.
     uses_sso: bool = False
-    login_session: str | None = None
     has_login_session: bool = False
     # The ``rolesanywhere_*`` lines as (key, value), in file order; the source checks the key names.
     rolesanywhere: tuple[tuple[str, str | None], ...] = ()
@@ -243,7 +241,6 @@ def read_profile(config: AwsConfig, name: str) -> ProfileRecord:
 
     return ProfileRecord(
         name=name,
-        in_credentials_file=name in config.credentials_profiles,
         credentials_keys=file_keys(config.credentials_profiles.get(name)),
         config_keys=file_keys(config.config_profiles.get(name)),
         has_static_keys="aws_access_key_id" in section or "aws_secret_access_key" in section,
@@ -261,7 +258,6 @@ def read_profile(config: AwsConfig, name: str) -> ProfileRecord:
         source_identity=text("source_identity"),
         credential_process=text("credential_process"),
         uses_sso="sso_account_id" in section or "sso_role_name" in section,
-        login_session=text("login_session"),
         has_login_session="login_session" in section,
         rolesanywhere=tuple((str(k), text(str(k))) for k in section if str(k).startswith("rolesanywhere_")),
         region=text("region"),
