@@ -20,6 +20,7 @@ from credproc.commands import configure as configure_cmd
 from credproc.errors import ConfigError
 from tests.conftest import BASE_KEY_ID, BASE_SECRET, AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_in_process
 from tests.support.shells import env_with, install_credproc
 from tests.test_configure_edit import FIXTURES, assert_only_block_changed
 
@@ -61,7 +62,7 @@ def test_configure_rewrites_one_block_of_a_messy_file(aws_files: AwsFiles, fixtu
         "sso-sessions-and-services.config": "[profile ci]",
     }.get(fixture, "[profile dev]")
     profile = "ci" if fixture.startswith("sso") else "dev"
-    done = run_credproc(
+    done = run_in_process(
         "configure",
         profile,
         "--region",
@@ -77,7 +78,7 @@ def test_configure_rewrites_one_block_of_a_messy_file(aws_files: AwsFiles, fixtu
     nl = "\r\n" if "\r\n" in before else "\n"
     line = f"credential_process = /opt/credproc/bin/credproc credential-process --profile {profile}{nl}"
     assert line in middle
-    again = run_credproc(
+    again = run_in_process(
         "configure",
         profile,
         "--region",
@@ -154,7 +155,7 @@ def test_unset_removes_keys_and_their_nested_blocks(aws_files: AwsFiles) -> None
 )
 def test_bad_input_is_one_line_and_exit_code(aws_files: AwsFiles, args: list[str], message: str) -> None:
     aws_files.write_config("[default]\nregion = us-east-1\n")
-    done = run_credproc("configure", *args, "--credproc-path", "/opt/credproc")
+    done = run_in_process("configure", *args, "--credproc-path", "/opt/credproc")
     assert done.returncode in (1, 2)
     assert done.stdout == ""
     assert done.stderr.startswith("credproc: error: ")

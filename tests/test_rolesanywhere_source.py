@@ -16,6 +16,7 @@ from tests.conftest import AwsFiles, run_credproc
 from tests.support import ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
 from tests.support.ra_world import RaWorld
+from tests.support.runner import run_in_process
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 
@@ -56,8 +57,8 @@ def test_profile_form_is_accepted_and_cached(
         )
     )
     env = env_with(AWS_ENDPOINT_URL_ROLESANYWHERE=ra.url)
-    first = assert_credentials(run_credproc("credential-process", "--profile", "ra", env=env))
-    second = assert_credentials(run_credproc("credential-process", "--profile", "ra", env=env))
+    first = assert_credentials(run_in_process("credential-process", "--profile", "ra", env=env, entry=True))
+    second = assert_credentials(run_in_process("credential-process", "--profile", "ra", env=env, entry=True))
     assert first == second
     assert ra.world.calls == 1
     body = ra.world.received[-1].body
@@ -219,7 +220,7 @@ def test_malformed_input_is_exit_1_before_any_call(
         args[args.index(change[0]) + 1] = change[1]
     else:
         args += list(change)
-    assert_error(run_credproc("credential-process", *args), 1, message)
+    assert_error(run_in_process("credential-process", *args, entry=True), 1, message)
     assert ra.world.received == []
 
 
