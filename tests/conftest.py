@@ -144,6 +144,15 @@ def aws_files(hermetic_env: Path) -> AwsFiles:
     return AwsFiles(hermetic_env)
 
 
+@pytest.fixture(scope="session")
+def helper_material(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """aws_signing_helper's test material (keys, certificates, PKCS#12), made once per session by
+    our script (53 openssl runs, seconds): the signing-helper and serve modules share it, read-only."""
+    from tests.support.make_helper_material import generate
+
+    return generate(tmp_path_factory.mktemp("helper-material"), all_digests=False)
+
+
 # ---- leak guard: a test fails when any credproc run leaked a secret it could know ----------------
 
 

@@ -284,16 +284,16 @@ def test_debug_shows_the_traceback(aws_files: AwsFiles) -> None:
 def test_corrupt_cache_files_are_a_miss_that_gets_repaired(
     garbage: bytes, chain: AwsFiles, sts: MotoSTS, tmp_path: Path
 ) -> None:
-    first = run_credproc("credential-process", "--profile", "top")
+    first = run_in_process("credential-process", "--profile", "top", entry=True)
     assert first.returncode == 0
     cache = tmp_path / "cache"
     for entry in cache.glob("*.entry"):
         entry.write_bytes(garbage)
-    again = run_credproc("credential-process", "--profile", "top")
+    again = run_in_process("credential-process", "--profile", "top", entry=True)
     assert again.returncode == 0, again.stderr
     assert again.stderr == ""
     sts.app.reset()
-    third = run_credproc("credential-process", "--profile", "top")
+    third = run_in_process("credential-process", "--profile", "top", entry=True)
     assert third.stdout == again.stdout
     assert sts.calls["AssumeRole"] == 0  # repaired: a hit again
 

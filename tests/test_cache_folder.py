@@ -19,8 +19,9 @@ import pytest
 from credproc import cachekey
 from credproc.cache import Cache, EntryMeta
 from credproc.credentials import Credentials
-from tests.conftest import AwsFiles, run_credproc
+from tests.conftest import AwsFiles
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_in_process
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners and modes")
 
@@ -36,15 +37,17 @@ def _key_id(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_an_entry_moved_to_another_keys_name_is_a_miss(chain: AwsFiles, sts: MotoSTS, tmp_path: Path) -> None:
-    top = _key_id(run_credproc("credential-process", "--profile", "top"))
-    middle = _key_id(run_credproc("credential-process", "--profile", "middle"))
+    top = _key_id(run_in_process("credential-process", "--profile", "top", entry=True))
+    middle = _key_id(run_in_process("credential-process", "--profile", "middle", entry=True))
     cache = tmp_path / "cache"
     top_key = cachekey.answer_key({"profile": "top"}, os.environ)
     middle_key = cachekey.answer_key({"profile": "middle"}, os.environ)
     # Ours, 0600, whole and intact: only the name is wrong (what a folder swap could arrange).
     os.replace(cache / f"{middle_key}.entry", cache / f"{top_key}.entry")
     assert Cache.open(dict(os.environ), 0, print).fresh(top_key) is None
-    again = _key_id(run_credproc("credential-process", "--profile", "top"))  # fast path, then full CLI
+    again = _key_id(
+        run_in_process("credential-process", "--profile", "top", entry=True)
+    )  # fast path, then full CLI
     assert again != middle and again == top  # top's own hops are still cached: the same answer
 
 
@@ -89,7 +92,7 @@ def test_a_cache_folder_below_one_others_can_write_is_not_used(
     shared.mkdir()
     shared.chmod(mode)
     env = dict(os.environ, CREDPROC_CACHE_DIR=str(shared / "credproc"))
-    runs = [run_credproc("credential-process", "--profile", "top", env=env) for _ in range(2)]
+    runs = [run_in_process("credential-process", "--profile", "top", env=env, entry=True) for _ in range(2)]
     answers = [_key_id(done) for done in runs]
     if why is None:
         assert answers[0] == answers[1]  # the second from the cache
@@ -114,7 +117,7 @@ def test_a_symlinked_folder_on_the_way_is_judged_by_where_it_leads(
     link = tmp_path / "link"
     link.symlink_to(open_ / "real")
     env = dict(os.environ, CREDPROC_CACHE_DIR=str(link / "credproc"))
-    done = run_credproc("credential-process", "--profile", "top", env=env)
+    done = run_in_process("credential-process", "--profile", "top", env=env, entry=True)
     assert _key_id(done)
     assert f"is not used: {open_} above it is writable by other users" in done.stderr
 
@@ -127,7 +130,7 @@ def test_an_own_symlink_to_an_own_cache_folder_is_followed(
     link = tmp_path / "linked-cache"
     link.symlink_to(real)
     env = dict(os.environ, CREDPROC_CACHE_DIR=str(link))
-    runs = [run_credproc("credential-process", "--profile", "top", env=env) for _ in range(2)]
+    runs = [run_in_process("credential-process", "--profile", "top", env=env, entry=True) for _ in range(2)]
     assert _key_id(runs[0]) == _key_id(runs[1])
     assert [done.stderr for done in runs] == ["", ""]
     assert sts.calls["AssumeRole"] == 2
@@ -139,17 +142,17 @@ def test_an_own_cache_folder_others_can_read_is_made_0700(
     chain: AwsFiles, sts: MotoSTS, tmp_path: Path, mode: int
 ) -> None:
     cache = tmp_path / "cache"
-    first = run_credproc("credential-process", "--profile", "top")
+    first = run_in_process("credential-process", "--profile", "top", entry=True)
     assert first.stderr == ""
     cache.chmod(mode)
     # The fast path does not serve from it; the full CLI tightens it, says so, and serves the entry.
-    tightened = run_credproc("credential-process", "--profile", "top")
+    tightened = run_in_process("credential-process", "--profile", "top", entry=True)
     assert _key_id(tightened) == _key_id(first)
     assert f"warning: cache folder {cache} was open to other users (mode {mode:04o}); made it 0700" in (
         tightened.stderr
     )
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
-    again = run_credproc("credential-process", "--profile", "top")
+    again = run_in_process("credential-process", "--profile", "top", entry=True)
     assert again.stderr == "" and again.stdout == first.stdout
     assert sts.calls["AssumeRole"] == 2
 
@@ -161,7 +164,7 @@ def test_an_own_cache_folder_others_can_write_is_not_used(
     cache = tmp_path / "cache"
     cache.mkdir()
     cache.chmod(mode)
-    done = run_credproc("credential-process", "--profile", "top")
+    done = run_in_process("credential-process", "--profile", "top", entry=True)
     assert _key_id(done)
     assert f"cache folder {cache} is not used: it is writable by other users" in done.stderr
     assert f"fix: remove it, or chmod 700 {cache}" in done.stderr
@@ -175,7 +178,7 @@ def test_doctor_names_the_folder_above_the_cache_that_others_can_change(
     (shared / "credproc").mkdir(parents=True, mode=0o700)
     shared.chmod(0o777)
     env = dict(os.environ, CREDPROC_CACHE_DIR=str(shared / "credproc"))
-    done = run_credproc("doctor", "--profile", "top", "--offline", env=env)
+    done = run_in_process("doctor", "--profile", "top", "--offline", env=env)
     assert done.returncode == 1
     assert (
         f"cache folder {shared / 'credproc'} is not used: {shared} above it is writable by other users"

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import BASE_SECRET, AwsFiles, run_credproc
 from tests.support.cachetools import age_all, entries
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_in_process
 
 
 def _creds(stdout: str) -> dict[str, Any]:
@@ -43,10 +44,15 @@ def test_second_call_is_a_cache_hit_with_no_upstream_call(chain: AwsFiles, sts: 
     assert sts.calls["AssumeRole"] == calls == 2
 
 
+# The cache and refresh rules below run in-process through the entry point (fast path first, as
+# python -m credproc runs); the two tests above and the parallel and killed-holder tests below
+# keep real processes.
+
+
 def test_each_hop_is_cached_so_a_sibling_role_reuses_the_middle_hop(chain: AwsFiles, sts: MotoSTS) -> None:
-    assert run_credproc("credential-process", "--profile", "top").returncode == 0
+    assert run_in_process("credential-process", "--profile", "top", entry=True).returncode == 0
     sts.app.reset()
-    done = run_credproc("credential-process", "--profile", "middle")
+    done = run_in_process("credential-process", "--profile", "middle", entry=True)
     assert done.returncode == 0, done.stderr
     assert sts.calls["AssumeRole"] == 0  # the middle hop came from its own cache entry
 
@@ -54,11 +60,11 @@ def test_each_hop_is_cached_so_a_sibling_role_reuses_the_middle_hop(chain: AwsFi
 def test_entering_the_refresh_window_triggers_exactly_one_refresh(
     chain: AwsFiles, sts: MotoSTS, tmp_path: Path
 ) -> None:
-    first = run_credproc("credential-process", "--profile", "top")
+    first = run_in_process("credential-process", "--profile", "top", entry=True)
     assert first.returncode == 0
     sts.app.reset()
     age_all(tmp_path / "cache", 50 * 60)  # 10 minutes left: inside the 20-minute window
-    refreshed = [run_credproc("credential-process", "--profile", "top") for _ in range(3)]
+    refreshed = [run_in_process("credential-process", "--profile", "top", entry=True) for _ in range(3)]
     assert all(r.returncode == 0 for r in refreshed)
     assert sts.calls["AssumeRole"] == 2  # one per hop, once, then hits
     assert refreshed[0].stdout != first.stdout
@@ -68,10 +74,10 @@ def test_entering_the_refresh_window_triggers_exactly_one_refresh(
 def test_refresh_failure_serves_cached_credentials_still_valid_for_long_enough(
     chain: AwsFiles, sts: MotoSTS, tmp_path: Path
 ) -> None:
-    first = run_credproc("credential-process", "--profile", "top")
+    first = run_in_process("credential-process", "--profile", "top", entry=True)
     age_all(tmp_path / "cache", 45 * 60)  # 15 minutes left: refresh due, but still usable
     sts.app.fail_with = 503
-    stale = run_credproc("credential-process", "--profile", "top")
+    stale = run_in_process("credential-process", "--profile", "top", entry=True)
     assert stale.returncode == 0, stale.stderr
     assert stale.stdout == first.stdout
     assert "warning: refresh failed" in stale.stderr
@@ -81,10 +87,10 @@ def test_refresh_failure_serves_cached_credentials_still_valid_for_long_enough(
 def test_refresh_failure_with_nearly_expired_cache_is_exit_3(
     chain: AwsFiles, sts: MotoSTS, tmp_path: Path
 ) -> None:
-    run_credproc("credential-process", "--profile", "top")
+    run_in_process("credential-process", "--profile", "top", entry=True)
     age_all(tmp_path / "cache", 55 * 60)  # 5 minutes left: too little to hand out
     sts.app.fail_with = 503
-    done = run_credproc("credential-process", "--profile", "top")
+    done = run_in_process("credential-process", "--profile", "top", entry=True)
     assert done.returncode == 3
     assert done.stdout == ""
     assert "ServiceUnavailable" in done.stderr
@@ -94,16 +100,18 @@ def test_no_cache_flag_calls_upstream_every_time_and_writes_nothing(
     chain: AwsFiles, sts: MotoSTS, tmp_path: Path
 ) -> None:
     for _ in range(2):
-        assert run_credproc("credential-process", "--profile", "top", "--no-cache").returncode == 0
+        assert (
+            run_in_process("credential-process", "--profile", "top", "--no-cache", entry=True).returncode == 0
+        )
     assert sts.calls["AssumeRole"] == 4
     assert entries(tmp_path / "cache") == []
 
 
 def test_editing_the_config_changes_the_answer_key(chain: AwsFiles, sts: MotoSTS) -> None:
-    run_credproc("credential-process", "--profile", "top")
+    run_in_process("credential-process", "--profile", "top", entry=True)
     chain.write_config(chain.config.read_text().replace("role/top", "role/top2"))
     sts.app.reset()
-    done = run_credproc("credential-process", "--profile", "top")
+    done = run_in_process("credential-process", "--profile", "top", entry=True)
     assert done.returncode == 0
     assert sts.calls["AssumeRole"] == 1  # the new top role; the middle hop is still cached
 

@@ -42,18 +42,18 @@ def test_cache_list_shows_profiles_and_minutes_but_no_secret(chain: AwsFiles, st
 
 
 def test_cache_clear_one_profile_then_all(chain: AwsFiles, sts: MotoSTS, tmp_path: Path) -> None:
-    run_credproc("credential-process", "--profile", "top")
-    cleared = run_credproc("cache", "clear", "--profile", "top")
+    run_in_process("credential-process", "--profile", "top", entry=True)
+    cleared = run_in_process("cache", "clear", "--profile", "top", entry=True)
     assert cleared.returncode == 0
     assert "removed 2 cache entries" in cleared.stderr  # the answer and the top hop
-    remaining = run_credproc("cache", "list", "--json").stdout.splitlines()
+    remaining = run_in_process("cache", "list", "--json", entry=True).stdout.splitlines()
     assert [json.loads(r)["profile"] for r in remaining] == ["middle"]
-    assert run_credproc("cache", "clear").returncode == 0
+    assert run_in_process("cache", "clear", entry=True).returncode == 0
     assert list((tmp_path / "cache").iterdir()) == []
 
 
 def test_cache_files_and_folder_are_private(chain: AwsFiles, sts: MotoSTS, tmp_path: Path) -> None:
-    run_credproc("credential-process", "--profile", "top")
+    run_in_process("credential-process", "--profile", "top", entry=True)
     cache = tmp_path / "cache"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     files = list(cache.iterdir())
@@ -62,7 +62,7 @@ def test_cache_files_and_folder_are_private(chain: AwsFiles, sts: MotoSTS, tmp_p
 
 
 def test_empty_cache_list_says_so_on_stderr() -> None:
-    done = run_credproc("cache", "list")
+    done = run_in_process("cache", "list", entry=True)
     assert done.returncode == 0
     assert done.stdout == ""
     assert "the cache is empty" in done.stderr

@@ -20,6 +20,7 @@ from credproc.commands import configure as configure_cmd
 from credproc.errors import ConfigError
 from tests.conftest import BASE_KEY_ID, BASE_SECRET, AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_in_process
 from tests.support.shells import env_with, install_credproc
 from tests.test_configure_edit import FIXTURES, assert_only_block_changed
 
@@ -61,7 +62,7 @@ def test_configure_rewrites_one_block_of_a_messy_file(aws_files: AwsFiles, fixtu
         "sso-sessions-and-services.config": "[profile ci]",
     }.get(fixture, "[profile dev]")
     profile = "ci" if fixture.startswith("sso") else "dev"
-    done = run_credproc(
+    done = run_in_process(
         "configure",
         profile,
         "--region",
@@ -77,7 +78,7 @@ def test_configure_rewrites_one_block_of_a_messy_file(aws_files: AwsFiles, fixtu
     nl = "\r\n" if "\r\n" in before else "\n"
     line = f"credential_process = /opt/credproc/bin/credproc credential-process --profile {profile}{nl}"
     assert line in middle
-    again = run_credproc(
+    again = run_in_process(
         "configure",
         profile,
         "--region",
@@ -124,7 +125,7 @@ def test_the_file_keeps_its_mode_and_a_symlinked_config_stays_a_symlink(
 def test_aws_config_file_is_honoured(aws_files: AwsFiles, tmp_path: Path) -> None:
     other = tmp_path / "elsewhere.config"
     env = dict(os.environ, AWS_CONFIG_FILE=str(other))
-    done = run_credproc("configure", "dev", "--no-credential-process", "--region", "x", env=env)
+    done = run_in_process("configure", "dev", "--no-credential-process", "--region", "x", env=env)
     assert done.returncode == 0, done.stderr
     assert other.read_text() == "[profile dev]\nregion = x\n"
     assert not aws_files.config.exists()
@@ -138,7 +139,7 @@ def test_unset_removes_keys_and_their_nested_blocks(aws_files: AwsFiles) -> None
             addressing_style = path
         output = json
     """)
-    done = run_credproc("configure", "dev", "--no-credential-process", "--unset", "s3", "--unset", "output")
+    done = run_in_process("configure", "dev", "--no-credential-process", "--unset", "s3", "--unset", "output")
     assert done.returncode == 0, done.stderr
     assert aws_files.config.read_text() == "[profile dev]\nregion = us-east-1\n"
 
@@ -154,7 +155,7 @@ def test_unset_removes_keys_and_their_nested_blocks(aws_files: AwsFiles) -> None
 )
 def test_bad_input_is_one_line_and_exit_code(aws_files: AwsFiles, args: list[str], message: str) -> None:
     aws_files.write_config("[default]\nregion = us-east-1\n")
-    done = run_credproc("configure", *args, "--credproc-path", "/opt/credproc")
+    done = run_in_process("configure", *args, "--credproc-path", "/opt/credproc")
     assert done.returncode in (1, 2)
     assert done.stdout == ""
     assert done.stderr.startswith("credproc: error: ")
@@ -177,7 +178,7 @@ def test_an_unreadable_config_location_is_one_error_line(tmp_path: Path) -> None
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")  # a file where the config's folder should be: fails even for root
     env = dict(os.environ, AWS_CONFIG_FILE=str(blocker / "config"))
-    done = run_credproc("configure", "dev", "--region", "y", "--credproc-path", "/opt/credproc", env=env)
+    done = run_in_process("configure", "dev", "--region", "y", "--credproc-path", "/opt/credproc", env=env)
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == f"credproc: error: cannot read {blocker / 'config'}: Not a directory\n"
@@ -187,7 +188,7 @@ def test_an_unreadable_config_location_is_one_error_line(tmp_path: Path) -> None
 def test_an_unwritable_config_location_is_one_error_line() -> None:
     # /proc refuses new folders even to root, where CI runs.
     env = dict(os.environ, AWS_CONFIG_FILE="/proc/self/credproc-test/config")
-    done = run_credproc("configure", "dev", "--region", "y", "--no-credential-process", env=env)
+    done = run_in_process("configure", "dev", "--region", "y", "--no-credential-process", env=env)
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.startswith("credproc: error: cannot write /proc/self/credproc-test/config: ")
@@ -197,7 +198,7 @@ def test_an_unwritable_config_location_is_one_error_line() -> None:
 def test_a_profile_named_like_a_subcommand_is_configured_through_configure_profile(
     aws_files: AwsFiles,
 ) -> None:
-    done = run_credproc("configure", "profile", "sso", "--no-credential-process", "--region", "x")
+    done = run_in_process("configure", "profile", "sso", "--no-credential-process", "--region", "x")
     assert done.returncode == 0, done.stderr
     assert aws_files.config.read_text() == "[profile sso]\nregion = x\n"
 
@@ -207,7 +208,7 @@ def test_configure_warns_when_botocore_would_bypass_the_credential_process(aws_f
         "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = b\n"
         f"[profile b]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = s\n"
     )
-    done = run_credproc("configure", "dev", "--credproc-path", "/opt/credproc")
+    done = run_in_process("configure", "dev", "--credproc-path", "/opt/credproc")
     assert done.returncode == 0
     assert (
         "credproc: warning: profile 'dev': the AWS CLI and SDKs resolve it with botocore's assume-role"
@@ -216,7 +217,7 @@ def test_configure_warns_when_botocore_would_bypass_the_credential_process(aws_f
 
 
 def test_configure_warns_when_the_profile_has_no_source_but_the_keyring(aws_files: AwsFiles) -> None:
-    done = run_credproc("configure", "lonely", "--region", "x", "--credproc-path", "/opt/credproc")
+    done = run_in_process("configure", "lonely", "--region", "x", "--credproc-path", "/opt/credproc")
     assert done.returncode == 0
     assert "credproc: warning: profile 'lonely' has no source of credentials besides this line" in done.stderr
     ra = [
@@ -227,20 +228,20 @@ def test_configure_warns_when_the_profile_has_no_source_but_the_keyring(aws_file
         "--set=rolesanywhere_profile_arn=arn:aws:rolesanywhere:us-east-1:123456789012:profile/a1b2c3d4-0000-4000-8000-000000000002",
         "--set=rolesanywhere_role_arn=arn:aws:iam::123456789012:role/r",
     ]
-    done = run_credproc("configure", *ra[:2], "--credproc-path", "/opt/credproc")
+    done = run_in_process("configure", *ra[:2], "--credproc-path", "/opt/credproc")
     assert done.returncode == 0, done.stderr
     assert "warning: credproc, run by this line, will refuse profile 'ra': Roles Anywhere" in done.stderr
-    done = run_credproc("configure", *ra, "--credproc-path", "/opt/credproc")
+    done = run_in_process("configure", *ra, "--credproc-path", "/opt/credproc")
     assert "will refuse profile 'ra': certificate file /c.pem does not exist" in done.stderr
     for args in (["wrap", "--resolve", "lonely"],):
-        done = run_credproc("configure", *args, "--credproc-path", "/opt/credproc")
+        done = run_in_process("configure", *args, "--credproc-path", "/opt/credproc")
         assert done.returncode == 0, done.stderr
         assert "warning" not in done.stderr, args
 
 
 def test_keys_in_the_credentials_file_also_bypass_the_credential_process(aws_files: AwsFiles) -> None:
     aws_files.write_credentials(f"[keyed]\naws_access_key_id = {BASE_KEY_ID}\naws_secret_access_key = s\n")
-    done = run_credproc("configure", "keyed", "--credproc-path", "/opt/credproc")
+    done = run_in_process("configure", "keyed", "--credproc-path", "/opt/credproc")
     assert done.returncode == 0
     assert "botocore's shared-credentials-file provider, which comes before credential_process" in done.stderr
 
@@ -414,7 +415,7 @@ def test_the_profile_argument_completes_profile_names_but_not_after_a_dash(aws_f
 
 def test_a_broken_credentials_file_does_not_stop_configure(aws_files: AwsFiles) -> None:
     aws_files.credentials.write_text("[unclosed\naws_access_key_id = A\n")
-    done = run_credproc("configure", "dev", "--region", "eu-west-1", "--credproc-path", "/opt/credproc")
+    done = run_in_process("configure", "dev", "--region", "eu-west-1", "--credproc-path", "/opt/credproc")
     assert done.returncode == 0, done.stderr
     assert "[profile dev]\n" in aws_files.config.read_text()
 

@@ -22,11 +22,20 @@ CREDPROC = [sys.executable, "-m", "credproc"]
 Answer = tuple[str, ...]
 
 
+def botocore_session(config: Path, credentials: Path | None = None) -> botocore.session.Session:
+    """A botocore Session reading these files. Without the built-in handlers: they are ~600 event
+    registrations for making API requests (most of a Session's cost, and of the generated test's),
+    and nothing in loading the files or resolving credentials emits an event."""
+    session = botocore.session.Session(include_builtin_handlers=False)
+    session.set_config_variable("config_file", str(config))
+    if credentials is not None:
+        session.set_config_variable("credentials_file", str(credentials))
+    return session
+
+
 def botocore_answer(files: AwsFiles, profile: str) -> Answer:
     """What ``aws --profile PROFILE`` gets: its provider's method and the keys, or the refusal."""
-    session = botocore.session.Session()
-    session.set_config_variable("config_file", str(files.config))
-    session.set_config_variable("credentials_file", str(files.credentials))
+    session = botocore_session(files.config, files.credentials)
     session.set_config_variable("profile", profile)
     try:
         creds = session.get_credentials()
@@ -41,9 +50,7 @@ def botocore_answer(files: AwsFiles, profile: str) -> Answer:
 
 
 def profile_names(files: AwsFiles) -> list[str]:
-    session = botocore.session.Session()
-    session.set_config_variable("config_file", str(files.config))
-    session.set_config_variable("credentials_file", str(files.credentials))
+    session = botocore_session(files.config, files.credentials)
     try:
         return sorted(session.available_profiles)
     except BotoCoreError:
@@ -131,8 +138,7 @@ def test_a_new_awkward_name_is_written_so_botocore_reads_it_back(aws_files: AwsF
     done = run_credproc("configure", name, "--credproc-path", "/opt/credproc")
     assert done.returncode == 0, done.stderr
     assert profile_names(aws_files) == [name]
-    session = botocore.session.Session()
-    session.set_config_variable("config_file", str(aws_files.config))
+    session = botocore_session(aws_files.config)
     config = session.full_config["profiles"][name]
     assert config["credential_process"].endswith(" --profile " + configure_cmd.quote_posix([name]))
 
@@ -188,9 +194,7 @@ def files(draw: st.DrawFn) -> tuple[str, str, str]:
 
 
 def files_parse(files: AwsFiles) -> bool:
-    session = botocore.session.Session()
-    session.set_config_variable("config_file", str(files.config))
-    session.set_config_variable("credentials_file", str(files.credentials))
+    session = botocore_session(files.config, files.credentials)
     try:
         session.full_config  # noqa: B018 - parsing both files is the point
     except BotoCoreError:
@@ -200,8 +204,7 @@ def files_parse(files: AwsFiles) -> bool:
 
 def reaching(files: AwsFiles, profile: str) -> set[str]:
     """The profiles whose source_profile chain passes through ``profile`` (as botocore reads them)."""
-    session = botocore.session.Session()
-    session.set_config_variable("config_file", str(files.config))
+    session = botocore_session(files.config)
     try:
         sources = {n: p.get("source_profile") for n, p in session.full_config["profiles"].items()}
     except BotoCoreError:
@@ -239,8 +242,7 @@ def test_configure_never_changes_another_profiles_answer(
     configure_in_process(profile)
     assert answers(aws_files, list(before)) == before
     if readable:  # the edited profile exists now, and botocore reads the written line in it
-        session = botocore.session.Session()
-        session.set_config_variable("config_file", str(aws_files.config))
+        session = botocore_session(aws_files.config)
         written = session.full_config["profiles"][profile]["credential_process"]
         assert written == configure_cmd.credential_process_line(CREDPROC, profile, windows=False)
 

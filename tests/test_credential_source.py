@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_in_process
 
 ROLE = "arn:aws:iam::444444444444:role/from-source"
 META_CREDS = {
@@ -102,7 +103,7 @@ def test_ec2_instance_metadata_source_assumes_the_role(
 def test_unreachable_container_endpoint_is_exit_3(aws_files: AwsFiles, sts: MotoSTS) -> None:
     _role_config(aws_files, "EcsContainer")
     env = dict(os.environ, AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:9/creds")
-    done = run_credproc("credential-process", "--profile", "p", env=env)
+    done = run_in_process("credential-process", "--profile", "p", env=env, entry=True)
     assert done.returncode == 3
     assert done.stdout == ""
     assert "EcsContainer credentials unavailable" in done.stderr
@@ -134,7 +135,7 @@ def test_web_identity_ignores_duration_seconds_as_botocore_does(aws_files: AwsFi
     aws_files.write_config(
         f"[profile p]\nrole_arn = {ROLE}\nweb_identity_token_file = ~/token.jwt\nduration_seconds = 1800\n"
     )
-    done = run_credproc("credential-process", "--profile", "p", "--no-cache")
+    done = run_in_process("credential-process", "--profile", "p", "--no-cache", entry=True)
     assert done.returncode == 0, done.stderr
     expires = datetime.fromisoformat(json.loads(done.stdout)["Expiration"].replace("Z", "+00:00"))
     left = expires.timestamp() - datetime.now(timezone.utc).timestamp()

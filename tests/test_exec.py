@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import BASE_SECRET, CREDPROC, AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_in_process
 
 DUMP_ENV = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
 CREDPROC_VARS = ("AWS_", "CREDPROC_PROFILE")
@@ -91,7 +92,7 @@ def test_missing_and_unrunnable_commands_exit_127_and_126(chain: AwsFiles, tmp_p
 def test_credproc_failures_before_launch_exit_125_with_one_clear_line(
     chain: AwsFiles, args: tuple[str, ...]
 ) -> None:
-    done = run_credproc(*args)
+    done = run_in_process(*args, entry=True)  # nothing is launched: no real process needed
     assert done.returncode == 125
     assert done.stdout == ""
     lines = done.stderr.splitlines()
@@ -102,7 +103,7 @@ def test_credproc_failures_before_launch_exit_125_with_one_clear_line(
 
 def test_upstream_failure_before_launch_is_125_and_leaks_no_secret(chain: AwsFiles, sts: MotoSTS) -> None:
     sts.app.fail_with = 403
-    done = run_credproc("exec", "-p", "top", "--", "true")
+    done = run_in_process("exec", "-p", "top", "--", "true", entry=True)  # fails before any launch
     assert done.returncode == 125
     assert BASE_SECRET not in done.stderr
 

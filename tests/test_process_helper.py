@@ -72,7 +72,7 @@ def test_no_error_repeats_what_the_helper_printed(
 ) -> None:
     helper = _helper(tmp_path, f"print({json.dumps(json.loads(_answer()) | printed)!r})\n")
     _profile(hermetic_env, str(helper))
-    done = run_credproc("credential-process", "--profile", "p", "--no-cache")
+    done = run_in_process("credential-process", "--profile", "p", "--no-cache")
     assert done.returncode in (1, 3), done.stderr
     assert "Traceback" not in done.stderr and "unexpected" not in done.stderr
     assert SECRETISH not in done.stderr and "1e+20" not in done.stderr

@@ -16,6 +16,7 @@ from tests.conftest import AwsFiles, run_credproc
 from tests.support import ra_pki
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
 from tests.support.ra_world import RaWorld
+from tests.support.runner import run_in_process
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 
@@ -56,8 +57,8 @@ def test_profile_form_is_accepted_and_cached(
         )
     )
     env = env_with(AWS_ENDPOINT_URL_ROLESANYWHERE=ra.url)
-    first = assert_credentials(run_credproc("credential-process", "--profile", "ra", env=env))
-    second = assert_credentials(run_credproc("credential-process", "--profile", "ra", env=env))
+    first = assert_credentials(run_in_process("credential-process", "--profile", "ra", env=env, entry=True))
+    second = assert_credentials(run_in_process("credential-process", "--profile", "ra", env=env, entry=True))
     assert first == second
     assert ra.world.calls == 1
     body = ra.world.received[-1].body
@@ -116,10 +117,10 @@ def test_a_rotated_certificate_is_not_served_from_the_cache(ra: RaWorld, aws_fil
     files = ra.identity("p256")
     aws_files.write_config(ra.profile_block(files))
     env = env_with(AWS_ENDPOINT_URL_ROLESANYWHERE=ra.url)
-    assert_credentials(run_credproc("credential-process", "--profile", "ra", env=env))
+    assert_credentials(run_in_process("credential-process", "--profile", "ra", env=env, entry=True))
     rotated = ra.identity("p256", name="rotated")  # same paths' contents replaced below
     files.certificate.write_bytes(rotated.certificate.read_bytes() + b"\n")
-    second = assert_credentials(run_credproc("credential-process", "--profile", "ra", env=env))
+    second = assert_credentials(run_in_process("credential-process", "--profile", "ra", env=env, entry=True))
     assert ra.world.calls == 2 and second["AccessKeyId"] == "ASIARAEMU00000000002"
     assert ra.world.received[-1].serial == ra.root.serials[-1]
 
@@ -129,7 +130,7 @@ def test_an_untrusted_certificate_gets_aws_refusal_and_exit_3(ra: RaWorld) -> No
     k = ra_pki.key("p256")
     files = ra_pki.write_identity(ra.directory / "stranger", k, stranger.leaf(k.public_key()), [], "pkcs8")
     err = assert_error(
-        run_credproc("credential-process", *ra.flags(files)),
+        run_in_process("credential-process", *ra.flags(files), entry=True),
         3,
         "AccessDeniedException",
         "Untrusted signing certificate",
@@ -141,14 +142,14 @@ def test_a_role_outside_the_profile_gets_exit_3(ra: RaWorld) -> None:
     files = ra.identity("p256")
     args = ra.flags(files)
     args[args.index(ROLE_ARN)] = "arn:aws:iam::123456789012:role/other"
-    assert_error(run_credproc("credential-process", *args), 3, "is not allowed by the profile")
+    assert_error(run_in_process("credential-process", *args, entry=True), 3, "is not allowed by the profile")
 
 
 def test_a_validation_error_is_bad_input(ra: RaWorld) -> None:
     ra.world.session_seconds_max = 3600
     files = ra.identity("p256")
     assert_error(
-        run_credproc("credential-process", *ra.flags(files), "--session-duration", "7200"),
+        run_in_process("credential-process", *ra.flags(files), "--session-duration", "7200", entry=True),
         1,
         "ValidationException",
         "durationSeconds",
@@ -158,28 +159,28 @@ def test_a_validation_error_is_bad_input(ra: RaWorld) -> None:
 def test_throttling_is_retried_then_succeeds(ra: RaWorld) -> None:
     ra.world.fail_next = [(429, "ThrottlingException"), (503, "ServiceUnavailableException")]
     files = ra.identity("p256")
-    assert_credentials(run_credproc("credential-process", *ra.flags(files)))
+    assert_credentials(run_in_process("credential-process", *ra.flags(files), entry=True))
     assert list(ra.emulator.outcomes()) == ["ThrottlingException", "ServiceUnavailableException", "ok"]
 
 
 def test_persistent_throttling_gives_up_with_exit_3(ra: RaWorld) -> None:
     ra.world.fail_next = [(429, "ThrottlingException")] * 10
     files = ra.identity("p256")
-    result = run_credproc("credential-process", *ra.flags(files), timeout=60)
+    result = run_in_process("credential-process", *ra.flags(files), entry=True)
     assert_error(result, 3, "ThrottlingException", "gave up after retries")
     assert len(ra.world.received) == MAX_ATTEMPTS  # bounded: the one retry rule
 
 
 def test_expired_certificate_is_exit_1_and_never_sent(ra: RaWorld) -> None:
     files = ra.identity("p256", days=(-10, -1))
-    assert_error(run_credproc("credential-process", *ra.flags(files)), 1, "expired on")
+    assert_error(run_in_process("credential-process", *ra.flags(files), entry=True), 1, "expired on")
     assert ra.world.received == []
 
 
 def test_an_encrypted_key_with_no_terminal_exits_4_fast(ra: RaWorld) -> None:
     files = ra.identity("p256", "pkcs8-encrypted")
     err = assert_error(
-        run_credproc("credential-process", *ra.flags(files), timeout=20),
+        run_in_process("credential-process", *ra.flags(files), entry=True),
         4,
         "no terminal",
         "CREDPROC_PRIVATE_KEY_PASSPHRASE",
@@ -189,8 +190,8 @@ def test_an_encrypted_key_with_no_terminal_exits_4_fast(ra: RaWorld) -> None:
 
 def test_an_unreachable_endpoint_is_exit_3(ra: RaWorld) -> None:
     files = ra.identity("p256")
-    result = run_credproc(
-        "credential-process", *ra.flags(files, endpoint=False), "--endpoint", "http://127.0.0.1:9", timeout=60
+    result = run_in_process(
+        "credential-process", *ra.flags(files, endpoint=False), "--endpoint", "http://127.0.0.1:9", entry=True
     )
     assert_error(result, 3, f"cannot reach http://127.0.0.1:9/sessions after {MAX_ATTEMPTS} attempts")
 
@@ -219,13 +220,13 @@ def test_malformed_input_is_exit_1_before_any_call(
         args[args.index(change[0]) + 1] = change[1]
     else:
         args += list(change)
-    assert_error(run_credproc("credential-process", *args), 1, message)
+    assert_error(run_in_process("credential-process", *args, entry=True), 1, message)
     assert ra.world.received == []
 
 
 def test_signing_helper_flags_without_a_certificate_are_refused(chain: AwsFiles) -> None:
     assert_error(
-        run_credproc("credential-process", "--profile", "top", "--role-arn", ROLE_ARN),
+        run_in_process("credential-process", "--profile", "top", "--role-arn", ROLE_ARN, entry=True),
         1,
         "--role-arn applies only to Roles Anywhere",
     )
@@ -240,13 +241,17 @@ def test_a_plain_profile_run_is_unaffected(chain: AwsFiles) -> None:
 def test_unknown_profile_keys_are_reported(ra: RaWorld, aws_files: AwsFiles) -> None:
     files = ra.identity("p256")
     aws_files.write_config(ra.profile_block(files, extra="rolesanywhere_certificat = typo"))
-    assert_error(run_credproc("credential-process", "--profile", "ra"), 1, "rolesanywhere_certificat")
+    assert_error(
+        run_in_process("credential-process", "--profile", "ra", entry=True), 1, "rolesanywhere_certificat"
+    )
 
 
 def test_a_profile_without_arns_names_what_is_missing(aws_files: AwsFiles, tmp_path: Path) -> None:
     aws_files.write_config(f"[profile ra]\nrolesanywhere_certificate = {tmp_path}/c.pem\n")
     assert_error(
-        run_credproc("credential-process", "--profile", "ra"), 1, "needs the trust anchor, profile, role ARN"
+        run_in_process("credential-process", "--profile", "ra", entry=True),
+        1,
+        "needs the trust anchor, profile, role ARN",
     )
 
 
@@ -256,7 +261,9 @@ def test_a_profile_without_a_certificate_is_refused(aws_files: AwsFiles) -> None
         f"rolesanywhere_profile_arn = {PROFILE_ARN}\n"
         f"rolesanywhere_role_arn = {ROLE_ARN}\n"
     )
-    assert_error(run_credproc("credential-process", "--profile", "ra"), 1, "needs a certificate")
+    assert_error(
+        run_in_process("credential-process", "--profile", "ra", entry=True), 1, "needs a certificate"
+    )
 
 
 def test_a_relative_home_path_in_the_profile_is_expanded(ra: RaWorld, aws_files: AwsFiles) -> None:
@@ -269,7 +276,9 @@ def test_a_relative_home_path_in_the_profile_is_expanded(ra: RaWorld, aws_files:
     block = ra.profile_block(files).replace(str(files.certificate.parent), "~/pki")
     aws_files.write_config(block)
     assert_credentials(
-        run_credproc("credential-process", "--profile", "ra", env=env_with(AWS_ENDPOINT_URL=ra.url))
+        run_in_process(
+            "credential-process", "--profile", "ra", env=env_with(AWS_ENDPOINT_URL=ra.url), entry=True
+        )
     )
 
 

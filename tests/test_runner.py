@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from tests.conftest import AwsFiles
-from tests.support import leaks
+from tests.support import leaks, runner
+from tests.support.moto_sts import MotoSTS
 from tests.support.runner import ExecRefused, run_in_process
 
 
@@ -30,3 +31,22 @@ def test_an_in_process_run_never_execs(aws_files: AwsFiles) -> None:
     )
     with pytest.raises(ExecRefused):  # a BaseException: the boundary's last net cannot swallow it
         run_in_process("exec", "-p", "p", "--", sys.executable, "-c", "pass")
+
+
+def test_through_the_entry_point_a_cache_hit_is_the_fast_paths_and_a_miss_the_clis(
+    chain: AwsFiles, sts: MotoSTS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """entry=True runs what python -m credproc runs: the fast path first, then the full CLI."""
+    from credproc import cli
+
+    first = run_in_process("credential-process", "--profile", "top", entry=True)  # a miss: the CLI
+    assert first.returncode == 0, first.stderr
+
+    def no_cli(argv: list[str]) -> int:
+        raise AssertionError(f"the full CLI ran for {argv}")
+
+    monkeypatch.setattr(cli, "run", no_cli)  # what the entry point imports when the fast path misses
+    monkeypatch.setattr(runner, "cli_run", no_cli)  # the runner's own import of the boundary
+    hit = run_in_process("credential-process", "--profile", "top", entry=True)
+    assert (hit.returncode, hit.stdout, hit.stderr) == (0, first.stdout, "")
+    assert sys.argv[1:3] != ["credential-process", "--profile"]  # pytest's argv is put back

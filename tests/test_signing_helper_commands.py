@@ -47,10 +47,9 @@ def _helper(*argv: str, home: Path) -> subprocess.CompletedProcess[bytes]:
 
 
 @pytest.fixture(scope="module")
-def material(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.support.make_helper_material import generate
-
-    return generate(tmp_path_factory.mktemp("helper-material"), all_digests=False)
+def material(helper_material: Path) -> Path:
+    """The session's helper material (tests/conftest.py), made once for every module using it."""
+    return helper_material
 
 
 def test_version_prints_credprocs_version() -> None:

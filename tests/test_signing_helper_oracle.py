@@ -26,7 +26,7 @@ import pytest
 from cryptography import x509
 
 from tests.conftest import require, run_credproc
-from tests.support.make_helper_material import P12_PASSWORD, PKCS8_PASSWORD, generate
+from tests.support.make_helper_material import P12_PASSWORD, PKCS8_PASSWORD
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_machine_proxies")]
@@ -153,12 +153,6 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
-
-
-@pytest.fixture(scope="session")
-def helper_material(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """aws_signing_helper's test material, made once per session by our script."""
-    return generate(tmp_path_factory.mktemp("helper-material"), all_digests=False)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.conftest import run_credproc
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import run_in_process
 from tests.support.sso_emulator import (  # noqa: F401 - fixtures
     LEGACY_URL,
     SsoEmulator,
@@ -50,15 +51,15 @@ def test_logout_of_a_session_ends_it_and_removes_everything_derived(
 
 def test_logout_of_a_profile_ends_its_session(sso: SsoEmulator, hermetic_env: Path) -> None:
     write_token(hermetic_env, sso.emulator)
-    assert run_credproc("logout", "--profile", "dev-ro").returncode == 0
+    assert run_in_process("logout", "--profile", "dev-ro", entry=True).returncode == 0
     assert not token_file(hermetic_env, "corp").exists()
 
 
 def test_logout_without_options_ends_every_session(sso: SsoEmulator, hermetic_env: Path) -> None:
     write_token(hermetic_env, sso.emulator)
     write_token(hermetic_env, sso.emulator, cache_id=LEGACY_URL, start_url=LEGACY_URL)
-    assert run_credproc("credential-process", "--profile", "legacy").returncode == 0
-    done = run_credproc("logout")
+    assert run_in_process("credential-process", "--profile", "legacy", entry=True).returncode == 0
+    done = run_in_process("logout", entry=True)
     assert done.returncode == 0, done.stderr
     assert sso.emulator.count("Logout") == 2
     assert not list((hermetic_env / ".aws" / "sso" / "cache").glob("*.json"))
@@ -67,7 +68,7 @@ def test_logout_without_options_ends_every_session(sso: SsoEmulator, hermetic_en
 
 def test_expired_token_is_removed_without_calling_logout(sso: SsoEmulator, hermetic_env: Path) -> None:
     write_token(hermetic_env, sso.emulator, expires_in=-10)
-    assert run_credproc("logout", "--all").returncode == 0
+    assert run_in_process("logout", "--all", entry=True).returncode == 0
     assert sso.emulator.count("Logout") == 0
     assert not token_file(hermetic_env, "corp").exists()
 
@@ -77,14 +78,16 @@ def test_unreachable_portal_still_removes_the_local_token(sso: SsoEmulator, herm
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    done = run_credproc("logout", "--sso-session", "corp", env={**os.environ, "AWS_ENDPOINT_URL_SSO": dead})
+    done = run_in_process(
+        "logout", "--sso-session", "corp", env={**os.environ, "AWS_ENDPOINT_URL_SSO": dead}, entry=True
+    )
     assert done.returncode == 0
     assert "could not sign out at the portal" in done.stderr
     assert not token_file(hermetic_env, "corp").exists()
 
 
 def test_all_with_a_session_is_a_usage_error(sso: SsoEmulator) -> None:
-    assert run_credproc("logout", "--all", "--sso-session", "corp").returncode == 2
+    assert run_in_process("logout", "--all", "--sso-session", "corp", entry=True).returncode == 2
 
 
 def test_sso_root_follows_chains_and_credproc_lines(hermetic_env: Path) -> None:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import run_credproc
+from tests.support.runner import run_in_process
 from tests.support.sso_emulator import (  # noqa: F401 - fixtures
     LEGACY_URL,
     SsoEmulator,
@@ -40,7 +41,7 @@ def test_legacy_profile_uses_the_token_named_after_the_start_url(
     sso: SsoEmulator, hermetic_env: Path
 ) -> None:
     write_token(hermetic_env, sso.emulator, cache_id=LEGACY_URL, start_url=LEGACY_URL)
-    done = run_credproc("credential-process", "--profile", "legacy")
+    done = run_in_process("credential-process", "--profile", "legacy", entry=True)
     assert done.returncode == 0, done.stderr
     assert sso.emulator.count("GetRoleCredentials") == 1
 
@@ -49,7 +50,7 @@ def test_sso_profile_as_source_of_an_assume_role_chain(
     sso: SsoEmulator, hermetic_env: Path, sts: object
 ) -> None:
     write_token(hermetic_env, sso.emulator)
-    done = run_credproc("credential-process", "--profile", "chained")
+    done = run_in_process("credential-process", "--profile", "chained", entry=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["AccessKeyId"]
     assert sso.emulator.count("GetRoleCredentials") == 1
@@ -59,7 +60,7 @@ def test_expiring_token_is_refreshed_once_and_file_keeps_the_cli_format(
     sso: SsoEmulator, hermetic_env: Path
 ) -> None:
     old = write_token(hermetic_env, sso.emulator, expires_in=300, refreshable=True)
-    done = run_credproc("credential-process", "--profile", "dev")
+    done = run_in_process("credential-process", "--profile", "dev", entry=True)
     assert done.returncode == 0, done.stderr
     assert sso.emulator.count("CreateToken") == 1
     new = json.loads(token_file(hermetic_env, "corp").read_text())
@@ -74,7 +75,7 @@ def test_expired_token_without_refresh_exits_4_with_the_login_command(
     sso: SsoEmulator, hermetic_env: Path
 ) -> None:
     write_token(hermetic_env, sso.emulator, expires_in=-60)
-    done = run_credproc("credential-process", "--profile", "dev")
+    done = run_in_process("credential-process", "--profile", "dev", entry=True)
     assert done.returncode == 4
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
@@ -85,7 +86,7 @@ def test_expired_token_without_refresh_exits_4_with_the_login_command(
 
 
 def test_legacy_profile_hint_names_the_profile(sso: SsoEmulator) -> None:
-    done = run_credproc("credential-process", "--profile", "legacy")
+    done = run_in_process("credential-process", "--profile", "legacy", entry=True)
     assert done.returncode == 4
     assert "has no sign-in yet" in done.stderr
     assert "run `credproc login --profile legacy`" in done.stderr
@@ -94,7 +95,7 @@ def test_legacy_profile_hint_names_the_profile(sso: SsoEmulator) -> None:
 def test_revoked_token_exits_4_and_leaks_no_token(sso: SsoEmulator, hermetic_env: Path) -> None:
     data = write_token(hermetic_env, sso.emulator)
     sso.emulator.revoke_all()
-    done = run_credproc("credential-process", "--profile", "dev")
+    done = run_in_process("credential-process", "--profile", "dev", entry=True)
     assert done.returncode == 4, done.stderr
     assert done.stdout == ""
     assert "refused by the portal" in done.stderr
@@ -110,7 +111,7 @@ def test_unreachable_portal_exits_3_quickly(sso: SsoEmulator, hermetic_env: Path
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
     env = {**__import__("os").environ, "AWS_ENDPOINT_URL_SSO": dead}
     started = time.monotonic()
-    done = run_credproc("credential-process", "--profile", "dev", env=env)
+    done = run_in_process("credential-process", "--profile", "dev", env=env, entry=True)
     elapsed = time.monotonic() - started
     assert done.returncode == 3, done.stderr
     assert done.stdout == "" and len(done.stderr.splitlines()) <= 2

@@ -40,10 +40,11 @@ _budget: ContextVar[_Budget | None] = ContextVar("credproc_aws_budget", default=
 
 
 @contextmanager
-def budget(seconds: float = RUN_BUDGET) -> Iterator[None]:
-    """Bound every upstream call made inside to ``seconds`` in all (nested budgets only shrink)."""
+def budget(seconds: float | None = None) -> Iterator[None]:
+    """Bound every upstream call made inside to ``seconds`` in all, RUN_BUDGET by default (read at
+    each call, not at import, so a test may shorten it); nested budgets only shrink."""
     outer = _budget.get()
-    mine = time.monotonic() + seconds
+    mine = time.monotonic() + (RUN_BUDGET if seconds is None else seconds)
     token = _budget.set(_Budget(mine if outer is None else min(outer.deadline, mine), outer))
     try:
         yield

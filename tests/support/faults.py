@@ -4,6 +4,7 @@ well inside the Go SDK's 60 s limit."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,6 +15,13 @@ from typing import TypeVar
 RUN_LIMIT = 45.0
 
 T = TypeVar("T")
+
+# A run's budget for the tests that wait it out: credproc.aws.budget reads RUN_BUDGET at each run
+# (not at import), so a test shortens it with monkeypatch and the same code ends the run. It is
+# far below what MAX_ATTEMPTS tries at the full READ_TIMEOUT take (45 s), so a run that ignored
+# its budget still fails the test.
+SHORT_BUDGET = 6.0
+BUDGET_MODULE = importlib.import_module("credproc.aws.budget")  # credproc.aws.budget is the function
 
 
 @dataclass(frozen=True)

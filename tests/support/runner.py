@@ -11,6 +11,11 @@ real process: prompts must fail fast), and refuses to exec: a command that would
 process fails the test instead of replacing pytest. Every run is recorded for the leak guard
 (tests/support/leaks.py), exactly as ``run_credproc`` records a real process.
 
+With ``entry=True`` it runs what ``python -m credproc`` runs, the console-script entry point
+(credproc/entry.py): the cache-hit fast paths first, then the full CLI, so a table about what the
+cache does with a file (a corrupt entry, an odd folder) keeps the fast path's reading of it
+without an interpreter start per row.
+
 ``run_credproc`` starts ``python -m credproc`` as the AWS CLI would; each command keeps at least one
 test through it, since only a real process exercises the entry point and the fast paths.
 """
@@ -26,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NoReturn
 from unittest import mock
 
+from credproc import entry as cli_entry  # the console-script entry point: fast paths, then cli_run
 from credproc.cli import run as cli_run  # the one import of the CLI boundary
 from credproc.terminal import Terminal
 from tests.support import leaks
@@ -53,19 +59,27 @@ def run_credproc(
     return done
 
 
-def run_in_process(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``credproc ARGS`` through the CLI boundary in this process; the answer a real run gives."""
+def run_in_process(
+    *args: str, env: Mapping[str, str] | None = None, entry: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``credproc ARGS`` through the CLI boundary in this process (``entry``: through the entry
+    point, fast paths first); the answer a real run gives."""
     environ = dict(os.environ if env is None else env)
     out, err = _stream(), _stream()
     with (
         _environment(environ),
         _no_terminal(),
         _no_exec(),
+        mock.patch.object(sys, "argv", [sys.argv[0], *args]) if entry else contextlib.nullcontext(),
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
     ):
         try:
-            code = cli_run(list(args))
+            if entry:
+                cli_entry.main()  # returns only when a fast path answered
+                code = 0
+            else:
+                code = cli_run(list(args))
         except SystemExit as exc:  # what a real process would exit with
             code = exc.code if isinstance(exc.code, int) else 1
     done = subprocess.CompletedProcess([*CREDPROC, *args], code, _text(out), _text(err))
