@@ -7,6 +7,7 @@ peers were installed and measured on a hit too.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -23,6 +24,21 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench" / "bench.py"
 
 
+def machine_venvs() -> Path:
+    """The benchmark's clean venvs where they live on this machine, read when the test module is
+    imported: hermetic_env then moves HOME and XDG_CACHE_HOME into each test's temporary folder,
+    where every run would rebuild them from PyPI."""
+    spec = importlib.util.spec_from_file_location("bench_peers", REPO / "bench" / "peers.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    root: Path = module.default_root()
+    return root
+
+
+VENVS = machine_venvs()
+
+
 def run_quick(tmp_path: Path) -> tuple[str, dict[str, Any]]:
     out = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -30,7 +46,7 @@ def run_quick(tmp_path: Path) -> tuple[str, dict[str, Any]]:
     env.update({peer.variable: str(PATHS[peer.name]) for peer in PEERS})
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--json", str(out)],
+        [sys.executable, str(BENCH), "--quick", "--venvs", str(VENVS), "--json", str(out)],
         env=env,
         capture_output=True,
         text=True,
@@ -126,7 +142,7 @@ def check_exec(results: dict[str, Any]) -> None:
     ]
 
 
-# One test, one run: the run takes a minute, and xdist would start it once per worker.
+# One test, one run: xdist would start it once per worker.
 @pytest.mark.slow
 def test_quick_run_reports_every_measurement_and_hits_stay_off_the_network(tmp_path: Path) -> None:
     text, results = run_quick(tmp_path)
