@@ -84,6 +84,7 @@ aws_access_key_id = AKIAIOSFODNN7EXAMPLE
 aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 """
 BASE = "`python -c pass`"
+FLOOR = "`python -I -S -c pass`"  # the interpreter alone: no site (.pth files), no environment
 CREDPROC = "credproc"  # its clean venv's key in install_peers' answer
 GNU_TIME = "/usr/bin/time"
 HOPS = {"top": 2, "legacy": 1, "ra": 1}  # upstream calls one cold resolution must make
@@ -318,6 +319,7 @@ def credproc_rows(w: World) -> list[Row]:
     script = console_script()
     rows = [
         Row(BASE, [py, "-c", "pass"], w.env),
+        Row(FLOOR, [py, "-I", "-S", "-c", "pass"], w.env),
         Row("`python -c 'import re, sys'` (console-script floor)", [py, "-c", "import re, sys"], w.env),
     ]
     for label, profile in (("2-hop", "top"), ("SSO", "legacy"), ("Roles Anywhere", "ra")):
@@ -374,6 +376,7 @@ def peer_rows(w: World, installed: dict[str, peers.Installed]) -> list[Row]:
     own = installed.get(CREDPROC)
     if own:
         rows.append(Row("`python -c pass` (clean venv)", [str(own.bin / "python"), "-c", "pass"], env))
+        rows.append(Row(f"{FLOOR} (clean venv)", [str(own.bin / "python"), "-I", "-S", "-c", "pass"], env))
         for label, profile in (("2-hop", "top"), ("SSO", "legacy"), ("Roles Anywhere", "ra")):
             rows.append(
                 Row(
