@@ -6,8 +6,8 @@ The venvs are kept on the machine, not in the checkout (CI runs on a fresh clone
 rebuild from PyPI costs a minute and more): ``$CREDPROC_BENCH_VENVS``, else ``/var/cache/credproc-bench``
 as root (where .ci/install.d keeps its caches), else ``$XDG_CACHE_HOME/credproc-bench`` (by default
 ``~/.cache/credproc-bench``); ``bench.py --venvs`` overrides. Each is keyed by its pins and the
-interpreter and rebuilt only when they change; a venv whose install did not finish has no ``.ready``
-marker and is rebuilt.
+interpreter (a folder per Python version) and rebuilt only when they change; a venv whose install
+did not finish has no ``.ready`` marker and is rebuilt.
 
 credproc's own venv is keyed by its dependencies (pyproject.toml's): they stay installed, and when
 the tree's files change only credproc is reinstalled, from a wheel of a clean copy of the tree
@@ -183,9 +183,10 @@ def _install_tree(venv: Path, tree: Path) -> None:
 
 def install(peer: Peer, root: Path, log: list[str]) -> Installed:
     """The peer's venv, built if missing or built from other pins. Raises CalledProcessError."""
-    venv = root / peer.name
+    name = f"{peer.name}-py{sys.version_info[0]}.{sys.version_info[1]}"  # each Python its own
+    venv = root / name
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / f"{peer.name}.lock"):
+    with _locked(root / f"{name}.lock"):
         marker = venv / ".ready"
         wanted = "\n".join((sys.executable, *peer.pins))
         if not (marker.exists() and marker.read_text() == wanted):
