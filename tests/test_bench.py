@@ -24,20 +24,34 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench" / "bench.py"
 
 
-def machine_venvs() -> Path:
-    """The benchmark's clean venvs where they live on this machine, read when the test module is
-    imported: hermetic_env then moves HOME and XDG_CACHE_HOME into each test's temporary folder,
-    where every run would rebuild them from PyPI."""
+def bench_peers() -> Any:
+    """bench/peers.py (bench/ is a folder of scripts, not a package)."""
     spec = importlib.util.spec_from_file_location("bench_peers", REPO / "bench" / "peers.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
-    root: Path = module.default_root()
-    return root
+    return module
 
 
-VENVS = machine_venvs()
+# The clean venvs where they live on this machine, read when this module is imported: hermetic_env
+# then moves HOME and XDG_CACHE_HOME into each test's temporary folder, where every run of the
+# benchmark would rebuild them from PyPI.
+PEERS_MODULE = bench_peers()
+VENVS: Path = PEERS_MODULE.default_root()
+
+
+def test_the_clean_venvs_live_on_the_machine_not_in_the_checkout(tmp_path: Path) -> None:
+    default_root = PEERS_MODULE.default_root
+    assert default_root({"CREDPROC_BENCH_VENVS": str(tmp_path / "given")}) == tmp_path / "given"
+    xdg = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home")}
+    home = {"HOME": str(tmp_path / "home")}
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # where .ci/install.d keeps the machine's caches
+        assert default_root(xdg) == default_root(home) == Path("/var/cache/credproc-bench")
+    else:
+        assert default_root(xdg) == tmp_path / "xdg" / "credproc-bench"
+        assert default_root(home) == tmp_path / "home" / ".cache" / "credproc-bench"
+    assert REPO not in VENVS.parents  # never in the checkout: a fresh clone would rebuild them
 
 
 def run_quick(tmp_path: Path) -> tuple[str, dict[str, Any]]:
