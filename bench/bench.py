@@ -245,9 +245,10 @@ def launcher() -> list[str]:
 
 def child_env(home: Path) -> dict[str, str]:
     drop = ("AWS_", "COVERAGE", "CREDPROC_")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(drop) and k not in ra_world.PROXY_VARIABLES
-    }
+    # PYTHONDONTWRITEBYTECODE (set on some CI machines and sandboxes) would make every run from this
+    # tree compile credproc's modules from source: no installed credproc starts that way.
+    unset = {*ra_world.PROXY_VARIABLES, "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k not in unset}
     env.update(HOME=str(home), CREDPROC_CACHE_DIR=str(home / "cache"))
     return env
 
