@@ -3,11 +3,11 @@
 Prints Markdown tables: medians and ratios against ``python -c pass`` on the same interpreter
 (credproc's cache hits for a 2-hop assume-role chain, an IAM Identity Center profile and a Roles
 Anywhere profile; boto3; the peers aws-export-credentials and aws-sso-util, each installed from
-PyPI into its own clean venv under bench/.venvs/; the Go peers aws_signing_helper, aws-vault and
-granted as .ci/install.d/70-go.sh builds them, see bench/gopeers.py), the ratios against the goals,
-parallel cold runs with the upstream calls they made, ``exec`` overhead, the ``--server`` endpoint's
-latency and throughput beside aws-vault's ECS server, ``serve`` beside aws_signing_helper's, and the
-in-process cost of one Roles Anywhere signature.
+PyPI into its own clean venv kept on the machine (bench/peers.py); the Go peers aws_signing_helper,
+aws-vault and granted as .ci/install.d/70-go.sh builds them, see bench/gopeers.py), the ratios
+against the goals, parallel cold runs with the upstream calls they made, ``exec`` overhead, the
+``--server`` endpoint's latency and throughput beside aws-vault's ECS server, ``serve`` beside
+aws_signing_helper's, and the in-process cost of one Roles Anywhere signature.
 
 Only public tools: Python's own clock and subprocess; GNU time (``/usr/bin/time -f %M``) for each
 command's peak RSS, in a separate untimed run.
@@ -15,12 +15,15 @@ No AWS account: moto's server stands in for STS, the project's emulators (tests/
 Identity Center and Roles Anywhere, all on 127.0.0.1. Runs are interleaved (A B C A B C ...) so
 drift hits every row alike; every ratio comes from this one run.
 
-    python bench/bench.py [--runs 40] [--quick] [--no-peers] [--json FILE]
+    python bench/bench.py [--runs 40] [--quick] [--no-peers] [--venvs DIR] [--json FILE]
+
+Each phase's wall and CPU seconds go to stderr at the end (a slow run shows where it went).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -81,6 +84,8 @@ aws_access_key_id = AKIAIOSFODNN7EXAMPLE
 aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 """
 BASE = "`python -c pass`"
+FLOOR = "`python -I -S -c pass`"  # the interpreter alone: no site (.pth files), no environment
+CREDPROC = "credproc"  # its clean venv's key in install_peers' answer
 GNU_TIME = "/usr/bin/time"
 HOPS = {"top": 2, "legacy": 1, "ra": 1}  # upstream calls one cold resolution must make
 GOALS = (  # (slower row, faster row, minimum ratio) from issue #8; clean venv against clean venv first
@@ -109,6 +114,7 @@ class Row:
     max_rss_kb: int | None = None
     calls: int = 0  # upstream calls its timed runs made: 0 proves a hit is a hit
     warmup_calls: int = 0  # a peer's first run fills its cache from the emulators: proof it used them
+    fills_cache: bool = False  # its first run fills its own cache: warmed up even by --quick
 
     @property
     def calls_per_run(self) -> float:
@@ -130,6 +136,7 @@ class Settings:
     parallel: tuple[int, ...]
     requests: int
     signatures: int
+    warm_all: bool  # warm up every row (page cache, .pyc files), not only the rows that fill a cache
     with_peers: bool
     venvs: Path
     json_path: Path | None
@@ -169,9 +176,9 @@ def max_rss_kb(argv: list[str], env: dict[str, str]) -> int | None:
         return int(Path(report.name).read_text().split()[-1])
 
 
-def measure(rows: list[Row], runs: int, warmup: int, calls: Callable[[], int]) -> None:
+def measure(rows: list[Row], runs: int, warmup: int, calls: Callable[[], int], warm_all: bool = True) -> None:
     for _ in range(warmup):  # the page cache, the .pyc files, the caches under test
-        for row in rows:
+        for row in rows if warm_all else [r for r in rows if r.fills_cache]:
             if row.before:
                 row.before()
             before = calls()
@@ -238,9 +245,10 @@ def launcher() -> list[str]:
 
 def child_env(home: Path) -> dict[str, str]:
     drop = ("AWS_", "COVERAGE", "CREDPROC_")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(drop) and k not in ra_world.PROXY_VARIABLES
-    }
+    # PYTHONDONTWRITEBYTECODE (set on some CI machines and sandboxes) would make every run from this
+    # tree compile credproc's modules from source: no installed credproc starts that way.
+    unset = {*ra_world.PROXY_VARIABLES, "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k not in unset}
     env.update(HOME=str(home), CREDPROC_CACHE_DIR=str(home / "cache"))
     return env
 
@@ -274,12 +282,11 @@ def world() -> Iterator[World]:
 # ---- the rows -----------------------------------------------------------------------------------
 
 
-def has_exec(env: dict[str, str]) -> bool:
-    """`exec --server` is issue #5's; measure it wherever the credproc under test has it."""
+@functools.cache
+def _has_exec(launch: tuple[str, ...]) -> bool:
     return (
         subprocess.run(
-            [*launcher(), "exec", "--help"],
-            env=env,
+            [*launch, "exec", "--help"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
@@ -288,11 +295,32 @@ def has_exec(env: dict[str, str]) -> bool:
     )
 
 
+def has_exec() -> bool:
+    """`exec --server` is issue #5's; measure it wherever the credproc under test has it (asked once)."""
+    return _has_exec(tuple(launcher()))
+
+
+def fill(w: World) -> None:
+    """Fill the caches the hit rows read: one cold run per profile, all at once (each its own)."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "credproc", "credential-process", "--profile", profile],
+            env=w.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        for profile in HOPS
+    ]
+    if any(p.wait() for p in procs):
+        raise SystemExit(f"filling the caches failed: {[p.returncode for p in procs]}")
+
+
 def credproc_rows(w: World) -> list[Row]:
     py = sys.executable
     script = console_script()
     rows = [
         Row(BASE, [py, "-c", "pass"], w.env),
+        Row(FLOOR, [py, "-I", "-S", "-c", "pass"], w.env),
         Row("`python -c 'import re, sys'` (console-script floor)", [py, "-c", "import re, sys"], w.env),
     ]
     for label, profile in (("2-hop", "top"), ("SSO", "legacy"), ("Roles Anywhere", "ra")):
@@ -329,7 +357,7 @@ def credproc_rows(w: World) -> list[Row]:
     rows.append(
         Row("boto3 resolving `top` itself (2-hop, no disk cache; fresh process)", boto3_probe("top"), w.env)
     )
-    if has_exec(w.env):
+    if has_exec():
         true = shutil.which("true") or "/bin/true"
         rows.append(Row("`true`", [true], w.env))
         rows.append(
@@ -346,9 +374,10 @@ def peer_rows(w: World, installed: dict[str, peers.Installed]) -> list[Row]:
     # Each runs in its own venv: nothing of this tree on its path.
     env = {k: v for k, v in w.env.items() if k != "PYTHONPATH"}
     rows = []
-    own = installed.get("credproc")
+    own = installed.get(CREDPROC)
     if own:
         rows.append(Row("`python -c pass` (clean venv)", [str(own.bin / "python"), "-c", "pass"], env))
+        rows.append(Row(f"{FLOOR} (clean venv)", [str(own.bin / "python"), "-I", "-S", "-c", "pass"], env))
         for label, profile in (("2-hop", "top"), ("SSO", "legacy"), ("Roles Anywhere", "ra")):
             rows.append(
                 Row(
@@ -357,7 +386,7 @@ def peer_rows(w: World, installed: dict[str, peers.Installed]) -> list[Row]:
                     env,
                 )
             )
-        if has_exec(w.env):
+        if has_exec():
             true = shutil.which("true") or "/bin/true"
             rows.append(
                 Row(
@@ -366,7 +395,7 @@ def peer_rows(w: World, installed: dict[str, peers.Installed]) -> list[Row]:
                     env,
                 )
             )
-    aec = installed.get(peers.AWS_EXPORT_CREDENTIALS.name)
+    aec = installed.get(peers.AWS_EXPORT_CREDENTIALS.distribution)
     if aec:
         cache_file = str(w.home / "aws-export-credentials-cache.json")
         rows.append(
@@ -374,28 +403,30 @@ def peer_rows(w: World, installed: dict[str, peers.Installed]) -> list[Row]:
                 "aws-export-credentials hit, 2-hop",
                 [aec.script, "--profile", "top", "--cache-file", cache_file],
                 env,
+                fills_cache=True,
             )
         )
-    asu = installed.get(peers.AWS_SSO_UTIL.name)
+    asu = installed.get(peers.AWS_SSO_UTIL.distribution)
     if asu:
         rows.append(
             Row(
                 "aws-sso-util credential-process hit, SSO",
                 [asu.script, "credential-process", "--profile", "legacy"],
                 env,
+                fills_cache=True,
             )
         )
     return rows
 
 
 def install_peers(settings: Settings, notes: list[str]) -> dict[str, peers.Installed]:
-    installed = {}
+    installed: dict[str, peers.Installed] = {}
     if not settings.with_peers:
         notes.append("peers skipped (--no-peers)")
         return installed
     for peer in (peers.credproc_from(REPO), *peers.PEERS):
         try:
-            installed[peer.name] = peers.install(peer, settings.venvs, notes)
+            installed[peer.distribution] = peers.install(peer, settings.venvs, notes)
         except subprocess.CalledProcessError as exc:
             detail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
             notes.append(f"{peer.name}: install failed, not measured: {' '.join(detail)}")
@@ -530,6 +561,25 @@ def lookup_cost(w: World, count: int) -> dict[str, float]:
             if found is None:
                 raise RuntimeError(f"no cached answer for {profile}: the lookup would be a miss")
     return {profile: statistics.median(values) * 1e6 for profile, values in samples.items()}
+
+
+PHASES: dict[str, tuple[float, float]] = {}  # wall and CPU seconds of each phase, for stderr
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of the children it waited for (the servers' only once they end)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Time a phase of the run: where a slow run spends its time shows on stderr at the end."""
+    started, cpu = time.perf_counter(), cpu_seconds()
+    try:
+        yield
+    finally:
+        PHASES[name] = (time.perf_counter() - started, cpu_seconds() - cpu)
 
 
 # ---- the report ---------------------------------------------------------------------------------
@@ -685,57 +735,75 @@ def parse(argv: list[str] | None) -> Settings:
     parser.add_argument("--quick", action="store_true", help="few runs and small loads (smoke test)")
     parser.add_argument("--no-peers", action="store_true", help="skip every peer (PyPI and Go)")
     parser.add_argument(
-        "--venvs", type=Path, default=REPO / "bench" / ".venvs", help="where the peers' venvs are kept"
+        "--venvs",
+        type=Path,
+        default=None,
+        help="where the clean venvs are kept (default: on the machine, see bench/peers.py)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
-    if args.quick:
-        return Settings(args.runs or 3, 1, (8,), 50, 20, not args.no_peers, args.venvs, args.json)
-    return Settings(args.runs or 40, 2, (32, 128), 1000, 200, not args.no_peers, args.venvs, args.json)
+    venvs = args.venvs or peers.default_root()
+    peers_too = not args.no_peers
+    if args.quick:  # a smoke test of every measurement: one timed run, warm-up only where a cache fills,
+        # 2 cold runs at once (one calls upstream, the other waits on its lock: the case to prove)
+        return Settings(args.runs or 1, 1, (2,), 50, 20, False, peers_too, venvs, args.json)
+    return Settings(args.runs or 40, 2, (32, 128), 1000, 200, True, peers_too, venvs, args.json)
 
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse(argv)
     notes: list[str] = []
-    installed = install_peers(settings, notes)
-    with world() as w, ExitStack() as go:
+    with phase("install peers"):
+        installed = install_peers(settings, notes)
+    with phase("the emulators up (every phase in it)"), world() as w, ExitStack() as go:
         # The Go peers first: aws-vault's setup adds a profile to the config credproc reads.
-        go_peers = (
-            go.enter_context(gopeers.prepared(w, Row, notes)) if settings.with_peers else gopeers.Prepared()
-        )
-        for profile in HOPS:  # fill the caches the hit rows read
-            subprocess.run(
-                [sys.executable, "-m", "credproc", "credential-process", "--profile", profile],
-                env=w.env,
-                check=True,
-                stdout=subprocess.DEVNULL,
+        with phase("go peers setup"):
+            go_peers = (
+                go.enter_context(gopeers.prepared(w, Row, notes))
+                if settings.with_peers
+                else gopeers.Prepared()
             )
-        rows = credproc_rows(w) + peer_rows(w, installed) + go_peers.rows
-        measure(rows, settings.runs, settings.warmup, w.upstream_calls)
+        with phase("fill caches"):
+            fill(w)
+        with phase("rows"):
+            rows = credproc_rows(w) + peer_rows(w, installed) + go_peers.rows
+        with phase("measure"):
+            measure(rows, settings.runs, settings.warmup, w.upstream_calls, settings.warm_all)
         # Every source at the first size; the larger sizes for the 2-hop chain only (the case of
         # issue #2), which keeps the default run near three minutes on two cores.
         first, *more = settings.parallel
-        parallel = [parallel_cold(w, profile, first) for profile in HOPS]
-        parallel += [parallel_cold(w, "top", n) for n in more]
-        theirs = gopeers.parallel_signing_helper(w, first) if settings.with_peers else None
+        with phase("parallel"):
+            parallel = [parallel_cold(w, profile, first) for profile in HOPS]
+            parallel += [parallel_cold(w, "top", n) for n in more]
+            theirs = gopeers.parallel_signing_helper(w, first) if settings.with_peers else None
         peer_parallel = [theirs] if theirs else []
-        server = server_load(w, settings.requests) if has_exec(w.env) else None
+        with phase("server"):
+            server = server_load(w, settings.requests) if has_exec() else None
         servers: dict[str, Any] = {}
         if server is not None:
             servers["`credproc exec --server --profile top`"] = server
-        vault = gopeers.ecs_server(go_peers, w, settings.requests)
+        with phase("ecs server"):
+            vault = gopeers.ecs_server(go_peers, w, settings.requests)
         if vault is not None:
             servers["`aws-vault exec --ecs-server top-mfa` (cached)"] = server_summary(
                 json.loads(vault), settings.requests
             )
-        imds = (
-            gopeers.imds_servers(w, [*launcher(), "serve"], settings.requests)
-            if settings.with_peers
-            else None
-        )
-        signing = signing_cost(w, settings.signatures)
-        lookups = lookup_cost(w, settings.requests)
-    start_up = startup.measure(settings.runs, [startup.Tree("this tree", REPO)])
+        with phase("imds"):
+            imds = (
+                gopeers.imds_servers(w, [*launcher(), "serve"], settings.requests)
+                if settings.with_peers
+                else None
+            )
+        with phase("signing+lookup"):
+            signing = signing_cost(w, settings.signatures)
+            lookups = lookup_cost(w, settings.requests)
+    with phase("startup"):
+        start_up = startup.measure(settings.runs, [startup.Tree("this tree", REPO)])
+    sys.stderr.write(
+        "bench: phases, wall s / CPU s: "
+        + ", ".join(f"{name} {wall:.1f}/{cpu:.1f}" for name, (wall, cpu) in PHASES.items())
+        + "\n"
+    )
     print(
         report(
             settings,

@@ -7,6 +7,7 @@ peers were installed and measured on a hit too.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -23,6 +24,36 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench" / "bench.py"
 
 
+def bench_peers() -> Any:
+    """bench/peers.py (bench/ is a folder of scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_peers", REPO / "bench" / "peers.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+# The clean venvs where they live on this machine, read when this module is imported: hermetic_env
+# then moves HOME and XDG_CACHE_HOME into each test's temporary folder, where every run of the
+# benchmark would rebuild them from PyPI.
+PEERS_MODULE = bench_peers()
+VENVS: Path = PEERS_MODULE.default_root()
+
+
+def test_the_clean_venvs_live_on_the_machine_not_in_the_checkout(tmp_path: Path) -> None:
+    default_root = PEERS_MODULE.default_root
+    assert default_root({"CREDPROC_BENCH_VENVS": str(tmp_path / "given")}) == tmp_path / "given"
+    xdg = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home")}
+    home = {"HOME": str(tmp_path / "home")}
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # where .ci/install.d keeps the machine's caches
+        assert default_root(xdg) == default_root(home) == Path("/var/cache/credproc-bench")
+    else:
+        assert default_root(xdg) == tmp_path / "xdg" / "credproc-bench"
+        assert default_root(home) == tmp_path / "home" / ".cache" / "credproc-bench"
+    assert REPO not in VENVS.parents  # never in the checkout: a fresh clone would rebuild them
+
+
 def run_quick(tmp_path: Path) -> tuple[str, dict[str, Any]]:
     out = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -30,7 +61,7 @@ def run_quick(tmp_path: Path) -> tuple[str, dict[str, Any]]:
     env.update({peer.variable: str(PATHS[peer.name]) for peer in PEERS})
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--json", str(out)],
+        [sys.executable, str(BENCH), "--quick", "--venvs", str(VENVS), "--json", str(out)],
         env=env,
         capture_output=True,
         text=True,
@@ -126,7 +157,7 @@ def check_exec(results: dict[str, Any]) -> None:
     ]
 
 
-# One test, one run: the run takes a minute, and xdist would start it once per worker.
+# One test, one run: xdist would start it once per worker.
 @pytest.mark.slow
 def test_quick_run_reports_every_measurement_and_hits_stay_off_the_network(tmp_path: Path) -> None:
     text, results = run_quick(tmp_path)
