@@ -310,8 +310,11 @@ class Sidecar:
         return f"http://127.0.0.1:{self.http}{path}"
 
 
-def sidecar(folder: Path, daprd: Path, table: str, endpoint: str) -> Sidecar:
-    """daprd's component and configuration files in folder, and its command line."""
+def sidecar(
+    folder: Path, daprd: Path, table: str, endpoint: str, path_arg: Callable[[Path], str] = str
+) -> Sidecar:
+    """daprd's component and configuration files in folder, and its command line; path_arg writes a
+    path as daprd names it (a Windows daprd under wine: tests/support/wine.py's windows_path)."""
     resources = folder / "resources"
     resources.mkdir(parents=True)
     (resources / "statestore.yaml").write_text(COMPONENT.format(table=table, endpoint=endpoint))
@@ -325,9 +328,9 @@ def sidecar(folder: Path, daprd: Path, table: str, endpoint: str) -> Sidecar:
         "--mode",
         "standalone",
         "--resources-path",
-        str(resources),
+        path_arg(resources),
         "--config",
-        str(config),
+        path_arg(config),
         "--dapr-http-port",
         str(http),
         "--dapr-grpc-port",
@@ -371,6 +374,7 @@ def running(
     log: Path,
     extra_env: dict[str, str] | None = None,
     ready: str = "/v1.0/healthz",
+    ready_within: float = READY_WITHIN,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start cmd (credproc exec ... -- daprd ...), wait until daprd's healthz answers 204, and stop it
     with SIGTERM afterwards (credproc passes it on), killing the group if it hangs."""
@@ -384,7 +388,7 @@ def running(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + READY_WITHIN
+        deadline = time.monotonic() + ready_within
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"daprd exited with {proc.returncode} before it was ready:\n{log.read_text()}")
@@ -392,7 +396,7 @@ def running(
                 if http("GET", sidecar.url(ready))[0] == 204:
                     break
             if time.monotonic() > deadline:
-                pytest.fail(f"daprd not ready within {READY_WITHIN:.0f} s:\n{log.read_text()}")
+                pytest.fail(f"daprd not ready within {ready_within:.0f} s:\n{log.read_text()}")
             time.sleep(0.2)
         yield proc
     finally:
