@@ -486,7 +486,7 @@ def daprd_pid(root: int, daprd: Path) -> int:
     pytest.fail(f"no daprd process under pid {root}")
 
 
-def _inet_sockets(pid: int) -> list[tuple[str, str, str]]:
+def inet_sockets(pid: int) -> list[tuple[str, str, str]]:
     """(table, local address, remote address) of each internet socket the process holds, read
     from its own network namespace's tables. Unix and netlink sockets are not in these tables."""
     inodes = set()
@@ -514,7 +514,7 @@ def _address(hex_address: str) -> str:
     return f"{ip}:{int(port, 16)}"
 
 
-def _is_loopback(address: str) -> bool:
+def is_loopback(address: str) -> bool:
     ip = address.rsplit(":", 1)[0].strip("[]")  # ss writes [::1]:port, /proc's tables ::1:port
     return ip.startswith(("127.", "::ffff:127.")) or ip == "::1"
 
@@ -527,12 +527,12 @@ def assert_loopback_only(pid: int, listening_anywhere: Iterable[int] = ()) -> li
     def exempt(local: str, remote: str) -> bool:
         return local.rsplit(":", 1)[1] in ports and remote.rsplit(":", 1)[1] in ("0", "*")
 
-    sockets = _inet_sockets(pid)
+    sockets = inet_sockets(pid)
     assert sockets, "daprd holds no internet socket at all: it cannot be serving"
     assert not [s for s in sockets if s[0].startswith(("udp", "raw"))], sockets  # no mDNS, no probing
     for table, local, remote in sockets:
-        assert _is_loopback(local) or exempt(local, remote), (table, local, remote)
-        assert remote.endswith(":0") or _is_loopback(remote), (table, local, remote)
+        assert is_loopback(local) or exempt(local, remote), (table, local, remote)
+        assert remote.endswith(":0") or is_loopback(remote), (table, local, remote)
     # The same through ss, as a person would check it: every socket of daprd's is on 127.0.0.1.
     listed = subprocess.run(["ss", "-H", "-tuanp"], capture_output=True, text=True, timeout=10, check=False)
     if listed.returncode == 0:
@@ -540,5 +540,5 @@ def assert_loopback_only(pid: int, listening_anywhere: Iterable[int] = ()) -> li
         assert mine, listed.stdout
         for cols in mine:
             assert cols[0] == "tcp", cols
-            assert _is_loopback(cols[4]) or exempt(cols[4], cols[5]), cols
+            assert is_loopback(cols[4]) or exempt(cols[4], cols[5]), cols
     return sockets
