@@ -60,8 +60,9 @@ CREDPROC_TEST_DAPRD=$(_go_build daprd "$_v" daprd "$_go_root/daprd" github.com/d
   -tags stablecomponents -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${_v#v}")
 
 # daprd.exe for tests/test_wine_daprd.py (issue 13: daprd for Windows under wine, served by credproc
-# exec --server). A second full compile of dapr for another GOOS: COLD_COST cold (the modules shared
-# with the Linux build, a few Windows-only ones more), nothing on a warm machine (the binary is cached).
+# exec --server). A second full compile of dapr, for GOOS=windows: about 14 minutes cold (856 s
+# measured on 2 cores while the Linux daprd built beside it; the modules are the Linux build's and a
+# few Windows-only ones), nothing on a warm machine (the binary is cached).
 CREDPROC_TEST_DAPRD_WINDOWS=$(GOOS=windows GOARCH=amd64 CGO_ENABLED=0 _go_build daprd "$_v-windows-amd64" \
   daprd.exe "$_go_root/daprd" github.com/dapr/dapr/cmd/daprd \
   -tags stablecomponents -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${_v#v}")
