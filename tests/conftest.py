@@ -57,6 +57,7 @@ E2E_MODULES = {
     "test_go_sdkv2",
     "test_go_peers",
     "test_wine_cmd",
+    "test_wine_daprd",
 }
 
 

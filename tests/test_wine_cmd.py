@@ -7,7 +7,6 @@ Wine starts in about a second once its prefix exists (.ci/install.d/55-wine.sh m
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -19,31 +18,18 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import BASE_KEY_ID, BASE_SECRET, AwsFiles, require, run_credproc
+from tests.support.wine import INSTALL_HINT, REPO, WINE, WINEPREFIX, source_key
+
 
 # Read at import: the hermetic_env fixture removes every CREDPROC_* variable before a test runs. The
-# defaults are the paths .ci/install.d/55-wine.sh and 70-go.sh use.
-ROOT = Path(__file__).resolve().parent.parent
-WINE = shutil.which("wine")
-
-
-def _key(*paths: Path) -> str:
-    return hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
-
-
-def _default_prefix() -> str:
-    version = subprocess.run([WINE or "wine", "--version"], capture_output=True, text=True).stdout
-    shim = _key(ROOT / "tests/go/winshim/bcryptprimitives.c")[:8]
-    return f"/var/cache/credproc-wine/{re.sub(r'[^A-Za-z0-9.~+-]', '', version)}-{shim}"
-
-
+# default is the path .ci/install.d/70-go.sh uses; wine and its prefix: tests/support/wine.py.
 def _default_showenv() -> str:
-    sources = ROOT / "tests/go/showenv"
-    key = _key(sources / "go.mod", *sorted(sources.glob("*.go")))[:12]
+    sources = REPO / "tests/go/showenv"
+    key = source_key(sources / "go.mod", *sorted(sources.glob("*.go")))[:12]
     cache = os.environ.get("CREDPROC_GO_CACHE", "/var/cache/credproc-go")
     return f"{cache}/showenv-{key}-windows-amd64/showenv.exe"
 
 
-WINEPREFIX = os.environ.get("CREDPROC_WINEPREFIX") or (_default_prefix() if WINE else "")
 SHOWENV = Path(os.environ.get("CREDPROC_TEST_SHOWENV_WINDOWS") or _default_showenv())
 CMD_FIT = re.compile(r"[\x20-\x7e]*")  # what credproc's cmd format can carry, less " % ! ^
 CMD_REFUSED = set('"%!^')
@@ -73,7 +59,7 @@ BATCH = 6  # values per wine run
 
 
 def _wine(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    require("wine", WINE is not None, "apt-get install wine wine64 (see .ci/install.d/55-wine.sh)")
+    require("wine", WINE is not None, INSTALL_HINT)
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": os.environ["HOME"],
@@ -115,7 +101,7 @@ def _dumped(path: Path, name: str) -> str | None:
 def test_hostile_session_tokens_round_trip_exactly_in_cmd_or_are_refused(
     aws_files: AwsFiles, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    require("wine", WINE is not None, "apt-get install wine wine64 (see .ci/install.d/55-wine.sh)")
+    require("wine", WINE is not None, INSTALL_HINT)
 
     # No shrinking: each step is a wine run, and a failing batch already names its token.
     @settings(

@@ -310,8 +310,11 @@ class Sidecar:
         return f"http://127.0.0.1:{self.http}{path}"
 
 
-def sidecar(folder: Path, daprd: Path, table: str, endpoint: str) -> Sidecar:
-    """daprd's component and configuration files in folder, and its command line."""
+def sidecar(
+    folder: Path, daprd: Path, table: str, endpoint: str, path_arg: Callable[[Path], str] = str
+) -> Sidecar:
+    """daprd's component and configuration files in folder, and its command line; path_arg writes a
+    path as daprd names it (a Windows daprd under wine: tests/support/wine.py's windows_path)."""
     resources = folder / "resources"
     resources.mkdir(parents=True)
     (resources / "statestore.yaml").write_text(COMPONENT.format(table=table, endpoint=endpoint))
@@ -325,9 +328,9 @@ def sidecar(folder: Path, daprd: Path, table: str, endpoint: str) -> Sidecar:
         "--mode",
         "standalone",
         "--resources-path",
-        str(resources),
+        path_arg(resources),
         "--config",
-        str(config),
+        path_arg(config),
         "--dapr-http-port",
         str(http),
         "--dapr-grpc-port",
@@ -371,6 +374,7 @@ def running(
     log: Path,
     extra_env: dict[str, str] | None = None,
     ready: str = "/v1.0/healthz",
+    ready_within: float = READY_WITHIN,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start cmd (credproc exec ... -- daprd ...), wait until daprd's healthz answers 204, and stop it
     with SIGTERM afterwards (credproc passes it on), killing the group if it hangs."""
@@ -384,7 +388,7 @@ def running(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + READY_WITHIN
+        deadline = time.monotonic() + ready_within
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"daprd exited with {proc.returncode} before it was ready:\n{log.read_text()}")
@@ -392,7 +396,7 @@ def running(
                 if http("GET", sidecar.url(ready))[0] == 204:
                     break
             if time.monotonic() > deadline:
-                pytest.fail(f"daprd not ready within {READY_WITHIN:.0f} s:\n{log.read_text()}")
+                pytest.fail(f"daprd not ready within {ready_within:.0f} s:\n{log.read_text()}")
             time.sleep(0.2)
         yield proc
     finally:
@@ -482,7 +486,7 @@ def daprd_pid(root: int, daprd: Path) -> int:
     pytest.fail(f"no daprd process under pid {root}")
 
 
-def _inet_sockets(pid: int) -> list[tuple[str, str, str]]:
+def inet_sockets(pid: int) -> list[tuple[str, str, str]]:
     """(table, local address, remote address) of each internet socket the process holds, read
     from its own network namespace's tables. Unix and netlink sockets are not in these tables."""
     inodes = set()
@@ -510,7 +514,7 @@ def _address(hex_address: str) -> str:
     return f"{ip}:{int(port, 16)}"
 
 
-def _is_loopback(address: str) -> bool:
+def is_loopback(address: str) -> bool:
     ip = address.rsplit(":", 1)[0].strip("[]")  # ss writes [::1]:port, /proc's tables ::1:port
     return ip.startswith(("127.", "::ffff:127.")) or ip == "::1"
 
@@ -523,12 +527,12 @@ def assert_loopback_only(pid: int, listening_anywhere: Iterable[int] = ()) -> li
     def exempt(local: str, remote: str) -> bool:
         return local.rsplit(":", 1)[1] in ports and remote.rsplit(":", 1)[1] in ("0", "*")
 
-    sockets = _inet_sockets(pid)
+    sockets = inet_sockets(pid)
     assert sockets, "daprd holds no internet socket at all: it cannot be serving"
     assert not [s for s in sockets if s[0].startswith(("udp", "raw"))], sockets  # no mDNS, no probing
     for table, local, remote in sockets:
-        assert _is_loopback(local) or exempt(local, remote), (table, local, remote)
-        assert remote.endswith(":0") or _is_loopback(remote), (table, local, remote)
+        assert is_loopback(local) or exempt(local, remote), (table, local, remote)
+        assert remote.endswith(":0") or is_loopback(remote), (table, local, remote)
     # The same through ss, as a person would check it: every socket of daprd's is on 127.0.0.1.
     listed = subprocess.run(["ss", "-H", "-tuanp"], capture_output=True, text=True, timeout=10, check=False)
     if listed.returncode == 0:
@@ -536,5 +540,5 @@ def assert_loopback_only(pid: int, listening_anywhere: Iterable[int] = ()) -> li
         assert mine, listed.stdout
         for cols in mine:
             assert cols[0] == "tcp", cols
-            assert _is_loopback(cols[4]) or exempt(cols[4], cols[5]), cols
+            assert is_loopback(cols[4]) or exempt(cols[4], cols[5]), cols
     return sockets
