@@ -27,6 +27,7 @@ from tests.conftest import require
 from tests.support import ra_pki, softhsm
 from tests.support.keyrings import MemoryKeyring
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
+from tests.support.ra_world import signing_helper_flags
 from tests.support.runner import run_in_process
 from tests.support.terminals import ScriptedTerminal
 from tests.test_signing_helper_oracle import HELPER
@@ -229,18 +230,9 @@ def test_aws_signing_helper_agrees_on_the_token(
         [
             HELPER,
             "credential-process",
-            "--certificate",
-            tok.uri(label),
+            *signing_helper_flags(emulator.url, certificate=tok.uri(label)),
             "--pkcs11-lib",
             tok.lib,
-            "--trust-anchor-arn",
-            TRUST_ANCHOR_ARN,
-            "--profile-arn",
-            PROFILE_ARN,
-            "--role-arn",
-            ROLE_ARN,
-            "--endpoint",
-            emulator.url,
         ],
         capture_output=True,
         text=True,

@@ -28,6 +28,7 @@ from cryptography import x509
 from tests.conftest import require, run_credproc
 from tests.support.make_helper_material import P12_PASSWORD, PKCS8_PASSWORD, generate
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
+from tests.support.ra_world import signing_helper_flags
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_machine_proxies")]
 
@@ -169,25 +170,16 @@ def oracle_world() -> Iterator[tuple[World, Emulator]]:
 
 
 def _argv(case: Case, material: Path, url: str) -> list[str]:
-    args = ["credential-process"]
-    for flag, value in (
-        ("--certificate", case.certificate),
-        ("--private-key", case.private_key),
-        ("--intermediates", case.intermediates),
-    ):
-        if value:
-            args += [flag, str(material / value)]
-    return [
-        *args,
-        "--trust-anchor-arn",
-        TRUST_ANCHOR_ARN,
-        "--profile-arn",
-        PROFILE_ARN,
-        "--role-arn",
-        ROLE_ARN,
-        "--endpoint",
+    def at(name: str | None) -> Path | None:
+        return material / name if name else None
+
+    identity = signing_helper_flags(
         url,
-    ]
+        certificate=at(case.certificate),
+        private_key=at(case.private_key),
+        intermediates=at(case.intermediates),
+    )
+    return ["credential-process", *identity]
 
 
 @dataclass(frozen=True)
