@@ -26,7 +26,7 @@ from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, E
 from tests.support.ra_world import signing_helper_flags
 from tests.support.runner import run_in_process
 from tests.support.terminals import ScriptedTerminal
-from tests.test_signing_helper_oracle import HELPER
+from tests.test_signing_helper_oracle import HELPER, require_signing_helper
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 PASSWORD = "tpm-secret"
@@ -288,11 +288,7 @@ def helper_run(keys: Keys, emu: Emulator, home: Path, name: str, *flags: str) ->
 def test_aws_signing_helper_agrees_on_the_tpm(
     keys: Keys, emulator: Emulator, tmp_path: Path, name: str, flags: tuple[str, ...]
 ) -> None:
-    require(
-        "aws_signing_helper v1.4.0",
-        bool(HELPER) and os.access(HELPER, os.X_OK),
-        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
-    )
+    require_signing_helper()
     rc, output = helper_run(keys, emulator, tmp_path, name, *flags)
     assert rc == 0, output
     assert [r.outcome for r in emulator.world.received] == ["ok"]
@@ -311,11 +307,7 @@ def test_aws_signing_helper_agrees_on_the_tpm(
 def test_aws_signing_helper_and_credproc_refuse_alike(
     keys: Keys, emulator: Emulator, tmp_path: Path, name: str, flags: tuple[str, ...]
 ) -> None:
-    require(
-        "aws_signing_helper v1.4.0",
-        bool(HELPER) and os.access(HELPER, os.X_OK),
-        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
-    )
+    require_signing_helper()
     rc, output = helper_run(keys, emulator, tmp_path, name, *flags)
     assert rc == 1, output
     assert cli(keys, emulator, tmp_path, name, *flags, "--no-cache")[0] == 1

@@ -38,6 +38,16 @@ HELPER = os.environ.get("CREDPROC_TEST_SIGNING_HELPER") or next(
     iter(sorted(glob.glob(f"{_GO_CACHE}/aws_signing_helper-v1.4.0/aws_signing_helper"))), ""
 )
 
+
+def require_signing_helper() -> None:
+    """Skip (laptop) or fail (CI) without the aws_signing_helper v1.4.0 binary the oracles run."""
+    require(
+        "aws_signing_helper v1.4.0",
+        bool(HELPER) and os.access(HELPER, os.X_OK),
+        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
+    )
+
+
 # What credproc reads and aws_signing_helper v1.4.0 does not: the helper refuses these, credproc
 # must sign them and be accepted. Each with the reason (research notes, tests/.. signing_helper §0, §3).
 BEYOND_THE_ORACLE = {
@@ -215,11 +225,7 @@ def _run(world: World, command: list[str], env: dict[str, str], credproc: bool) 
 def test_credproc_agrees_with_aws_signing_helper(
     case: Case, helper_material: Path, oracle_world: tuple[World, Emulator], tmp_path: Path
 ) -> None:
-    require(
-        "aws_signing_helper v1.4.0",
-        bool(HELPER) and os.access(HELPER, os.X_OK),
-        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
-    )
+    require_signing_helper()
     world, emulator = oracle_world
     anchor = x509.load_pem_x509_certificate((helper_material / case.anchor).read_bytes())
     world.ca_by_anchor.clear()
