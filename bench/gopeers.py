@@ -36,7 +36,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import stsrelay
 
-from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN
+from tests.support.ra_world import signing_helper_flags
 from tests.test_go_peers import PATHS
 
 SIGNING_HELPER = "aws_signing_helper credential-process, Roles Anywhere (no cache: a CreateSession per run)"
@@ -127,18 +127,7 @@ def signing_helper_argv(w: World, exe: str) -> list[str]:
     return [
         exe,
         "credential-process",
-        "--certificate",
-        certificate,
-        "--private-key",
-        key,
-        "--trust-anchor-arn",
-        TRUST_ANCHOR_ARN,
-        "--profile-arn",
-        PROFILE_ARN,
-        "--role-arn",
-        ROLE_ARN,
-        "--endpoint",
-        w.ra.url,
+        *signing_helper_flags(w.ra.url, certificate=certificate, private_key=key),
     ]
 
 

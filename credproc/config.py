@@ -3,7 +3,8 @@ it means to the AWS CLI (``[profile x]`` prefixes, nested ``s3 =`` blocks, ``[ss
 
 ``parse`` reads one file; ``load`` merges the two as botocore does; ``read_profile`` turns one
 profile (and the ``[services]`` block it points at) into a typed, frozen ``ProfileRecord`` that the
-resolution chain builds its sources from.
+resolution chain builds its sources from. ``read_text`` and ``replace_text`` are the two ends of
+every edit of a file (configure, update): its whole text, and its atomic replacement.
 """
 
 from __future__ import annotations
@@ -101,6 +102,32 @@ def parse(path: str, as_profiles: bool) -> dict[str, Any]:
         return dict(configloader.raw_config_parse(path))
     except BotoCoreError:  # also a file that is not UTF-8 (botocore reads an unreadable one as empty)
         raise ConfigError(f"cannot parse {path}: {_why_unparsable(path)}", "fix the file's syntax") from None
+
+
+def read_text(path: str, *, verb: str = "read") -> str:
+    """The text of a config or credentials file about to be edited ("" when there is none yet); a
+    ConfigError when it cannot be read, or is not UTF-8 text (``cannot {verb} PATH``)."""
+    try:
+        data = smallfile.read(path, smallfile.CONFIG_LIMIT)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot {verb} {path}: it is not UTF-8 text") from None
+
+
+def replace_text(path: str, text: str, shown: str | None = None) -> None:
+    """Replace the file with ``text`` atomically, keeping its mode (0600 when new) and writing
+    through a symlink; a ConfigError naming ``shown`` (else ``path``) when that fails."""
+    from credproc import atomic
+
+    try:
+        atomic.write_text(path, text)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {shown or path}: {exc.strerror}") from None
 
 
 def _why_unparsable(path: str) -> str:

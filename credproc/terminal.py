@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import IO
 
-from credproc.errors import Interrupted, NeedsHumanError
+from credproc.errors import CredprocError, Interrupted, NeedsHumanError
 from credproc.platform import is_windows
 from credproc.safetext import printable
 
@@ -98,6 +98,25 @@ def _read_hidden(prompt: str, reader: IO[str], writer: IO[str]) -> str:
     if not line:
         raise NeedsHumanError("the terminal closed before the answer was given")
     return line.rstrip("\r\n")
+
+
+def ask_secret(
+    terminal: Terminal,
+    what: str,
+    attempt: int,
+    *,
+    label: str,
+    noun: str,
+    hint: str,
+    instead: CredprocError | None = None,
+) -> str:
+    """``what``'s secret (its ``noun``: "user PIN", "password"), asked hidden as "``label`` for
+    ``what``: ", with "(wrong, try again)" after a first ``attempt``. With no terminal: ``instead``
+    when given, else NeedsHumanError (exit 4) with ``hint``."""
+    if not terminal.available():
+        raise instead or NeedsHumanError(f"{what} needs its {noun} and there is no terminal to ask on", hint)
+    again = " (wrong, try again)" if attempt > 0 else ""
+    return str(terminal.ask(f"{label} for {what}{again}: ", f"{what} needs its {noun}", secret=True))
 
 
 def is_stdin_terminal() -> bool:

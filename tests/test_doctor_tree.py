@@ -212,27 +212,6 @@ BROKEN = """\
 """
 
 
-def test_a_missing_source_profile_fails_at_the_hop_that_names_it(aws_files: AwsFiles) -> None:
-    aws_files.write_config(BROKEN)
-    report = _report("top")
-    message = f"source_profile 'ghost' of profile 'middle' is not in {aws_files.config}"
-    assert _tree(report) == _expect(
-        f"""
-        profile 'top'
-        └─ assume arn:aws:iam::222222222222:role/top  [assume-role, profile 'top']
-           │  region: us-east-1
-           │  cache: unknown (the hops it is built on do not resolve)
-           └─ assume arn:aws:iam::111111111111:role/middle  [assume-role, profile 'middle']
-              │  region: us-east-1
-              │  cache: unknown (the hops it is built on do not resolve)
-              └─ profile 'ghost'
-                    FAIL: {message}
-                      → profiles: middle, top
-        """
-    )
-    assert not report.healthy  # the resolution finding fails, as before
-
-
 def test_a_missing_source_profile_as_json(aws_files: AwsFiles) -> None:
     aws_files.write_config(BROKEN)
     done = run_in_process("doctor", "--profile", "top", "--offline", "--json")
@@ -290,10 +269,29 @@ LOOP = """\
 """
 
 
-def test_a_loop_is_marked_where_it_closes(aws_files: AwsFiles) -> None:
-    aws_files.write_config(LOOP)
-    assert _tree(_report("a")) == _expect(
-        """
+# The text tree of a chain that breaks: the hops down to the break are drawn, the break says why.
+BREAKS = [
+    pytest.param(
+        BROKEN,
+        "top",
+        """\
+        profile 'top'
+        └─ assume arn:aws:iam::222222222222:role/top  [assume-role, profile 'top']
+           │  region: us-east-1
+           │  cache: unknown (the hops it is built on do not resolve)
+           └─ assume arn:aws:iam::111111111111:role/middle  [assume-role, profile 'middle']
+              │  region: us-east-1
+              │  cache: unknown (the hops it is built on do not resolve)
+              └─ profile 'ghost'
+                    FAIL: source_profile 'ghost' of profile 'middle' is not in {config}
+                      → profiles: middle, top
+        """,
+        id="a-missing-source-profile-fails-at-the-hop-that-names-it",
+    ),
+    pytest.param(
+        LOOP,
+        "a",
+        """\
         profile 'a'
         └─ assume arn:aws:iam::222222222222:role/a  [assume-role, profile 'a']
            │  region: us-east-1
@@ -304,8 +302,20 @@ def test_a_loop_is_marked_where_it_closes(aws_files: AwsFiles) -> None:
               └─ profile 'a'
                     FAIL: profile loop: a → b → a
                       → break the cycle of source_profile/credential_process
-        """
-    )
+        """,
+        id="a-loop-is-marked-where-it-closes",
+    ),
+]
+
+
+@pytest.mark.parametrize(("config", "profile", "expected"), BREAKS)
+def test_a_broken_chain_is_drawn_down_to_where_it_breaks(
+    aws_files: AwsFiles, config: str, profile: str, expected: str
+) -> None:
+    aws_files.write_config(config)
+    report = _report(profile)
+    assert _tree(report) == _expect(expected.format(config=aws_files.config))
+    assert not report.healthy  # the resolution finding fails
 
 
 def test_a_loop_as_json(aws_files: AwsFiles) -> None:

@@ -27,9 +27,10 @@ from tests.conftest import require
 from tests.support import ra_pki, softhsm
 from tests.support.keyrings import MemoryKeyring
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
+from tests.support.ra_world import signing_helper_flags
 from tests.support.runner import run_in_process
 from tests.support.terminals import ScriptedTerminal
-from tests.test_signing_helper_oracle import HELPER
+from tests.test_signing_helper_oracle import HELPER, require_signing_helper
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 
@@ -219,28 +220,15 @@ def test_a_missing_module_is_named(
 def test_aws_signing_helper_agrees_on_the_token(
     token: tuple[softhsm.Token, ra_pki.Ca], emulator: Emulator, label: str, tmp_path: Path
 ) -> None:
-    require(
-        "aws_signing_helper v1.4.0",
-        bool(HELPER) and os.access(HELPER, os.X_OK),
-        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
-    )
+    require_signing_helper()
     tok = token[0]
     done = subprocess.run(
         [
             HELPER,
             "credential-process",
-            "--certificate",
-            tok.uri(label),
+            *signing_helper_flags(emulator.url, certificate=tok.uri(label)),
             "--pkcs11-lib",
             tok.lib,
-            "--trust-anchor-arn",
-            TRUST_ANCHOR_ARN,
-            "--profile-arn",
-            PROFILE_ARN,
-            "--role-arn",
-            ROLE_ARN,
-            "--endpoint",
-            emulator.url,
         ],
         capture_output=True,
         text=True,

@@ -23,9 +23,10 @@ from credproc.sources.rolesanywhere import source as rolesanywhere
 from tests.conftest import require
 from tests.support import ra_pki, swtpm
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
+from tests.support.ra_world import signing_helper_flags
 from tests.support.runner import run_in_process
 from tests.support.terminals import ScriptedTerminal
-from tests.test_signing_helper_oracle import HELPER
+from tests.test_signing_helper_oracle import HELPER, require_signing_helper
 
 pytestmark = pytest.mark.usefixtures("no_machine_proxies")
 PASSWORD = "tpm-secret"
@@ -201,18 +202,7 @@ def test_no_tpm_to_reach_is_one_line(keys: Keys, emulator: Emulator, tmp_path: P
 def cli(keys: Keys, emu: Emulator, home: Path, name: str, *flags: str) -> tuple[int, str, str]:
     done = run_in_process(
         "credential-process",
-        "--certificate",
-        str(keys.certs[name]),
-        "--private-key",
-        keys.refs[name],
-        "--trust-anchor-arn",
-        TRUST_ANCHOR_ARN,
-        "--profile-arn",
-        PROFILE_ARN,
-        "--role-arn",
-        ROLE_ARN,
-        "--endpoint",
-        emu.url,
+        *signing_helper_flags(emu.url, certificate=keys.certs[name], private_key=keys.refs[name]),
         *flags,
         env={"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TPM2TOOLS_TCTI": keys.tpm.tcti},
     )
@@ -274,9 +264,8 @@ def helper_run(keys: Keys, emu: Emulator, home: Path, name: str, *flags: str) ->
     signing with any TPM key, even with --no-tpm-key-password, and fails without one."""
     import pexpect
 
-    argv = ["credential-process", "--certificate", str(keys.certs[name]), "--private-key", keys.refs[name]]
-    argv += [*flags, "--trust-anchor-arn", TRUST_ANCHOR_ARN, "--profile-arn", PROFILE_ARN]
-    argv += ["--role-arn", ROLE_ARN, "--endpoint", emu.url]
+    identity = signing_helper_flags(emu.url, certificate=keys.certs[name], private_key=keys.refs[name])
+    argv = ["credential-process", *identity, *flags]
     with keys.tpm.on_unix_socket() as sock:
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TPM_DEVICE": str(sock)}
         child = pexpect.spawn(HELPER, argv, env=env, timeout=60)
@@ -299,11 +288,7 @@ def helper_run(keys: Keys, emu: Emulator, home: Path, name: str, *flags: str) ->
 def test_aws_signing_helper_agrees_on_the_tpm(
     keys: Keys, emulator: Emulator, tmp_path: Path, name: str, flags: tuple[str, ...]
 ) -> None:
-    require(
-        "aws_signing_helper v1.4.0",
-        bool(HELPER) and os.access(HELPER, os.X_OK),
-        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
-    )
+    require_signing_helper()
     rc, output = helper_run(keys, emulator, tmp_path, name, *flags)
     assert rc == 0, output
     assert [r.outcome for r in emulator.world.received] == ["ok"]
@@ -322,11 +307,7 @@ def test_aws_signing_helper_agrees_on_the_tpm(
 def test_aws_signing_helper_and_credproc_refuse_alike(
     keys: Keys, emulator: Emulator, tmp_path: Path, name: str, flags: tuple[str, ...]
 ) -> None:
-    require(
-        "aws_signing_helper v1.4.0",
-        bool(HELPER) and os.access(HELPER, os.X_OK),
-        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
-    )
+    require_signing_helper()
     rc, output = helper_run(keys, emulator, tmp_path, name, *flags)
     assert rc == 1, output
     assert cli(keys, emulator, tmp_path, name, *flags, "--no-cache")[0] == 1

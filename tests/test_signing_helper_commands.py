@@ -24,22 +24,18 @@ from credproc.commands.update import keep_updated, updated
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.sources.rolesanywhere import diagnostics
-from tests.conftest import require, run_credproc
+from tests.conftest import run_credproc
 from tests.support import tmpfs
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
 from tests.support.runner import run_in_process
-from tests.test_signing_helper_oracle import HELPER
+from tests.test_signing_helper_oracle import HELPER, require_signing_helper
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_machine_proxies")]
 ARNS = ["--trust-anchor-arn", TRUST_ANCHOR_ARN, "--profile-arn", PROFILE_ARN, "--role-arn", ROLE_ARN]
 
 
 def _helper(*argv: str, home: Path) -> subprocess.CompletedProcess[bytes]:
-    require(
-        "aws_signing_helper v1.4.0",
-        bool(HELPER) and os.access(HELPER, os.X_OK),
-        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
-    )
+    require_signing_helper()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
     return subprocess.run(
         [HELPER, *argv], capture_output=True, timeout=60, env=env, stdin=subprocess.DEVNULL, check=False

@@ -28,6 +28,7 @@ from cryptography import x509
 from tests.conftest import require, run_credproc
 from tests.support.make_helper_material import P12_PASSWORD, PKCS8_PASSWORD
 from tests.support.ra_emulator import PROFILE_ARN, ROLE_ARN, TRUST_ANCHOR_ARN, Emulator, World
+from tests.support.ra_world import signing_helper_flags
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_machine_proxies")]
 
@@ -36,6 +37,16 @@ _GO_CACHE = os.environ.get("CREDPROC_GO_CACHE", "/var/cache/credproc-go")
 HELPER = os.environ.get("CREDPROC_TEST_SIGNING_HELPER") or next(
     iter(sorted(glob.glob(f"{_GO_CACHE}/aws_signing_helper-v1.4.0/aws_signing_helper"))), ""
 )
+
+
+def require_signing_helper() -> None:
+    """Skip (laptop) or fail (CI) without the aws_signing_helper v1.4.0 binary the oracles run."""
+    require(
+        "aws_signing_helper v1.4.0",
+        bool(HELPER) and os.access(HELPER, os.X_OK),
+        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
+    )
+
 
 # What credproc reads and aws_signing_helper v1.4.0 does not: the helper refuses these, credproc
 # must sign them and be accepted. Each with the reason (research notes, tests/.. signing_helper §0, §3).
@@ -163,25 +174,16 @@ def oracle_world() -> Iterator[tuple[World, Emulator]]:
 
 
 def _argv(case: Case, material: Path, url: str) -> list[str]:
-    args = ["credential-process"]
-    for flag, value in (
-        ("--certificate", case.certificate),
-        ("--private-key", case.private_key),
-        ("--intermediates", case.intermediates),
-    ):
-        if value:
-            args += [flag, str(material / value)]
-    return [
-        *args,
-        "--trust-anchor-arn",
-        TRUST_ANCHOR_ARN,
-        "--profile-arn",
-        PROFILE_ARN,
-        "--role-arn",
-        ROLE_ARN,
-        "--endpoint",
+    def at(name: str | None) -> Path | None:
+        return material / name if name else None
+
+    identity = signing_helper_flags(
         url,
-    ]
+        certificate=at(case.certificate),
+        private_key=at(case.private_key),
+        intermediates=at(case.intermediates),
+    )
+    return ["credential-process", *identity]
 
 
 @dataclass(frozen=True)
@@ -217,11 +219,7 @@ def _run(world: World, command: list[str], env: dict[str, str], credproc: bool) 
 def test_credproc_agrees_with_aws_signing_helper(
     case: Case, helper_material: Path, oracle_world: tuple[World, Emulator], tmp_path: Path
 ) -> None:
-    require(
-        "aws_signing_helper v1.4.0",
-        bool(HELPER) and os.access(HELPER, os.X_OK),
-        "set CREDPROC_TEST_SIGNING_HELPER or run .ci/install.d/70-go.sh",
-    )
+    require_signing_helper()
     world, emulator = oracle_world
     anchor = x509.load_pem_x509_certificate((helper_material / case.anchor).read_bytes())
     world.ca_by_anchor.clear()

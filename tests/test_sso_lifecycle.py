@@ -174,16 +174,20 @@ def test_a_hit_with_the_token_file_in_place_makes_no_call(sso: SsoEmulator, herm
 # ---- credproc's logout stops the AWS CLI ---------------------------------------------------------
 
 
-def test_cli_v2_cache_file_name_is_the_one_credproc_computes(
-    sso: SsoEmulator, hermetic_env: Path, cli_v2: Any
-) -> None:
+@pytest.fixture
+def cli_signed_in(sso: SsoEmulator, hermetic_env: Path, cli_v2: Any) -> tuple[str, str]:
+    """Both SSO sessions signed in, and profiles dev (sso-session corp) and legacy resolved once by
+    the AWS CLI v2, which caches their role credentials: their access key ids."""
+    write_token(hermetic_env, sso.emulator)
+    write_token(hermetic_env, sso.emulator, cache_id=LEGACY_URL, start_url=LEGACY_URL)
+    return cli_v2("dev"), cli_v2("legacy")
+
+
+@pytest.mark.usefixtures("cli_signed_in")
+def test_cli_v2_cache_file_name_is_the_one_credproc_computes(hermetic_env: Path) -> None:
     from credproc.sources.sso import cli_cache as credproc_cli_cache
     from credproc.sources.sso.settings import SsoSession
 
-    write_token(hermetic_env, sso.emulator)
-    write_token(hermetic_env, sso.emulator, cache_id=LEGACY_URL, start_url=LEGACY_URL)
-    cli_v2("dev")
-    cli_v2("legacy")
     corp = SsoSession("corp", "https://corp.awsapps.com/start", "us-east-1", ())
     legacy = SsoSession(None, LEGACY_URL, "us-east-1", ())
     assert sorted(p.name for p in cli_cache(hermetic_env).iterdir()) == sorted(
@@ -195,12 +199,9 @@ def test_cli_v2_cache_file_name_is_the_one_credproc_computes(
 
 
 def test_credproc_logout_stops_the_cli_v2_sso_provider(
-    sso: SsoEmulator, hermetic_env: Path, cli_v2: Any
+    sso: SsoEmulator, hermetic_env: Path, cli_v2: Any, cli_signed_in: tuple[str, str]
 ) -> None:
-    write_token(hermetic_env, sso.emulator)
-    write_token(hermetic_env, sso.emulator, cache_id=LEGACY_URL, start_url=LEGACY_URL)
-    first = cli_v2("dev")
-    legacy = cli_v2("legacy")
+    first, legacy = cli_signed_in
     # The CLI's cache alone serves the role, even with no token file: what logout must remove.
     saved = token_file(hermetic_env, "corp").read_bytes()
     token_file(hermetic_env, "corp").unlink()
@@ -219,13 +220,8 @@ def test_credproc_logout_stops_the_cli_v2_sso_provider(
     assert sso.emulator.count("GetRoleCredentials") == 2
 
 
-def test_credproc_logout_of_every_session_sweeps_the_cli_cache_as_the_cli_does(
-    sso: SsoEmulator, hermetic_env: Path, cli_v2: Any
-) -> None:
-    write_token(hermetic_env, sso.emulator)
-    write_token(hermetic_env, sso.emulator, cache_id=LEGACY_URL, start_url=LEGACY_URL)
-    cli_v2("dev")
-    cli_v2("legacy")
+@pytest.mark.usefixtures("cli_signed_in")
+def test_credproc_logout_of_every_session_sweeps_the_cli_cache_as_the_cli_does(hermetic_env: Path) -> None:
     assumed = cli_cache(hermetic_env) / "assume-role-entry.json"  # the CLI's AssumeRole cache: kept
     assumed.write_text(json.dumps({"Credentials": {"AccessKeyId": "ASIA"}}))
     (cli_cache(hermetic_env) / "garbage.json").write_text("{not json")

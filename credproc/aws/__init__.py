@@ -15,7 +15,16 @@ from credproc.aws.budget import (
     time_left,
     wait_limit,
 )
-from credproc.aws.client import VALIDATION_CODES, calling, client, reading, sts_credentials
+from credproc.aws.client import (
+    SSO_FIELDS,
+    STS_FIELDS,
+    VALIDATION_CODES,
+    answer_credentials,
+    calling,
+    client,
+    reading,
+    sts_credentials,
+)
 from credproc.aws.endpoints import DEFAULT_REGION, endpoint_url, region_for
 
 __all__ = [
@@ -26,7 +35,10 @@ __all__ = [
     "MIN_TRY_TIMEOUT",
     "READ_TIMEOUT",
     "RUN_BUDGET",
+    "SSO_FIELDS",
+    "STS_FIELDS",
     "VALIDATION_CODES",
+    "answer_credentials",
     "budget",
     "calling",
     "client",

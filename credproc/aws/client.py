@@ -133,16 +133,24 @@ def _parsed(call: Any, params: Mapping[str, Any]) -> Any:
         raise ResponseParserError(f"unreadable answer ({type(exc).__name__})") from exc
 
 
+# The fields of a credentials block: key id, secret key, session token, expiration.
+STS_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
+SSO_FIELDS = ("accessKeyId", "secretAccessKey", "sessionToken", "expiration")
+
+
 def sts_credentials(what: str, answer: Mapping[str, Any]) -> Credentials:
     """The ``Credentials`` block of an STS answer (AssumeRole*, GetSessionToken)."""
+    return answer_credentials(what, answer, "Credentials", STS_FIELDS)
+
+
+def answer_credentials(
+    what: str, answer: Mapping[str, Any], block: str, fields: tuple[str, str, str, str]
+) -> Credentials:
+    """The credentials in ``answer[block]``, its fields named as ``fields`` (STS_FIELDS, SSO_FIELDS)."""
     with reading(what):
-        block = answer["Credentials"]
-        return Credentials(
-            block["AccessKeyId"],
-            block["SecretAccessKey"],
-            block["SessionToken"],
-            parse_expiration(block["Expiration"]),
-        )
+        found = answer[block]
+        key_id, secret, token, expiration = (found[name] for name in fields)
+        return Credentials(key_id, secret, token, parse_expiration(expiration))
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from credproc import atomic, config, config_edit, configure_judge, options, output, paths, smallfile, validate
+from credproc import config, config_edit, configure_judge, options, output, paths, validate
 from credproc.commands.login import runtime
 from credproc.errors import ConfigError, UpstreamError, UsageError
 from credproc.platform import is_windows
@@ -106,19 +106,6 @@ def credential_process_line(command: Sequence[str], profile: str, windows: bool 
     return quote_windows(argv) if windows else quote_posix(argv)
 
 
-def _read(path: str) -> str:
-    try:
-        data = smallfile.read(path, smallfile.CONFIG_LIMIT)
-    except FileNotFoundError:
-        return ""
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"cannot edit {path}: it is not UTF-8 text") from None
-
-
 def _warnings(
     environ: Mapping[str, str], edit: config_edit.Edit, display: str, profile: str, resolve: str | None
 ) -> tuple[str, ...]:
@@ -167,7 +154,7 @@ def plan(
                 "to write your own, add --no-credential-process",
             )
         updates["credential_process"] = credential_process_line(command, resolve or profile, windows)
-    edit = config_edit.set_profile(_read(path), profile, updates, removals)
+    edit = config_edit.set_profile(config.read_text(path, verb="edit"), profile, updates, removals)
     warnings = _warnings(environ, edit, display, profile, resolve) if command is not None else ()
     return Plan(path, display, edit, warnings)
 
@@ -201,10 +188,7 @@ def diff(p: Plan) -> str:
 
 def write(p: Plan) -> None:
     """Replace the file atomically, keeping its mode; a new file is 0600 in a 0700 folder."""
-    try:
-        atomic.write_text(p.path, p.edit.after, mode=None)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {p.display_path}: {exc.strerror}") from None
+    config.replace_text(p.path, p.edit.after, p.display_path)
 
 
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
@@ -306,20 +290,10 @@ def plan_sso(
 def append(config_file: str, text: str) -> None:
     """Append to the config file as one atomic replace (0600 when new; the old mode otherwise; a
     symlinked config file stays a link and the file it points at is updated)."""
-    try:
-        current = smallfile.read(config_file, smallfile.CONFIG_LIMIT).decode("utf-8")
-    except FileNotFoundError:
-        current = ""
-    except OSError as exc:
-        raise ConfigError(f"cannot read {config_file}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"cannot read {config_file}: it is not UTF-8 text") from None
+    current = config.read_text(config_file)
     if current and not current.endswith("\n"):
         current += "\n"
-    try:
-        atomic.write_text(config_file, current + text)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {config_file}: {exc.strerror}") from None
+    config.replace_text(config_file, current + text)
 
 
 # The hidden subcommand `configure PROFILE` runs; `configure profile NAME` also works, which is the

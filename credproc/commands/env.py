@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import click
 
@@ -35,29 +36,10 @@ def run(
 @options.region_option
 @options.refresh_window_option
 @options.resolving_options
-def command(
-    profile: str | None,
-    fmt: str | None,
-    unset: bool,
-    region: str | None,
-    refresh_window: str | None,
-    no_cache: bool,
-    mfa_token: str | None,
-    auto_login: bool,
-) -> None:
+def command(profile: str | None, fmt: str | None, unset: bool, **resolving: Any) -> None:
     """Print statements that set the credentials in your shell: eval "$(credproc env)"."""
+    # resolving: --region, --refresh-window, --no-cache, --mfa-token, --auto-login, as make_context takes them
     environ = dict(os.environ)
     chosen = options.output_format(fmt, environ)
-    ctx = (
-        None
-        if unset
-        else options.make_context(
-            environ,
-            no_cache=no_cache,
-            refresh_window=refresh_window,
-            region=region,
-            mfa_token=mfa_token,
-            auto_login=auto_login,
-        )
-    )
+    ctx = None if unset else options.make_context(environ, **resolving)
     output.payload(run(ctx, selected_profile(profile, environ), chosen, unset, environ))

@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
@@ -163,27 +164,12 @@ class _ExecCommand(click.Command):
 @click.command("exec", cls=_ExecCommand, context_settings={"allow_interspersed_args": False})
 @options.from_table(flags.EXEC)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
-def command(
-    profile: str | None,
-    use_server: bool,
-    region: str | None,
-    refresh_window: str | None,
-    no_cache: bool,
-    mfa_token: str | None,
-    auto_login: bool,
-    command: tuple[str, ...],
-) -> int:
+def command(profile: str | None, use_server: bool, command: tuple[str, ...], **resolving: Any) -> int:
     """Run CMD with credentials injected. Exits with CMD's status; 125 when credproc fails,
     126 when CMD cannot run, 127 when it is not found."""
+    # resolving: --region, --refresh-window, --no-cache, --mfa-token, --auto-login, as make_context takes them
     environ = dict(os.environ)
     with before_launch():
-        ctx = options.make_context(
-            environ,
-            no_cache=no_cache,
-            refresh_window=refresh_window,
-            region=region,
-            mfa_token=mfa_token,
-            auto_login=auto_login,
-        )
+        ctx = options.make_context(environ, **resolving)
     request = ExecRequest(selected_profile(profile, environ), command, use_server, is_windows())
     return run(ctx, request, environ)

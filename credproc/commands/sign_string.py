@@ -15,20 +15,6 @@ import click
 from credproc import flags, options
 from credproc.errors import ConfigError
 
-SIGN_STRING_EXCLUSIVE = (
-    ("certificate", "cert_selector"),
-    ("certificate", "system_store_name"),
-    ("private_key", "cert_selector"),
-    ("private_key", "system_store_name"),
-    ("cert_selector", "reuse_pin"),
-    ("system_store_name", "reuse_pin"),
-    ("tpm_key_password", "cert_selector"),
-    ("tpm_key_password", "reuse_pin"),
-    ("no_tpm_key_password", "cert_selector"),
-    ("no_tpm_key_password", "tpm_key_password"),
-    ("no_tpm_key_password", "reuse_pin"),
-)
-
 
 def run(opts: dict[str, object], fmt: str, digest: str) -> bytes:
     from credproc.sources.rolesanywhere import diagnostics, material, stores
@@ -39,7 +25,7 @@ def run(opts: dict[str, object], fmt: str, digest: str) -> bytes:
     diagnostics.check_choice(fmt, diagnostics.FORMATS, "--format")
     diagnostics.check_choice(digest, diagnostics.DIGESTS, "--digest")
     given = {k: v for k, v in opts.items() if v not in (None, False)}
-    stores.check_exclusive(given, SIGN_STRING_EXCLUSIVE)
+    stores.check_exclusive(given, stores.SIGN_STRING_EXCLUSIVE)
     environ = dict(os.environ)
     certificate = _path(str(given["certificate"]), environ) if given.get("certificate") else None
     private_key = _path(str(given["private_key"]), environ) if given.get("private_key") else None

@@ -65,20 +65,9 @@ def updated(text: str, profile: str, creds: Credentials) -> str:
 
 
 def write(path: str, profile: str, creds: Credentials) -> None:
-    from credproc import atomic, smallfile
+    from credproc import config
 
-    try:
-        text = smallfile.read(path, smallfile.CONFIG_LIMIT).decode("utf-8")
-    except FileNotFoundError:
-        text = ""
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"cannot read {path}: it is not UTF-8 text") from None
-    try:
-        atomic.write_bytes(path, updated(text, profile, creds).encode("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+    config.replace_text(path, updated(config.read_text(path), profile, creds))
 
 
 def fetch(opts: Mapping[str, object]) -> Credentials:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from credproc import aws, durations
+from credproc import durations
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
-from credproc.sources.base import Context, Source, SourceDefaults, obtain
+from credproc.sources.base import Context, Source, SourceDefaults, obtain, sts_call
 
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
 ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -88,17 +88,15 @@ class AssumeRoleSource(SourceDefaults):
         if self.mfa_serial:
             params["SerialNumber"] = self.mfa_serial
             params["TokenCode"] = ask_mfa_code(ctx, self.mfa_serial)
-        sts = aws.client(
-            "sts",
+        return sts_call(
+            ctx,
+            "assume_role",
+            f"AssumeRole {self.role_arn}",
+            params,
             region=self.region,
             endpoint=self.endpoint,
             creds=base,
-            environ=ctx.environ,
-            verify_ssl=ctx.verify_ssl,
         )
-        with aws.calling(f"AssumeRole {self.role_arn}"):
-            answer = sts.assume_role(**params)
-        return aws.sts_credentials(f"AssumeRole {self.role_arn}", answer)
 
     def deps(self) -> list[str]:
         # The parent's files (an SSO token file): a role assumed with an SSO session's credentials

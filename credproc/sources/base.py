@@ -133,6 +133,30 @@ def vetted(ctx: Context, source: Source, creds: Credentials) -> Credentials:
     return creds
 
 
+def sts_call(
+    ctx: Context,
+    operation: str,
+    what: str,
+    params: Mapping[str, object],
+    *,
+    region: str,
+    endpoint: str | None,
+    creds: Credentials | None,
+    answer_what: str | None = None,
+) -> Credentials:
+    """The credentials of one STS ``operation`` (``assume_role``, ``get_session_token``...), signed
+    with ``creds`` (unsigned when None): a failed call is named ``what``, an answer without its
+    Credentials block ``answer_what`` (``what`` unless given)."""
+    from credproc import aws
+
+    sts = aws.client(
+        "sts", region=region, endpoint=endpoint, creds=creds, environ=ctx.environ, verify_ssl=ctx.verify_ssl
+    )
+    with aws.calling(what):
+        answer = getattr(sts, operation)(**params)
+    return aws.sts_credentials(answer_what or what, answer)
+
+
 def obtain(ctx: Context, source: Source) -> Credentials:
     """Fetch through the cache: one refresher per hop, stale-on-error (see ``Cache.obtain``)."""
 

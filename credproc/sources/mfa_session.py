@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credproc import aws, durations
+from credproc import durations
 from credproc.aws import endpoints
 from credproc.config import ProfileRecord
 from credproc.credentials import Credentials
 from credproc.sources.assume_role import ask_mfa_code
-from credproc.sources.base import Context, Source, SourceDefaults, obtain
+from credproc.sources.base import Context, Source, SourceDefaults, obtain, sts_call
 
 # GetSessionToken's limits for IAM users; the default follows aws-vault (AWS_SESSION_TOKEN_TTL).
 MIN_SESSION, MAX_SESSION, DEFAULT_SESSION = 900, 129600, 3600
@@ -44,19 +44,16 @@ class MfaSessionSource(SourceDefaults):
     def fetch(self, ctx: Context) -> Credentials:
         base = obtain(ctx, self.parent)
         code = ask_mfa_code(ctx, self.serial)
-        sts = aws.client(
-            "sts",
+        return sts_call(
+            ctx,
+            "get_session_token",
+            f"GetSessionToken with MFA {self.serial}",
+            {"DurationSeconds": self.duration, "SerialNumber": self.serial, "TokenCode": code},
             region=self.region,
             endpoint=self.endpoint,
             creds=base,
-            environ=ctx.environ,
-            verify_ssl=ctx.verify_ssl,
+            answer_what="GetSessionToken",
         )
-        with aws.calling(f"GetSessionToken with MFA {self.serial}"):
-            answer = sts.get_session_token(
-                DurationSeconds=self.duration, SerialNumber=self.serial, TokenCode=code
-            )
-        return aws.sts_credentials("GetSessionToken", answer)
 
     def describe(self) -> list[str]:
         return [f"MFA session {self.serial} ({self.duration}s)", *self.parent.describe()]

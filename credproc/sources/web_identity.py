@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credproc import aws, smallfile
+from credproc import smallfile
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
-from credproc.sources.base import Context, SourceDefaults
+from credproc.sources.base import Context, SourceDefaults, sts_call
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,15 @@ class WebIdentitySource(SourceDefaults):
         }
         if self.duration:
             params["DurationSeconds"] = self.duration
-        sts = aws.client(
-            "sts",
+        return sts_call(
+            ctx,
+            "assume_role_with_web_identity",
+            f"AssumeRoleWithWebIdentity {self.role_arn}",
+            params,
             region=self.region,
             endpoint=self.endpoint,
             creds=None,
-            environ=ctx.environ,
-            verify_ssl=ctx.verify_ssl,
         )
-        with aws.calling(f"AssumeRoleWithWebIdentity {self.role_arn}"):
-            answer = sts.assume_role_with_web_identity(**params)
-        return aws.sts_credentials(f"AssumeRoleWithWebIdentity {self.role_arn}", answer)
 
     def describe(self) -> list[str]:
         return [f"assume {self.role_arn} with the web identity token in {self.token_file}"]

@@ -74,23 +74,36 @@ class RaWorld(RaPki):
         return "\n".join(lines) + "\n" + extra + "\n"
 
     def flags(self, files: ra_pki.Files, endpoint: bool = True) -> list[str]:
-        out = [
-            "--certificate",
-            str(files.certificate),
-            "--trust-anchor-arn",
-            TRUST_ANCHOR_ARN,
-            "--profile-arn",
-            PROFILE_ARN,
-            "--role-arn",
-            ROLE_ARN,
-        ]
-        if files.private_key:
-            out += ["--private-key", str(files.private_key)]
-        if files.intermediates:
-            out += ["--intermediates", str(files.intermediates)]
-        if endpoint:
-            out += ["--endpoint", self.url]
-        return out
+        return signing_helper_flags(
+            self.url if endpoint else None,
+            certificate=files.certificate,
+            private_key=files.private_key,
+            intermediates=files.intermediates,
+        )
+
+
+def signing_helper_flags(
+    endpoint: str | None,
+    *,
+    certificate: str | Path | None = None,
+    private_key: str | Path | None = None,
+    intermediates: str | Path | None = None,
+) -> list[str]:
+    """The flags of a credential-process call (aws_signing_helper's or credproc's) for the
+    emulator's trust anchor, profile and role: the identity given, the three ARNs, and ``endpoint``
+    unless it is None."""
+    out: list[str] = []
+    for flag, value in (
+        ("--certificate", certificate),
+        ("--private-key", private_key),
+        ("--intermediates", intermediates),
+    ):
+        if value:
+            out += [flag, str(value)]
+    out += ["--trust-anchor-arn", TRUST_ANCHOR_ARN, "--profile-arn", PROFILE_ARN, "--role-arn", ROLE_ARN]
+    if endpoint is not None:
+        out += ["--endpoint", endpoint]
+    return out
 
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")

@@ -33,8 +33,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from credproc.errors import ConfigError, NeedsHumanError
+from credproc.errors import ConfigError
 from credproc.sources.rolesanywhere.material import Material
+from credproc.terminal import ask_secret
 
 PREFIX = "pkcs11:"
 SLOT_ATTRIBUTES = (
@@ -383,14 +384,15 @@ def terminal_pin(terminal: Any, keyring_name: Callable[[str], str | None] | None
             if stored:
                 used_keyring = True
                 return stored
-        if not terminal.available():
-            if used_keyring:
-                raise ConfigError(f"the PIN stored in the keyring for {what} is wrong")
-            raise NeedsHumanError(
-                f"{what} needs its user PIN and there is no terminal to ask on",
-                "put pin-value= in the URI, or store the PIN in the keyring",
-            )
-        again = " (wrong, try again)" if attempt > 0 else ""
-        return str(terminal.ask(f"PIN for {what}{again}: ", f"{what} needs its user PIN", secret=True))
+        wrong = ConfigError(f"the PIN stored in the keyring for {what} is wrong") if used_keyring else None
+        return ask_secret(
+            terminal,
+            what,
+            attempt,
+            label="PIN",
+            noun="user PIN",
+            hint="put pin-value= in the URI, or store the PIN in the keyring",
+            instead=wrong,
+        )
 
     return ask

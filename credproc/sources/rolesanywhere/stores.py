@@ -127,6 +127,9 @@ EXCLUSIVE: Sequence[tuple[str, str]] = (
     ("no_tpm_key_password", "cert_selector"),
     ("no_tpm_key_password", "tpm_key_password"),
 )
+# sign-string's: the same pairs (its --intermediates pair never fires: it has no such flag), and
+# also --no-tpm-key-password with --reuse-pin.
+SIGN_STRING_EXCLUSIVE: Sequence[tuple[str, str]] = (*EXCLUSIVE, ("no_tpm_key_password", "reuse_pin"))
 
 
 def check_exclusive(options: Mapping[str, object], pairs: Sequence[tuple[str, str]] = EXCLUSIVE) -> None:

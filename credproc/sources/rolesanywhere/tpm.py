@@ -31,7 +31,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from credproc.errors import ConfigError, NeedsHumanError
+from credproc.errors import ConfigError
+from credproc.terminal import ask_secret
 
 HANDLE_PREFIX = "handle:"
 TCTI_VARIABLES = ("TPM2TOOLS_TCTI", "TCTI", "TSS2_TCTI")
@@ -276,12 +277,13 @@ def terminal_password(terminal: Any) -> PasswordSource:
     """A PasswordSource on the terminal; with no terminal, NeedsHumanError (exit 4)."""
 
     def ask(what: str, attempt: int) -> str:
-        if not terminal.available():
-            raise NeedsHumanError(
-                f"{what} needs its password and there is no terminal to ask on",
-                "pass --tpm-key-password, or --no-tpm-key-password for a key without one",
-            )
-        again = " (wrong, try again)" if attempt > 0 else ""
-        return str(terminal.ask(f"Password for {what}{again}: ", f"{what} needs its password", secret=True))
+        return ask_secret(
+            terminal,
+            what,
+            attempt,
+            label="Password",
+            noun="password",
+            hint="pass --tpm-key-password, or --no-tpm-key-password for a key without one",
+        )
 
     return ask

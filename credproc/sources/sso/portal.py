@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credproc import aws
-from credproc.credentials import Credentials, parse_expiration
+from credproc.credentials import Credentials
 from credproc.sources.sso.runtime import Runtime
 from credproc.sources.sso.settings import SsoSession
 
@@ -50,14 +50,7 @@ def role_credentials(
         accountId=account,
         roleName=role,
     )
-    with aws.reading(what):
-        found = answer["roleCredentials"]
-        return Credentials(
-            found["accessKeyId"],
-            found["secretAccessKey"],
-            found["sessionToken"],
-            parse_expiration(found["expiration"]),
-        )
+    return aws.answer_credentials(what, answer, "roleCredentials", aws.SSO_FIELDS)
 
 
 def assignments(rt: Runtime, session: SsoSession, access_token: str) -> Iterator[Assignment]:

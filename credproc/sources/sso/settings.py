@@ -56,17 +56,9 @@ def from_session(
     environ: Mapping[str, str], config: AwsConfig, name: str, profile: str | None = None
 ) -> SsoSession:
     section = config.sso_session(name)
-    start_url, region = get_str(section, "sso_start_url"), get_str(section, "sso_region")
-    if not start_url or not region:
-        raise ConfigError(f"[sso-session {name}] needs both sso_start_url and sso_region")
-    return SsoSession(
-        name=name,
-        start_url=start_url,
-        region=region,
-        scopes=_scopes(get_str(section, "sso_registration_scopes")),
-        oidc_endpoint=aws.endpoint_url(environ, config, profile, "sso_oidc"),
-        portal_endpoint=aws.endpoint_url(environ, config, profile, "sso"),
-    )
+    scopes = _scopes(get_str(section, "sso_registration_scopes"))
+    missing = f"[sso-session {name}] needs both sso_start_url and sso_region"
+    return _from_section(environ, config, profile, section, name, scopes, missing)
 
 
 def from_profile(environ: Mapping[str, str], config: AwsConfig, profile: str) -> SsoSession:
@@ -83,14 +75,30 @@ def from_profile(environ: Mapping[str, str], config: AwsConfig, profile: str) ->
                     "remove the key from the profile; the sso-session section is enough",
                 )
         return session
+    missing = f"profile {profile!r} has sso_start_url but not sso_region (both are needed)"
+    return _from_section(environ, config, profile, section, None, DEFAULT_SCOPES, missing)
+
+
+def _from_section(
+    environ: Mapping[str, str],
+    config: AwsConfig,
+    profile: str | None,
+    section: Section,
+    name: str | None,
+    scopes: tuple[str, ...],
+    missing: str,
+) -> SsoSession:
+    """The session ``section`` (an [sso-session] or a legacy SSO profile) describes, with the OIDC
+    and portal endpoints configured for ``profile``; ConfigError ``missing`` without both its
+    sso_start_url and sso_region."""
     start_url, region = get_str(section, "sso_start_url"), get_str(section, "sso_region")
     if not start_url or not region:
-        raise ConfigError(f"profile {profile!r} has sso_start_url but not sso_region (both are needed)")
+        raise ConfigError(missing)
     return SsoSession(
-        name=None,
+        name=name,
         start_url=start_url,
         region=region,
-        scopes=DEFAULT_SCOPES,
+        scopes=scopes,
         oidc_endpoint=aws.endpoint_url(environ, config, profile, "sso_oidc"),
         portal_endpoint=aws.endpoint_url(environ, config, profile, "sso"),
     )
