@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -642,6 +643,9 @@ class Harness:
         """``credproc credential-process --profile P --no-cache`` in this process, no terminal."""
         from credproc.terminal import Terminal
 
+        # The module, not the function credproc.aws re-exports under the same name.
+        budget = importlib.import_module("credproc.aws.budget")
+
         argv = ["credential-process", "--profile", profile, "--no-cache"]
         if mfa:
             argv += ["--mfa-token", MFA_CODE]
@@ -652,6 +656,14 @@ class Harness:
             contextlib.redirect_stdout(out),
             contextlib.redirect_stderr(err),
             _patched(Terminal, "_paths", lambda self: nowhere),
+            # botocore's own timeouts (60 s connect, 60 s read) instead of credproc's tighter ones
+            # (10 s a try inside a 30 s run budget, on purpose: the SDKs kill a credential_process
+            # after a minute). On a loaded machine a stalled answer once outlived credproc's 10 s
+            # try and was asked again, which the call log saw as a second GetRoleCredentials that
+            # botocore, waiting 60 s, never made: a difference of timeouts, not of resolution.
+            _patched(budget, "CONNECT_TIMEOUT", BOTOCORE_TIMEOUT),
+            _patched(budget, "READ_TIMEOUT", BOTOCORE_TIMEOUT),
+            _patched(budget, "RUN_BUDGET", budget.MAX_ATTEMPTS * BOTOCORE_TIMEOUT + 10),
         ):
             code = _cli_run()(argv)
         self.last_stderr = err.getvalue()
@@ -660,6 +672,9 @@ class Harness:
         data = json.loads(out.getvalue())
         return outcome(self._calls(), data["AccessKeyId"], data["SecretAccessKey"], data.get("SessionToken"))
 
+
+# botocore's default connect and read timeouts (botocore.config.Config), in seconds.
+BOTOCORE_TIMEOUT = 60
 
 _LOADERS: dict[str | None, Any] = {}
 _EMITTERS: list[Any] = []
