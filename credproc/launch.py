@@ -22,6 +22,7 @@ from credproc.errors import LaunchError
 
 if TYPE_CHECKING:  # subprocess costs milliseconds on the exec hit path, which never spawns
     import subprocess
+    import threading
 
 NOT_EXECUTABLE, NOT_FOUND, FAILED = 126, 127, 125
 DEFAULT_PATHEXT = ".COM;.EXE;.BAT;.CMD"
@@ -197,6 +198,27 @@ class _Relay:
         self.child = child
         while self.pending:
             self(self.pending.pop(0), None)
+
+
+def start_without_signals(thread: threading.Thread) -> None:
+    """Start ``thread`` with the relayed signals blocked in it, and so in every thread it starts.
+
+    The kernel hands a signal sent to the process to any one thread that does not block it, and
+    Python runs its handlers in the main thread only, between bytecodes. A SIGTERM taken by the
+    credentials server's thread while the main thread sat in waitpid() therefore waited there until
+    the child exited on its own (CI saw ``exec --server`` ignore SIGTERM, and once SIGHUP, for 20 s
+    under load). With the signals blocked in every other thread, the main thread takes them: its
+    wait is interrupted and the relay runs at once. Windows has no signal masks (and needs none:
+    the child shares credproc's console)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        thread.start()
+        return
+    signums = {getattr(signal, name) for name in FORWARDED if hasattr(signal, name)}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+    try:
+        thread.start()  # a new thread starts with its creator's mask
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _drop(signum: int, frame: object) -> None:

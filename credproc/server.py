@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from credproc import launch
 from credproc.credentials import Credentials, format_expiration
 from credproc.envbuild import Endpoint
 from credproc.errors import CredprocError
@@ -330,5 +331,5 @@ def start(
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="credproc-server", daemon=True
     )
-    thread.start()
+    launch.start_without_signals(thread)  # exec relays signals from the main thread
     return RunningServer(server, thread)

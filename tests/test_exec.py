@@ -237,6 +237,46 @@ def test_server_mode_forwards_signals_and_passes_the_exit_status_through(
     assert "Traceback" not in err
 
 
+def blocked_signals(status: str) -> set[int]:
+    """The signals a thread blocks, from the SigBlk line of /proc/<pid>/task/<tid>/status."""
+    mask = int(next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16)
+    return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+def test_only_the_main_thread_can_take_a_relayed_signal(chain: AwsFiles, stand_in: dict[str, str]) -> None:
+    """The kernel gives a signal sent to credproc to any thread not blocking it, and Python runs
+    handlers in the main thread only: a SIGTERM the server thread took sat unhandled while the main
+    thread waited for the child (the flaky timeout of the test above). Every other thread blocks
+    the relayed signals; the main thread takes them."""
+    proc = subprocess.Popen(
+        [*CREDPROC, "exec", "-p", "top", "--server", "--", "daprd", "--app-id", "a"],
+        env=stand_in,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("daprd: ready http://127.0.0.1:")
+        tasks = Path(f"/proc/{proc.pid}/task")
+        masks = {int(t.name): blocked_signals((t / "status").read_text()) for t in tasks.iterdir()}
+        relayed = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+        assert len(masks) >= 2, masks  # the main thread and the credentials server's
+        assert not masks.pop(proc.pid) & relayed
+        for tid, blocked in masks.items():
+            assert relayed <= blocked, (tid, blocked)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+        assert "shutting down on SIGTERM" in out
+        assert proc.returncode == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_windows_branch_spawns_through_path_and_pathext_and_waits(
     chain: AwsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:

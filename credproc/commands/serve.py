@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from credproc import envbuild, flags, hardening, options, output, render, server
+from credproc import envbuild, flags, hardening, launch, options, output, render, server
 from credproc.commands.exec import max_ttl
 from credproc.credentials import Credentials
 from credproc.errors import UsageError
@@ -75,7 +75,7 @@ def serve_imds(port: int | None, hop_limit: int | None, region: str | None, give
     )
     real = running.server_address[1]
     thread = threading.Thread(target=running.serve_forever, daemon=True)
-    thread.start()
+    launch.start_without_signals(thread)  # Ctrl+C and SIGTERM must reach the main thread's wait
     stop = stop_on_signals()
     output.info(f"Local server started on port: {real}")
     output.info("Make it available to the sdk by running:")

@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from credproc import launch
 from credproc.errors import NeedsHumanError, UpstreamError
 from credproc.sources.sso import oidc
 from credproc.sources.sso.oidc import Grant
@@ -143,7 +144,7 @@ def login(
     verifier, state = make_verifier(), secrets.token_urlsafe(24)
     listener = _Listener(state)
     thread = threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    launch.start_without_signals(thread)  # Ctrl+C must reach the main thread, which waits
     try:
         redirect_uri = f"http://127.0.0.1:{listener.server_address[1]}{CALLBACK_PATH}"
         url = authorization_url(session, reg, redirect_uri, state, challenge(verifier))
