@@ -195,3 +195,52 @@ def test_a_dropped_cache_closes_its_folder_handle(tmp_path: Path) -> None:
     for n in range(20):  # as in-process runs or a long-lived server do
         Cache.open(dict(os.environ), 0, print).store(f"p-{n}", _creds("ASIADROPPEDDROPPEDDR"), EntryMeta())
     assert handles() == 0
+
+
+def _folder_stat(mode: int, uid: int, gid: int) -> os.stat_result:
+    return os.stat_result((stat.S_IFDIR | mode, 1, 1, 2, uid, gid, 4096, 0, 0, 0))
+
+
+def test_a_group_writable_folder_is_ours_only_when_the_group_is_our_private_one() -> None:
+    """Debian's OpenSSH rule (a umask of 002): group-writable is safe when no one else is in the
+    group, by primary group or listed; any other member, or a group that does not exist, is not."""
+    import grp
+    import pwd
+
+    from credproc.cachedir import only_ours, unsafe_ancestor
+
+    root_group = grp.getgrgid(0)
+    if root_group.gr_mem or any(u.pw_uid != 0 for u in pwd.getpwall() if u.pw_gid == 0):
+        pytest.skip("this machine's group 0 has members other than root")
+    assert only_ours(_folder_stat(0o770, 0, 0), 0)
+    assert not only_ours(_folder_stat(0o772, 0, 0), 0)  # others can write: never ours
+    assert not only_ours(_folder_stat(0o770, 1, 0), 0)  # another owner
+    shared = next((u for u in pwd.getpwall() if u.pw_uid != 0 and u.pw_gid != 0), None)
+    if shared is not None:  # a group another user has as primary group is shared with them
+        assert not only_ours(_folder_stat(0o770, 0, shared.pw_gid), 0)
+    listed = next((g for g in grp.getgrall() if any(m != "root" for m in g.gr_mem)), None)
+    if listed is not None:  # a group listing another member is shared with them
+        assert not only_ours(_folder_stat(0o770, 0, listed.gr_gid), 0)
+    missing = max(g.gr_gid for g in grp.getgrall()) + 4242
+    assert not only_ours(_folder_stat(0o770, 0, missing), 0)  # a gid no group has
+    assert unsafe_ancestor("/", "/", 0) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chowns a folder to root's group")
+def test_a_root_owned_group_writable_folder_of_roots_private_group_is_not_unsafe(tmp_path: Path) -> None:
+    import grp
+
+    from credproc.cachedir import unsafe_ancestor
+
+    if grp.getgrgid(0).gr_mem:
+        pytest.skip("this machine's group 0 has listed members")
+    above = tmp_path / "shared-by-umask-002"
+    (above / "cache").mkdir(parents=True)
+    os.chown(above, 0, 0)
+    above.chmod(0o770)
+    assert unsafe_ancestor(str(above / "cache"), str(tmp_path), 0) is None
+    above.chmod(0o777)
+    assert unsafe_ancestor(str(above / "cache"), str(tmp_path), 0) == (
+        str(above),
+        "is writable by other users",
+    )
