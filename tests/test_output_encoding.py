@@ -54,3 +54,30 @@ def test_an_encoding_that_cannot_carry_a_value_is_a_clear_error(unicode_profile:
         "credproc: error: the output's encoding (ascii) cannot carry what credproc must print",
         "credproc: hint: set PYTHONIOENCODING=utf-8 (or PYTHONUTF8=1) for credproc",
     ]
+
+
+class _Stream:
+    """A stdout whose encoding has a name Python has no codec for (a misconfigured wrapper)."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding, self.errors, self.written = encoding, "strict", ""
+
+    def write(self, text: str) -> int:
+        self.written += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_an_encoding_name_python_does_not_know_leaves_the_choice_to_the_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from credproc import output
+
+    stream = _Stream("x-no-such-codec")
+    monkeypatch.setattr(sys, "stdout", stream)
+    output.payload('{"Version": 1}')
+    assert stream.written == '{"Version": 1}\n'
