@@ -244,3 +244,15 @@ def test_a_root_owned_group_writable_folder_of_roots_private_group_is_not_unsafe
         str(above),
         "is writable by other users",
     )
+
+
+def test_a_cache_folder_that_cannot_be_made_reads_as_empty_and_clears_nothing(tmp_path: Path) -> None:
+    """A file where the folder should be (or any OSError opening it): every read is a miss, a
+    listing is empty and a clear removes nothing, instead of an error from deep in the cache."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache's parent folder should be\n")
+    cache = Cache(str(blocker / "cache"))
+    assert cache.read("0" * 64) is None
+    assert list(cache.items()) == []
+    assert cache.clear() == 0
+    assert blocker.read_text().startswith("a file")  # left alone
