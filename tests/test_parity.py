@@ -36,6 +36,14 @@ def harness(servers: Harness, memory: MemoryKeyring) -> Harness:
     return servers
 
 
+@pytest.fixture
+def untraced() -> Iterator[None]:
+    """The generated worlds run without the coverage tracer (see parity.untraced): paused once
+    for the whole test, not per world, which would cost a pause and a resume each."""
+    with parity.untraced():
+        yield
+
+
 # Shrinking a world takes hypothesis minutes (every step resolves it twice); parity.minimal
 # shrinks line by line in seconds, so the report shows the smallest world either way.
 SHRINK = os.environ.get("CREDPROC_PARITY_SHRINK") == "1"
@@ -57,7 +65,9 @@ SHARDS = 2
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(world=parity.worlds())
-def test_credproc_resolves_every_profile_as_botocore_does(harness: Harness, shard: int, world: World) -> None:
+def test_credproc_resolves_every_profile_as_botocore_does(
+    harness: Harness, untraced: None, shard: int, world: World
+) -> None:
     note(world.describe())
     differences = parity.compare(harness, world)
     if differences:
