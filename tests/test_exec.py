@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import BASE_SECRET, CREDPROC, AwsFiles, run_credproc
 from tests.support.moto_sts import MotoSTS
-from tests.support.runner import run_in_process
+from tests.support.runner import run_in_process, start_credproc
 
 DUMP_ENV = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
 CREDPROC_VARS = ("AWS_", "CREDPROC_PROFILE")
@@ -211,15 +211,7 @@ def stand_in(tmp_path: Path) -> dict[str, str]:
 def test_server_mode_forwards_signals_and_passes_the_exit_status_through(
     chain: AwsFiles, stand_in: dict[str, str], sig: int, status: int, said: str | None
 ) -> None:
-    proc = subprocess.Popen(
-        [*CREDPROC, "exec", "-p", "top", "--server", "--", "daprd", "--app-id", "a"],
-        env=stand_in,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_credproc("exec", "-p", "top", "--server", "--", "daprd", "--app-id", "a", env=stand_in)
     try:
         assert proc.stdout is not None
         ready = proc.stdout.readline()
@@ -249,15 +241,7 @@ def test_only_the_main_thread_can_take_a_relayed_signal(chain: AwsFiles, stand_i
     handlers in the main thread only: a SIGTERM the server thread took sat unhandled while the main
     thread waited for the child (the flaky timeout of the test above). Every other thread blocks
     the relayed signals; the main thread takes them."""
-    proc = subprocess.Popen(
-        [*CREDPROC, "exec", "-p", "top", "--server", "--", "daprd", "--app-id", "a"],
-        env=stand_in,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_credproc("exec", "-p", "top", "--server", "--", "daprd", "--app-id", "a", env=stand_in)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("daprd: ready http://127.0.0.1:")

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_KEY_ID, BASE_SECRET, CREDPROC, REPO, AwsFiles, require, run_credproc
+from tests.conftest import BASE_KEY_ID, BASE_SECRET, REPO, AwsFiles, require, run_credproc
 from tests.support.moto_sts import MotoSTS
+from tests.support.runner import start_credproc
 
 SDK = REPO / "tests" / "sdk"
 DEFAULT_KEY = "AKIADEFAULTEXAMPLE00"
@@ -93,16 +94,7 @@ def sdk_world(aws_files: AwsFiles, sts: MotoSTS) -> dict[str, str]:
 
 
 def run_through_server(child: list[str], env: dict[str, str], cwd: Path) -> list[dict[str, str]]:
-    proc = subprocess.Popen(
-        [*CREDPROC, "exec", "--profile", "sdk", "--server", "--", *child],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_credproc("exec", "--profile", "sdk", "--server", "--", *child, env=env, cwd=cwd)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()

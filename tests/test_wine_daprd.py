@@ -19,7 +19,6 @@ same cache path; Go >= 1.22 programs need the ProcessPrng shim 55-wine.sh builds
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,9 +28,9 @@ import pytest
 from tests.conftest import CREDPROC, AwsFiles, require, run_credproc
 from tests.support import wine
 from tests.support.daprd import (  # noqa: F401 - fixtures
-    GO_CACHE,
     STOP_WITHIN,
     Table,
+    built_daprd,
     daprd_env,
     daprd_version,
     descendants,
@@ -45,16 +44,7 @@ from tests.support.daprd import (  # noqa: F401 - fixtures
 )
 from tests.support.moto_sts import MotoSTS
 
-
-def _find_daprd_exe() -> Path:
-    # Read at import: the hermetic_env fixture hides every CREDPROC_* variable from the tests.
-    given = os.environ.get("CREDPROC_TEST_DAPRD_WINDOWS")
-    if given:
-        return Path(given)
-    return GO_CACHE / f"daprd-{daprd_version()}-windows-amd64" / "daprd.exe"
-
-
-DAPRD_EXE = _find_daprd_exe()
+DAPRD_EXE = built_daprd("CREDPROC_TEST_DAPRD_WINDOWS", "-windows-amd64", "daprd.exe")
 # Wine's first start in a fresh prefix copy (wineserver, services.exe...) comes before daprd's own;
 # a few seconds on an idle machine, and a busy 2-core one can take many times that.
 READY_WITHIN = 180.0

@@ -58,15 +58,16 @@ def daprd_version() -> str:
     return go_mod_version(GO_MODULE, "github.com/dapr/dapr")
 
 
-def _find_daprd() -> Path:
-    # Read at import: the hermetic_env fixture hides every CREDPROC_* variable from the tests.
-    given = os.environ.get("CREDPROC_TEST_DAPRD")
+def built_daprd(variable: str, suffix: str = "", binary: str = "daprd") -> Path:
+    """The daprd 70-go.sh built (``<cache>/daprd-<version><suffix>/<binary>``), or the one
+    ``variable`` names. Read at import: the hermetic_env fixture hides every CREDPROC_* variable."""
+    given = os.environ.get(variable)
     if given:
         return Path(given)
-    return GO_CACHE / f"daprd-{daprd_version()}" / "daprd"
+    return GO_CACHE / f"daprd-{daprd_version()}{suffix}" / binary
 
 
-DAPRD = _find_daprd()
+DAPRD = built_daprd("CREDPROC_TEST_DAPRD")
 
 
 def executable(path: Path) -> bool:

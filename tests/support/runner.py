@@ -59,6 +59,21 @@ def run_credproc(
     return done
 
 
+def start_credproc(*args: str, env: Mapping[str, str], **kwargs: Any) -> subprocess.Popen[str]:
+    """Start credproc as a real long-running process (``exec --server``...) with no terminal, its
+    output piped as text: the caller reads it, signals it, and must end it."""
+    return subprocess.Popen(
+        [*CREDPROC, *args],
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # no controlling terminal, and a signal reaches credproc alone
+        **kwargs,
+    )
+
+
 def run_in_process(
     *args: str, env: Mapping[str, str] | None = None, entry: bool = False
 ) -> subprocess.CompletedProcess[str]:
