@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,21 @@ E2E_MODULES = {
     "test_wine_cmd",
     "test_wine_daprd",
 }
+
+
+# Signals a background or nohup launch of the suite leaves ignored (bash ignores SIGINT and SIGQUIT
+# for `cmd &` without job control; nohup ignores SIGHUP). An ignored signal stays ignored across
+# exec, so every credproc the tests start would ignore the Ctrl-C a pty test sends, and those tests
+# would depend on how CI happened to be started. A user's shell starts credproc with them at default.
+RESTORED_SIGNALS = ("SIGINT", "SIGQUIT", "SIGHUP")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in RESTORED_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) == signal.SIG_IGN:
+            handler = signal.default_int_handler if name == "SIGINT" else signal.SIG_DFL
+            signal.signal(number, handler)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -152,6 +168,35 @@ def helper_material(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.support.make_helper_material import generate
 
     return generate(tmp_path_factory.mktemp("helper-material"), all_digests=False)
+
+
+# ---- signal guard: a test leaves the worker's signals as it found them ----------------------------
+
+
+GUARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+
+
+def _signal_state() -> tuple[tuple[object, ...], frozenset[int]]:
+    handlers = tuple(
+        signal.getsignal(getattr(signal, name)) for name in GUARDED_SIGNALS if hasattr(signal, name)
+    )
+    blocked = (
+        frozenset(signal.pthread_sigmask(signal.SIG_BLOCK, ()))
+        if hasattr(signal, "pthread_sigmask")
+        else frozenset()
+    )
+    return handlers, blocked
+
+
+@pytest.fixture(autouse=True)
+def signals_left_alone() -> Iterator[None]:
+    """An ignored or blocked signal survives exec: a test that left SIGINT ignored or blocked in its
+    worker made every later pty test in that worker wait for a Ctrl-C that credproc never saw."""
+    before = _signal_state()
+    yield
+    after = _signal_state()
+    if after != before:
+        pytest.fail(f"the test changed the worker's signal state: {before} -> {after}", pytrace=False)
 
 
 # ---- leak guard: a test fails when any credproc run leaked a secret it could know ----------------
