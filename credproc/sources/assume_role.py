@@ -10,15 +10,14 @@ from credproc.credentials import Credentials
 from credproc.errors import ConfigError
 from credproc.sources.base import Context, RoleSource, Source, obtain
 
-MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
+# AssumeRole's DurationSeconds (the role's own maximum may be lower; STS says so).
+DURATION = durations.Bounds(default=3600, low=900, high=43200)
 ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 MFA_CODE = re.compile(r"^\d{6}$")
 
 
 def parse_duration(value: str | None, profile: str, key: str = "duration_seconds") -> int:
-    return durations.whole_seconds(
-        value, f"{key} of profile {profile!r}", default=DEFAULT_DURATION, low=MIN_DURATION, high=MAX_DURATION
-    )
+    return DURATION.parse(value, f"{key} of profile {profile!r}")
 
 
 def check_role_arn(arn: str, profile: str) -> str:
@@ -48,7 +47,7 @@ def ask_mfa_code(ctx: Context, serial: str) -> str:
 class AssumeRoleSource(RoleSource):
     parent: Source
     external_id: str | None = None
-    duration: int = DEFAULT_DURATION
+    duration: int = DURATION.default
     mfa_serial: str | None = None
     source_identity: str | None = None
     kind = "assume-role"
@@ -103,7 +102,7 @@ class AssumeRoleSource(RoleSource):
             "endpoint": self.endpoint,
         }
         found.update({k: v for k, v in optional.items() if v})
-        if self.duration != DEFAULT_DURATION:
+        if self.duration != DURATION.default:
             found["duration_seconds"] = str(self.duration)
         return found
 
