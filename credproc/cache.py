@@ -163,7 +163,10 @@ class Cache:
         meta: EntryMeta,
         deps: Callable[[], Iterable[str]] = tuple,
     ) -> Credentials:
-        """The cached answer for ``key`` if fresh, else one refresh (single-flight) via ``fetch``."""
+        """The cached answer for ``key`` if fresh, else one refresh (single-flight) via ``fetch``;
+        with caching off, straight to ``fetch`` (no lock, no read, no write)."""
+        if not self.enabled:
+            return fetch()
         hit = self.fresh(key)
         if hit is not None:
             return hit
@@ -312,15 +315,6 @@ class NoCache(Cache):
 
     def read(self, key: str) -> cachefile.Entry | None:
         return None
-
-    def obtain(
-        self,
-        key: str,
-        fetch: Callable[[], Credentials],
-        meta: EntryMeta,
-        deps: Callable[[], Iterable[str]] = tuple,
-    ) -> Credentials:
-        return fetch()
 
     def store(self, key: str, creds: Credentials, meta: EntryMeta, deps: Iterable[str] = ()) -> None:
         return None

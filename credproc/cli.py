@@ -24,49 +24,31 @@ if TYPE_CHECKING:
 COMPLETE_VAR = "_CREDPROC_COMPLETE"
 DEBUG_HELP = "Show tracebacks on errors (also CREDPROC_DEBUG=1)."
 
-# name -> (module in credproc.commands, the command's first help line as --help shows it)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "cache": ("cache", "Show or remove cached credentials (never printing secrets)."),
-    "completion": ("completion", "Print the completion script for SHELL."),
-    "configure": ("configure", "Write profile blocks into ~/.aws/config (keeping comments and order)."),
-    "credential-process": (
-        "credential_process",
-        "Print one credential_process JSON object (use in ~/.aws/config).",
-    ),
-    "doctor": (
-        "doctor",
-        "Explain how a profile resolves, what is cached, and what is wrong (exit 1 when anything is).",
-    ),
-    "env": ("env", 'Print statements that set the credentials in your shell: eval "$(credproc env)".'),
-    "exec": ("exec", "Run CMD with credentials injected."),
-    "keys": ("keys", "Long-term IAM keys and key passphrases in the OS keyring."),
-    "login": ("login", "Sign in to IAM Identity Center; writes the AWS CLI's token cache."),
-    "logout": (
-        "logout",
-        "End SSO sessions: Logout, remove their tokens and the credentials cached from them.",
-    ),
-    "serve": (
-        "serve",
-        "Serve the container-credentials endpoint until interrupted; prints the variables to set.",
-    ),
-    "read-certificate-data": (
-        "read_certificate_data",
-        "Print a certificate's data as aws_signing_helper does (JSON, no newline).",
-    ),
-    "sign-string": (
-        "sign_string",
-        "Sign aws_signing_helper's fixed test string; print the signature (no newline).",
-    ),
-    "update": (
-        "update",
-        "Keep a profile of ~/.aws/credentials fresh with Roles Anywhere keys (--once: just once).",
-    ),
-    "version": ("version", "Print credproc's version (aws_signing_helper-compatible command)."),
-    "shell-init": (
-        "shell_init",
-        "Print the shell integration (credproc-use, credproc-clear, credproc-prompt).",
-    ),
+# name -> the command's first help line as --help shows it. The command is ``command`` of its module,
+# credproc.commands.<the name with "_" for "-"> (module_of).
+COMMANDS: dict[str, str] = {
+    "cache": "Show or remove cached credentials (never printing secrets).",
+    "completion": "Print the completion script for SHELL.",
+    "configure": "Write profile blocks into ~/.aws/config (keeping comments and order).",
+    "credential-process": "Print one credential_process JSON object (use in ~/.aws/config).",
+    "doctor": "Explain how a profile resolves, what is cached, and what is wrong (exit 1 when anything is).",
+    "env": 'Print statements that set the credentials in your shell: eval "$(credproc env)".',
+    "exec": "Run CMD with credentials injected.",
+    "keys": "Long-term IAM keys and key passphrases in the OS keyring.",
+    "login": "Sign in to IAM Identity Center; writes the AWS CLI's token cache.",
+    "logout": "End SSO sessions: Logout, remove their tokens and the credentials cached from them.",
+    "serve": "Serve the container-credentials endpoint until interrupted; prints the variables to set.",
+    "read-certificate-data": "Print a certificate's data as aws_signing_helper does (JSON, no newline).",
+    "sign-string": "Sign aws_signing_helper's fixed test string; print the signature (no newline).",
+    "update": "Keep a profile of ~/.aws/credentials fresh with Roles Anywhere keys (--once: just once).",
+    "version": "Print credproc's version (aws_signing_helper-compatible command).",
+    "shell-init": "Print the shell integration (credproc-use, credproc-clear, credproc-prompt).",
 }
+
+
+def module_of(name: str) -> str:
+    """The module of credproc.commands that holds the command ``name``."""
+    return name.replace("-", "_")
 
 
 class LazyGroup(click.Group):
@@ -77,7 +59,7 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
-            module = importlib.import_module(f"credproc.commands.{COMMANDS[cmd_name][0]}")
+            module = importlib.import_module(f"credproc.commands.{module_of(cmd_name)}")
             self.add_command(_with_debug(module.command), cmd_name)
         return self.commands.get(cmd_name)
 
@@ -101,7 +83,7 @@ def _short_help(group: click.Group, name: str, limit: int) -> str:
         return group.commands[name].get_short_help_str(limit)
     from click.utils import make_default_short_help
 
-    return make_default_short_help(COMMANDS[name][1], limit)
+    return make_default_short_help(COMMANDS[name], limit)
 
 
 @click.group(

@@ -200,12 +200,12 @@ def web_identity_provider(ctx: Context, record: ProfileRecord, here: tuple[str, 
     check_role_arn(record.role_arn, name)
     region, endpoint = _sts_place(ctx, record)
     return WebIdentitySource(
-        name,
-        record.role_arn,
-        expand_user(token_file, ctx.environ),
-        region,
-        endpoint,
-        record.role_session_name,
+        profile=name,
+        role_arn=record.role_arn,
+        token_file=expand_user(token_file, ctx.environ),
+        region=region,
+        endpoint=endpoint,
+        session_name=record.role_session_name,
     )
 
 

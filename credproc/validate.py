@@ -1,6 +1,7 @@
 """Shapes of values credproc writes into config files or puts into URLs: account ids, IAM role
-names, regions and SSO session names. Text from a server or a file is checked against these before
-it is written anywhere, so a hostile answer cannot add lines (or sections) to ``~/.aws/config``."""
+names, regions, SSO session names and profile names. Text from a server or a file is checked
+against these before it is written anywhere, so a hostile answer cannot add lines (or sections) to
+``~/.aws/config``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 # An [sso-session NAME] credproc writes a reference to: no spaces, brackets or line breaks.
 SESSION_NAME = re.compile(r"[\w+=,.@:-]{1,128}", re.ASCII)
+# What a profile name credproc makes (configure sso's --name-template) may not hold; each run of it
+# becomes a hyphen, so the name is one word in a [profile NAME] header and a credential_process line.
+PROFILE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.@+=,-]+")
 
 
 def shown(value: object) -> str:

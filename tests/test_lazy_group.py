@@ -23,7 +23,7 @@ def test_every_command_module_has_a_command_of_its_name() -> None:
 @pytest.mark.parametrize("limit", [20, 45, 72, 200])
 def test_the_tables_helps_are_the_commands_own(limit: int) -> None:
     ctx = click.Context(cli.cli)
-    for name, (_, help_line) in cli.COMMANDS.items():
+    for name, help_line in cli.COMMANDS.items():
         command = cli.cli.get_command(ctx, name)
         assert command is not None
         assert make_default_short_help(help_line, limit) == command.get_short_help_str(limit), name
@@ -31,7 +31,7 @@ def test_the_tables_helps_are_the_commands_own(limit: int) -> None:
 
 def test_the_table_names_every_module_of_credproc_commands() -> None:
     modules = {p.stem for p in (REPO / "credproc" / "commands").glob("*.py")} - {"__init__"}
-    assert modules == {module for module, _ in cli.COMMANDS.values()}
+    assert modules == {cli.module_of(name) for name in cli.COMMANDS}
 
 
 def test_help_imports_no_command_module() -> None:

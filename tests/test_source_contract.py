@@ -114,10 +114,14 @@ class TestWebIdentitySource(SourceContract):
     kind = "web-identity"
 
     def source(self) -> Source:
-        return WebIdentitySource("p", ROLE, "/var/run/token", "us-east-1", None)
+        return WebIdentitySource(
+            profile="p", role_arn=ROLE, token_file="/var/run/token", region="us-east-1", endpoint=None
+        )
 
     def other_source(self) -> Source:
-        return WebIdentitySource("p", OTHER_ROLE, "/var/run/token", "us-east-1", None)
+        return WebIdentitySource(
+            profile="p", role_arn=OTHER_ROLE, token_file="/var/run/token", region="us-east-1", endpoint=None
+        )
 
 
 ANSWER = {"Version": 1, "AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": SECRET}

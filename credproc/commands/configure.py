@@ -193,7 +193,6 @@ def write(p: Plan) -> None:
 
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
 SSO_SUFFIX = ".sso"
-UNSAFE = re.compile(r"[^A-Za-z0-9_.@+=,-]+")
 
 
 @dataclass(frozen=True)
@@ -222,7 +221,7 @@ def sso_profile_name(template: str, a: Assignment, session: str) -> str:
             f"--name-template {template!r} is not usable ({exc!s})",
             "use the fields {account_name}, {account_id}, {role_name} and {session}",
         ) from None
-    name = UNSAFE.sub("-", raw).strip("-")
+    name = validate.PROFILE_NAME_UNSAFE.sub("-", raw).strip("-")
     if not name:
         raise ConfigError(f"--name-template {template!r} gives an empty profile name")
     return name

@@ -8,17 +8,16 @@ from dataclasses import dataclass
 from credproc import durations
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
-from credproc.sources.base import Context, Source, SourceDefaults, obtain, sts_call
+from credproc.sources.base import Context, RoleSource, Source, obtain
 
-MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
+# AssumeRole's DurationSeconds (the role's own maximum may be lower; STS says so).
+DURATION = durations.Bounds(default=3600, low=900, high=43200)
 ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 MFA_CODE = re.compile(r"^\d{6}$")
 
 
 def parse_duration(value: str | None, profile: str, key: str = "duration_seconds") -> int:
-    return durations.whole_seconds(
-        value, f"{key} of profile {profile!r}", default=DEFAULT_DURATION, low=MIN_DURATION, high=MAX_DURATION
-    )
+    return DURATION.parse(value, f"{key} of profile {profile!r}")
 
 
 def check_role_arn(arn: str, profile: str) -> str:
@@ -44,16 +43,11 @@ def ask_mfa_code(ctx: Context, serial: str) -> str:
     return code
 
 
-@dataclass(frozen=True)
-class AssumeRoleSource(SourceDefaults):
-    profile: str
-    role_arn: str
+@dataclass(frozen=True, kw_only=True)
+class AssumeRoleSource(RoleSource):
     parent: Source
-    region: str
-    endpoint: str | None
-    session_name: str | None = None
     external_id: str | None = None
-    duration: int = DEFAULT_DURATION
+    duration: int = DURATION.default
     mfa_serial: str | None = None
     source_identity: str | None = None
     kind = "assume-role"
@@ -76,11 +70,8 @@ class AssumeRoleSource(SourceDefaults):
 
     def fetch(self, ctx: Context) -> Credentials:
         base = obtain(ctx, self.parent)
-        params: dict[str, object] = {
-            "RoleArn": self.role_arn,
-            "RoleSessionName": self.session_name or f"credproc-{int(ctx.clock())}",
-            "DurationSeconds": self.duration,
-        }
+        params = self.role_params(ctx)
+        params["DurationSeconds"] = self.duration
         if self.external_id:
             params["ExternalId"] = self.external_id
         if self.source_identity:
@@ -88,15 +79,7 @@ class AssumeRoleSource(SourceDefaults):
         if self.mfa_serial:
             params["SerialNumber"] = self.mfa_serial
             params["TokenCode"] = ask_mfa_code(ctx, self.mfa_serial)
-        return sts_call(
-            ctx,
-            "assume_role",
-            f"AssumeRole {self.role_arn}",
-            params,
-            region=self.region,
-            endpoint=self.endpoint,
-            creds=base,
-        )
+        return self.assume(ctx, "assume_role", "AssumeRole", params, creds=base)
 
     def deps(self) -> list[str]:
         # The parent's files (an SSO token file): a role assumed with an SSO session's credentials
@@ -119,7 +102,7 @@ class AssumeRoleSource(SourceDefaults):
             "endpoint": self.endpoint,
         }
         found.update({k: v for k, v in optional.items() if v})
-        if self.duration != DEFAULT_DURATION:
+        if self.duration != DURATION.default:
             found["duration_seconds"] = str(self.duration)
         return found
 

@@ -78,6 +78,41 @@ class SourceDefaults:
         return None
 
 
+@dataclass(frozen=True, kw_only=True)
+class RoleSource(SourceDefaults):
+    """What the sources that assume ``role_arn`` through STS share (AssumeRole,
+    AssumeRoleWithWebIdentity): the role, where STS is, the session's name, and the call.
+    Keyword-only, so a subclass adds its own fields, with or without defaults, in any order."""
+
+    profile: str
+    role_arn: str
+    region: str
+    endpoint: str | None
+    session_name: str | None = None
+
+    def role_params(self, ctx: Context) -> dict[str, object]:
+        """The call's first parameters: the role, and the session named ``session_name``, else
+        credproc-<now>."""
+        return {
+            "RoleArn": self.role_arn,
+            "RoleSessionName": self.session_name or f"credproc-{int(ctx.clock())}",
+        }
+
+    def assume(
+        self, ctx: Context, operation: str, api: str, params: Mapping[str, object], creds: Credentials | None
+    ) -> Credentials:
+        """The STS ``operation`` (botocore's name of ``api``) on ``role_arn``, signed with ``creds``."""
+        return sts_call(
+            ctx,
+            operation,
+            f"{api} {self.role_arn}",
+            params,
+            region=self.region,
+            endpoint=self.endpoint,
+            creds=creds,
+        )
+
+
 @dataclass(frozen=True)
 class Context:
     """Everything a resolution may read, injected so tests pass their own world. Frozen: one

@@ -20,7 +20,7 @@ from credproc.sources.assume_role import ask_mfa_code
 from credproc.sources.base import Context, Source, SourceDefaults, obtain, sts_call
 
 # GetSessionToken's limits for IAM users; the default follows aws-vault (AWS_SESSION_TOKEN_TTL).
-MIN_SESSION, MAX_SESSION, DEFAULT_SESSION = 900, 129600, 3600
+SESSION = durations.Bounds(default=3600, low=900, high=129600)
 DURATION_KEY = "mfa_session_duration"
 KIND = "mfa-session"
 BASE_KINDS = ("keyring",)
@@ -33,7 +33,7 @@ class MfaSessionSource(SourceDefaults):
     parent: Source
     region: str
     endpoint: str | None
-    duration: int = DEFAULT_SESSION
+    duration: int = SESSION.default
     kind = KIND
 
     @property
@@ -66,13 +66,7 @@ class MfaSessionSource(SourceDefaults):
 
 
 def parse_session_duration(value: str | None, profile: str) -> int:
-    return durations.whole_seconds(
-        value,
-        f"{DURATION_KEY} of profile {profile!r}",
-        default=DEFAULT_SESSION,
-        low=MIN_SESSION,
-        high=MAX_SESSION,
-    )
+    return SESSION.parse(value, f"{DURATION_KEY} of profile {profile!r}")
 
 
 def session_for(ctx: Context, record: ProfileRecord, keys: Source, serial: str) -> MfaSessionSource:

@@ -7,17 +7,12 @@ from dataclasses import dataclass
 from credproc import smallfile
 from credproc.credentials import Credentials
 from credproc.errors import ConfigError
-from credproc.sources.base import Context, SourceDefaults, sts_call
+from credproc.sources.base import Context, RoleSource
 
 
-@dataclass(frozen=True)
-class WebIdentitySource(SourceDefaults):
-    profile: str
-    role_arn: str
+@dataclass(frozen=True, kw_only=True)
+class WebIdentitySource(RoleSource):
     token_file: str
-    region: str
-    endpoint: str | None
-    session_name: str | None = None
     duration: int | None = None
     kind = "web-identity"
 
@@ -47,21 +42,12 @@ class WebIdentitySource(SourceDefaults):
             ) from None
         if not token:
             raise ConfigError(f"web_identity_token_file {self.token_file} is empty")
-        params: dict[str, object] = {
-            "RoleArn": self.role_arn,
-            "RoleSessionName": self.session_name or f"credproc-{int(ctx.clock())}",
-            "WebIdentityToken": token,
-        }
+        params = self.role_params(ctx)
+        params["WebIdentityToken"] = token
         if self.duration:
             params["DurationSeconds"] = self.duration
-        return sts_call(
-            ctx,
-            "assume_role_with_web_identity",
-            f"AssumeRoleWithWebIdentity {self.role_arn}",
-            params,
-            region=self.region,
-            endpoint=self.endpoint,
-            creds=None,
+        return self.assume(
+            ctx, "assume_role_with_web_identity", "AssumeRoleWithWebIdentity", params, creds=None
         )
 
     def describe(self) -> list[str]:

@@ -23,7 +23,8 @@ from credproc.sources.base import Context, Source, SourceDefaults
 if TYPE_CHECKING:
     from credproc.sources.rolesanywhere.pkcs11 import Pkcs11Opener
 
-MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
+# CreateSession's durationSeconds.
+DURATION = durations.Bounds(default=3600, low=900, high=43200, unit=" seconds")
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 PROFILE_KEYS = frozenset(
     {
@@ -188,17 +189,6 @@ def without_proxies(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k.lower() not in PROXY_VARIABLES}
 
 
-def _duration(raw: str | None, where: str) -> int:
-    return durations.whole_seconds(
-        raw,
-        f"Roles Anywhere session duration in {where}",
-        default=DEFAULT_DURATION,
-        low=MIN_DURATION,
-        high=MAX_DURATION,
-        unit=" seconds",
-    )
-
-
 # Values that name a key or certificate inside a device, not a file (PKCS#11 URIs, TPM handles).
 REFERENCE_PREFIXES = ("pkcs11:", "handle:")
 
@@ -268,7 +258,9 @@ def build(
         role_arn=arns.role,
         region=region,
         endpoint=endpoint_for(values.get("endpoint"), ctx.environ, region),
-        duration=_duration(values.get("session_duration"), where),
+        duration=DURATION.parse(
+            values.get("session_duration"), f"Roles Anywhere session duration in {where}"
+        ),
         session_name=session_name,
         certificate_digest=_digest(certificate),
         pkcs11_lib=_path(values.get("pkcs11_lib"), ctx.environ),
