@@ -31,9 +31,6 @@ ROOT = Path(__file__).resolve().parent
 LINTED = ["credproc", "tests", "bench", "noxfile.py"]
 # The floor only goes up (see the git log of this file and of .ci/test before it).
 COVERAGE_FLOOR = 98
-# pytest-xdist workers: one more than the 2 cores. Sampled from /proc/stat, the CPUs sat 25-45% idle
-# through the CI run with -n 2 (tests waiting on servers, timeouts, child processes).
-WORKERS = "3"
 OTHER_PYTHONS_SKIP = "not sdk and not e2e"
 # Each other interpreter runs one shard of the modules (tests/conftest.py --module-shard), so every
 # module runs on the default interpreter with coverage and on one other: the three full runs cost
@@ -109,7 +106,7 @@ def run_tests(session: nox.Session, version: str) -> None:
             "-m",
             "pytest",
             "-n",
-            WORKERS,
+            "2",
             "--cov=credproc",
             "--cov-branch",
             "--cov-report=term",
@@ -127,7 +124,7 @@ def run_tests(session: nox.Session, version: str) -> None:
         "-m",
         "pytest",
         "-n",
-        WORKERS,
+        "2",
         "-q",
         "-m",
         OTHER_PYTHONS_SKIP,
