@@ -191,7 +191,8 @@ def _signal_state() -> tuple[tuple[object, ...], frozenset[int]]:
 @pytest.fixture(autouse=True)
 def signals_left_alone() -> Iterator[None]:
     """An ignored or blocked signal survives exec: a test that left SIGINT ignored or blocked in its
-    worker made every later pty test in that worker wait for a Ctrl-C that credproc never saw."""
+    worker would make every later pty test there wait for a Ctrl-C that credproc never sees. (The
+    CI failure that led here came from the launch, pytest_configure above; no test did this.)"""
     before = _signal_state()
     yield
     after = _signal_state()

@@ -198,6 +198,8 @@ def obtain(ctx: Context, source: Source) -> Credentials:
     def fetch() -> Credentials:
         return vetted(ctx, source, source.fetch(ctx))
 
+    # Cache.obtain would fetch straight away too; checked here first so an uncached run imports
+    # no cache module and builds no entry record.
     if not source.cacheable or not ctx.cache.enabled:
         return fetch()
     from credproc.cache import EntryMeta, hop_key
