@@ -60,6 +60,9 @@ E2E_MODULES = {
     "test_wine_cmd",
     "test_wine_daprd",
 }
+# Modules every interpreter runs whatever its --module-shard: each interpreter draws its own parity
+# worlds (tests/test_parity.py, SHARD_OFFSET), so CI's 2,000 are spread over all four.
+EVERY_SHARD_MODULES = {"test_parity"}
 
 
 # Signals a background or nohup launch of the suite leaves ignored (bash ignores SIGINT and SIGQUIT
@@ -103,7 +106,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.sdk)
         if module in E2E_MODULES or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.e2e)
-        (kept if shard is None or in_shard(module, shard) else dropped).append(item)
+        wanted = shard is None or module in EVERY_SHARD_MODULES or in_shard(module, shard)
+        (kept if wanted else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
